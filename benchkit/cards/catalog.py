@@ -1,0 +1,134 @@
+"""Find cards: by id (``glue``, ``glue/sst2``) in the card roots, or by path.
+
+Roots, in order: the current directory (a user's own benchmark repo), ``$BENCHKIT_CARD_PATH``
+(os.pathsep-separated), and the built-in cards -- from a source checkout (the repo root) or from an
+installed wheel (``benchkit/_builtin``, where the build copies ``tasks/``, ``benchmarks/``, ``templates/``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from benchkit.cards.loader import load_suite_card, load_task_card
+from benchkit.cards.schema import SuiteCard, TaskCard
+from benchkit.errors import BenchkitError, Problem, did_you_mean
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def builtin_root() -> Path:
+    wheel = PACKAGE_DIR / "_builtin"
+    if (wheel / "tasks").is_dir():
+        return wheel
+    return PACKAGE_DIR.parent  # source checkout or editable install
+
+
+def card_roots() -> list[Path]:
+    candidates = [Path.cwd()]
+    candidates += [Path(p) for p in os.environ.get("BENCHKIT_CARD_PATH", "").split(os.pathsep) if p]
+    candidates.append(builtin_root())
+    roots: list[Path] = []
+    for root in candidates:
+        root = root.resolve()
+        if root not in roots and ((root / "tasks").is_dir() or (root / "benchmarks").is_dir()):
+            roots.append(root)
+    return roots
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or os.sep in ref.replace("/", os.sep) and Path(ref).exists()
+
+
+def task_ids() -> list[str]:
+    ids: dict[str, None] = {}
+    for root in card_roots():
+        for path in sorted((root / "tasks").glob("*/*.yaml")):
+            if not path.name.startswith("_"):
+                ids[f"{path.parent.name}/{path.stem}"] = None
+    return list(ids)
+
+
+def suite_ids() -> list[str]:
+    ids: dict[str, None] = {}
+    for root in card_roots():
+        for path in sorted((root / "benchmarks").glob("*.yaml")):
+            if not path.name.startswith("_"):
+                ids[path.stem] = None
+    return list(ids)
+
+
+def task_path(ref: str) -> Path:
+    if ref.endswith((".yaml", ".yml")):
+        return Path(ref)
+    for root in card_roots():
+        path = root / "tasks" / f"{ref}.yaml"
+        if path.is_file():
+            return path
+    if Path(ref).is_file():
+        return Path(ref)
+    raise BenchkitError(Problem(f"no task card '{ref}'", hint=did_you_mean(ref, task_ids()) or
+                                "run 'benchkit ls' to list tasks, or pass the card's path"))
+
+
+def suite_path(ref: str) -> Path:
+    if ref.endswith((".yaml", ".yml")):
+        return Path(ref)
+    for root in card_roots():
+        path = root / "benchmarks" / f"{ref}.yaml"
+        if path.is_file():
+            return path
+    raise BenchkitError(Problem(f"no suite card '{ref}'", hint=did_you_mean(ref, suite_ids()) or
+                                "run 'benchkit ls' to list suites, or pass the card's path"))
+
+
+@lru_cache(maxsize=None)
+def _task_card(path: Path) -> TaskCard:
+    return load_task_card(path)
+
+
+def load_task(ref: str) -> TaskCard:
+    path = task_path(ref).resolve()
+    card = _task_card(path)
+    if not ref.endswith((".yaml", ".yml")) and card.id != ref:
+        raise BenchkitError(Problem(f"card id is '{card.id}', but it was found as '{ref}'", file=str(path), field="id",
+                                    hint=f"rename the file to tasks/{card.id}.yaml or fix its id"))
+    return card
+
+
+@dataclass(frozen=True)
+class Suite:
+    card: SuiteCard
+    path: Path
+    tasks: tuple[TaskCard, ...]
+
+
+def load_suite(ref: str) -> Suite:
+    path = suite_path(ref).resolve()
+    card = load_suite_card(path)
+    tasks: list[TaskCard] = []
+    problems: list[Problem] = []
+    for pinned in card.tasks:
+        try:
+            task = load_task(pinned.id)
+        except BenchkitError as err:
+            problems.extend(err.problems)
+            continue
+        if task.version != pinned.version:
+            problems.append(Problem(
+                f"suite pins {pinned.id} {pinned.version}, but its card is version {task.version}", file=str(path),
+                field="tasks", hint="pin the card's version in the suite, or restore the pinned card"))
+        tasks.append(task)
+    if problems:
+        raise BenchkitError(*problems)
+    return Suite(card, path, tuple(tasks))
+
+
+def is_suite_ref(ref: str) -> bool:
+    """A reference names a suite when it is a suite id or a YAML file holding ``score_rule``."""
+    if ref.endswith((".yaml", ".yml")):
+        path = Path(ref)
+        return path.is_file() and "score_rule:" in path.read_text(encoding="utf-8", errors="replace")
+    return "/" not in ref

@@ -1,0 +1,134 @@
+"""Load a card: read YAML with line numbers, apply ``extends:``, validate, turn every error into a Problem."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from benchkit.cards.schema import CardValueError, SuiteCard, TaskCard
+from benchkit.cards.yaml_source import Loc, YamlDoc, read_yaml
+from benchkit.errors import BenchkitError, Problem, did_you_mean
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _merge(base: Any, overlay: Any) -> Any:
+    """Mappings merge key by key; anything else in the overlay replaces the base."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        merged = dict(base)
+        for key, value in overlay.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return overlay
+
+
+def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDoc:
+    """Read a card and the cards it extends (paths relative to the card), child values winning."""
+    doc = read_yaml(path)
+    parent = doc.data.pop("extends", None)
+    if parent is None:
+        return doc
+    where = doc.lines.get(("extends",), (str(path), 1))
+    if not isinstance(parent, str):
+        raise BenchkitError(Problem("expected a file path", file=where[0], line=where[1], field="extends",
+                                    hint="e.g. extends: _glue.yaml (relative to this card)"))
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in _chain or parent_path == path.resolve():
+        raise BenchkitError(Problem(f"'{parent}' extends this card again (a cycle)", file=where[0], line=where[1],
+                                    field="extends", hint="remove one of the extends: lines"))
+    if not parent_path.is_file():
+        raise BenchkitError(Problem(f"'{parent}' not found", file=where[0], line=where[1], field="extends",
+                                    hint=f"the path is relative to the card: looked for {parent_path}"))
+    base = read_with_extends(parent_path, (*_chain, path.resolve()))
+    lines = {loc: line for loc, line in base.lines.items() if loc != ("extends",)}
+    lines.update(doc.lines)
+    return YamlDoc(_merge(base.data, doc.data), lines)
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes an annotation can hold, looking through Optional, list and dict."""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return [annotation]
+    args = typing.get_args(annotation)
+    if origin in (list, tuple):
+        return [a for arg in args[:1] for a in _unwrap(arg)]
+    if origin is dict:
+        return _unwrap(args[1])
+    return [a for arg in args for a in _unwrap(arg)]
+
+
+def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The field names a mapping at ``loc`` may hold (for did-you-mean on unknown fields)."""
+    current: list[Any] = [model]
+    for part in loc:
+        found: list[Any] = []
+        for cls in current:
+            if isinstance(cls, type) and issubclass(cls, BaseModel):
+                for name, info in cls.model_fields.items():
+                    if part in (name, info.alias):
+                        found.extend(_unwrap(info.annotation))
+            else:
+                found.append(cls)  # a list index or dict key: stay on the element type
+        current = [c for c in found if c is not type(None)] or current
+        if all(not (isinstance(c, type) and issubclass(c, BaseModel)) for c in current):
+            current = found
+    keys: list[str] = []
+    for cls in current:
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            keys.extend(info.alias or name for name, info in cls.model_fields.items())
+    return keys
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _problems(err: ValidationError, doc: YamlDoc, model: type[BaseModel], file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for item in err.errors():
+        loc: Loc = tuple(p for p in item["loc"] if p not in ("function-after", "function-before"))
+        kind = item["type"]
+        hint: str | None = None
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            message = f"unknown field '{loc[-1]}'"
+            hint = did_you_mean(str(loc[-1]), allowed) or f"allowed fields here: {', '.join(allowed)}"
+        elif kind == "missing":
+            message = f"missing required field '{loc[-1]}'"
+            hint = "add it to the card (see tasks/glue/sst2.yaml for a complete example)"
+        elif isinstance(item.get("ctx", {}).get("error"), CardValueError):
+            error = item["ctx"]["error"]
+            message, hint = str(error), error.hint
+            loc = (*loc, *error.loc)
+        else:
+            got = repr(item.get("input"))
+            message = f"{item['msg'][0].lower()}{item['msg'][1:]}, got {got if len(got) < 60 else got[:57] + '...'}"
+        where = doc.line_of(loc)
+        problems.append(Problem(message, file=where[0] if where else file, line=where[1] if where else None,
+                                field=_dotted(loc) or None, hint=hint))
+    return problems
+
+
+def load_model(path: Path, model: type[M]) -> M:
+    doc = read_with_extends(path)
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as err:
+        raise BenchkitError(*_problems(err, doc, model, str(path))) from None
+    except BenchkitError:
+        raise
+
+
+def load_task_card(path: Path) -> TaskCard:
+    return load_model(path, TaskCard)
+
+
+def load_suite_card(path: Path) -> SuiteCard:
+    return load_model(path, SuiteCard)

@@ -1,0 +1,397 @@
+"""Typed card models (pydantic v2, ``extra="forbid"``): what a task card and a suite card may say.
+
+Closed vocabularies (task types, formats, metrics, score rules, submission formats) are registries,
+checked here at load time with did-you-mean hints, so plugins can extend them without touching this file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from benchkit.errors import did_you_mean
+
+SPLIT_NAME = re.compile(r"^(train|dev|test)(_[a-z0-9]+)*$")
+LANGUAGE = re.compile(r"^[a-z]{3}-[A-Z][a-z]{3}$")
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+TASK_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*$")
+
+
+class CardValueError(ValueError):
+    """A validation failure that carries a hint for the one-line message."""
+
+    def __init__(self, message: str, hint: str | None = None, loc: tuple[str | int, ...] = ()):
+        super().__init__(message)
+        self.hint = hint
+        self.loc = loc  # where in the card, relative to the model that raised it
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _in_registry(registry_name: str, value: str) -> str:
+    from benchkit import registries
+
+    registry = registries.get(registry_name)
+    if value not in registry:
+        raise CardValueError(f"unknown {registry.kind} '{value}'; expected one of: {', '.join(registry.names())}",
+                             did_you_mean(value, registry.names()))
+    return registry.canonical(value)
+
+
+def _language(value: str) -> str:
+    if not LANGUAGE.match(value):
+        raise CardValueError(f"'{value}' is not an ISO 639-3 code with a script",
+                             "write e.g. eng-Latn, pol-Latn, rus-Cyrl (ISO 639-3 code, '-', ISO 15924 script)")
+    return value
+
+
+def _version(value: str) -> str:
+    if not VERSION.match(value):
+        raise CardValueError(f"'{value}' is not a version", "write MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    return value
+
+
+class ReadOptions(Strict):
+    """Reader options; each format accepts only the subset it declares (``Format.options``)."""
+
+    header: bool = True
+    columns: list[str] | None = None
+    delimiter: str | None = None
+    quoting: Literal["none", "minimal", "all"] | None = None
+    quotechar: str = '"'
+    encoding: str = "utf-8"
+    skip_blank_lines: bool = True
+    records_path: str | None = None
+    token_column: int = 0
+    tag_column: int = -1
+
+    def merged(self, override: "ReadOptions | None") -> "ReadOptions":
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(exclude_unset=True))
+
+
+class Source(Strict):
+    format: str
+    dir: str = "."
+    read: ReadOptions = ReadOptions()
+    repo: str | None = None
+    config: str | None = None
+    revision: str | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        return _in_registry("formats", value)
+
+    @model_validator(mode="after")
+    def _fits_format(self) -> "Source":
+        from benchkit.sources import FORMATS
+
+        fmt = FORMATS.get(self.format)
+        extra = sorted(set(self.read.model_fields_set) - fmt.options)
+        if extra:
+            raise CardValueError(f"read option(s) {extra} do not apply to format '{self.format}'",
+                                 f"{self.format} accepts: {', '.join(sorted(fmt.options)) or 'no options'}",
+                                 ("read", extra[0]))
+        if fmt.local and (self.repo or self.revision):
+            raise CardValueError(f"repo/revision are for format 'hub', not '{self.format}'", "remove them or use format: hub")
+        if not fmt.local:
+            if not self.repo:
+                raise CardValueError("format 'hub' needs source.repo", "e.g. repo: nyu-mll/glue")
+            if not self.revision:
+                raise CardValueError("format 'hub' needs a pinned source.revision",
+                                     "pin the dataset's commit sha so the data cannot change under the card")
+        return self
+
+
+class Fields(Strict):
+    """Which columns hold what. Which ones a card needs depends on its task type."""
+
+    id: str | None = None
+    text: str | None = None
+    text_pair: str | None = None
+    question: str | None = None
+    context: str | None = None
+    label: str | None = None
+    tokens: str | None = None
+    tags: str | None = None
+    choices: list[str] | None = None
+
+    def columns(self) -> dict[str, str]:
+        """Role -> column name, for the roles that are set (choices expand to choices[0], ...)."""
+        out: dict[str, str] = {}
+        for role, value in self.model_dump(exclude_none=True).items():
+            if role == "choices":
+                out.update({f"choices[{i}]": c for i, c in enumerate(value)})
+            else:
+                out[role] = value
+        return out
+
+
+class Labels(Strict):
+    names: list[str] = Field(min_length=1)
+    map: dict[str, str] | None = None
+    scheme: Literal["IOB1", "IOB2", "BIOES"] | None = None
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _string_keys(cls, value: Any) -> Any:
+        # YAML reads `0: negative` with an int key; raw values are matched as strings.
+        if isinstance(value, dict):
+            return {("true" if k is True else "false" if k is False else str(k)): v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Labels":
+        dupes = sorted({n for n in self.names if self.names.count(n) > 1})
+        if dupes:
+            raise CardValueError(f"duplicate label name(s) {dupes}", "each official label string appears once")
+        for raw, name in (self.map or {}).items():
+            if name not in self.names:
+                raise CardValueError(f"map sends '{raw}' to '{name}', which is not in labels.names",
+                                     did_you_mean(name, self.names) or f"labels.names is {self.names}")
+        return self
+
+    def to_name(self, raw: str) -> str | None:
+        """Official label string for a raw file value; None when it is not a known value."""
+        if self.map is not None:
+            return self.map.get(raw)
+        return raw if raw in self.names else None
+
+    def raw_values(self) -> list[str]:
+        return list(self.map) if self.map is not None else list(self.names)
+
+
+class Derive(Strict):
+    """A split carved out of another (``from``), e.g. a dev split for tasks that ship none."""
+
+    from_: str = Field(alias="from")
+    fraction: float = Field(gt=0, lt=1)
+    stratify: bool = True
+    seed: int = 0
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldsOverride(Fields):
+    """Per-split field overrides (GLUE test files have an ``index`` id column that train/dev lack)."""
+
+
+class ReadOverride(ReadOptions):
+    pass
+
+
+class Split(Strict):
+    file: str | None = None
+    hf_split: str | None = None
+    labels: Literal["present", "hidden"] = "present"
+    rows: int | None = Field(default=None, ge=0)
+    fields: FieldsOverride | None = None
+    read: ReadOverride | None = None
+    derive: Derive | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "Split":
+        origins = [name for name in ("file", "hf_split", "derive") if getattr(self, name) is not None]
+        if len(origins) != 1:
+            raise CardValueError(f"a split needs exactly one of file, hf_split, derive (found {origins or 'none'})",
+                                 "file: for local formats, hf_split: for format hub, derive: to carve it from another split")
+        return self
+
+
+class MetricRef(Strict):
+    name: str
+    options: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, value: Any) -> Any:
+        # `- accuracy` or `- {name: f1, positive_label: equivalent}`
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict) and "options" not in value:
+            return {"name": value.get("name"), "options": {k: v for k, v in value.items() if k != "name"}}
+        return value
+
+    @model_validator(mode="after")
+    def _known(self) -> "MetricRef":
+        from benchkit.metrics import METRICS
+
+        if self.name not in METRICS:
+            raise CardValueError(f"unknown metric '{self.name}'; expected one of: {', '.join(METRICS.names())}",
+                                 did_you_mean(self.name, METRICS.names()))
+        accepted = set(METRICS.get(self.name).options)
+        extra = sorted(set(self.options) - accepted - {"labels"})
+        if extra:
+            raise CardValueError(f"metric '{self.name}' takes no option(s) {extra}",
+                                 f"it accepts: {', '.join(sorted(accepted)) or 'no options'}")
+        return self
+
+
+class TaskCard(Strict):
+    id: str
+    version: str
+    name: str
+    description: str
+    language: str
+    license: str
+    citation: str
+    homepage: str
+    type: str
+    source: Source
+    fields: Fields
+    labels: Labels | None = None
+    value_range: tuple[float, float] | None = None
+    splits: dict[str, Split] = Field(min_length=1)
+    metrics: list[MetricRef] = Field(min_length=1)
+    primary_metric: str
+    evaluated_with: str | None = None
+    checks: dict[Literal["leakage", "duplicate_texts"], Literal["error", "warning", "off"]] = {}
+
+    _v_version = field_validator("version")(lambda cls, v: _version(v))
+    _v_language = field_validator("language")(lambda cls, v: _language(v))
+
+    @field_validator("id", "evaluated_with")
+    @classmethod
+    def _task_id(cls, value: str | None) -> str | None:
+        if value is not None and not TASK_ID.match(value):
+            raise CardValueError(f"'{value}' is not a task id", "task ids are <suite>/<task>, e.g. glue/sst2")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        return _in_registry("task_types", value)
+
+    @field_validator("splits")
+    @classmethod
+    def _split_names(cls, value: dict[str, Split]) -> dict[str, Split]:
+        for name, split in value.items():
+            if not SPLIT_NAME.match(name):
+                raise CardValueError(f"split name '{name}' is not train, dev or test (optionally with a suffix)",
+                                     did_you_mean(name, ["train", "dev", "test"]) or "e.g. dev_matched, test_mismatched",
+                                     (name,))
+        for name, split in value.items():
+            if split.derive and split.derive.from_ not in value:
+                raise CardValueError(f"split '{name}' derives from '{split.derive.from_}', which the card does not define",
+                                     did_you_mean(split.derive.from_, list(value)), (name, "derive", "from"))
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "TaskCard":
+        from benchkit.sources import FORMATS
+        from benchkit.task_types import TASK_TYPES
+
+        task_type = TASK_TYPES.get(self.type)
+        allowed = set(task_type.required_fields) | set(task_type.optional_fields)
+        given = set(self.fields.model_dump(exclude_none=True))
+        # A test-only task with hidden labels (GLUE AX) has no label column anywhere.
+        labelled = any(split.labels == "present" for split in self.splits.values())
+        required = [f for f in task_type.required_fields if labelled or f != task_type.target_field]
+        missing = [f for f in required if f not in given]
+        if missing:
+            raise CardValueError(f"task type '{self.type}' needs fields {missing}",
+                                 f"name the column(s) for {', '.join(missing)} under fields:", ("fields",))
+        extra = sorted(given - allowed)
+        if extra:
+            raise CardValueError(f"task type '{self.type}' has no field(s) {extra}",
+                                 f"its fields are: {', '.join(sorted(allowed))}", ("fields", extra[0]))
+        if task_type.target == "number":
+            if self.labels is not None:
+                raise CardValueError("a regression card has no labels", "use value_range: [min, max] instead", ("labels",))
+        elif self.labels is None:
+            raise CardValueError(f"task type '{self.type}' needs labels", "list the official label strings under labels.names")
+        if task_type.target == "tags" and self.labels and self.labels.scheme is None:
+            raise CardValueError("token classification needs labels.scheme", "one of IOB1, IOB2, BIOES", ("labels",))
+        if self.value_range is not None and task_type.target != "number":
+            raise CardValueError("value_range is only for regression", "remove it", ("value_range",))
+        local = FORMATS.get(self.source.format).local
+        for name, split in self.splits.items():
+            if split.hf_split and local:
+                raise CardValueError(f"split '{name}' uses hf_split with local format '{self.source.format}'",
+                                     "use file: for local files", ("splits", name, "hf_split"))
+            if split.file and not local:
+                raise CardValueError(f"split '{name}' uses file with format 'hub'", "use hf_split: for Hub datasets",
+                                     ("splits", name, "file"))
+            if split.read is not None:
+                extra_options = sorted(set(split.read.model_fields_set) - FORMATS.get(self.source.format).options)
+                if extra_options:
+                    raise CardValueError(f"split '{name}': read option(s) {extra_options} do not apply to format "
+                                         f"'{self.source.format}'", None, ("splits", name, "read", extra_options[0]))
+        names = [m.name for m in self.metrics]
+        if self.primary_metric not in names:
+            raise CardValueError(f"primary_metric '{self.primary_metric}' is not among the card's metrics {names}",
+                                 did_you_mean(self.primary_metric, names), ("primary_metric",))
+        return self
+
+    @property
+    def suite(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    def split_fields(self, split: str) -> Fields:
+        override = self.splits[split].fields
+        if override is None:
+            return self.fields
+        return self.fields.model_copy(update=override.model_dump(exclude_unset=True))
+
+    def split_read(self, split: str) -> ReadOptions:
+        return self.source.read.merged(self.splits[split].read)
+
+
+class SuiteTask(Strict):
+    id: str
+    version: str
+    scored: bool = True
+
+    _v_version = field_validator("version")(lambda cls, v: _version(v))
+
+
+class SuiteCard(Strict):
+    id: str
+    version: str
+    name: str
+    description: str
+    languages: list[str] = Field(min_length=1)
+    homepage: str | None = None
+    citation: str | None = None
+    tasks: list[SuiteTask] = Field(min_length=1)
+    score_rule: str
+    submission_format: str | None = None
+
+    _v_version = field_validator("version")(lambda cls, v: _version(v))
+
+    @field_validator("id")
+    @classmethod
+    def _suite_id(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", value):
+            raise CardValueError(f"'{value}' is not a suite id", "lower-case letters, digits, '-', '_' and '.'")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        return [_language(v) for v in value]
+
+    @field_validator("score_rule")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        return _in_registry("score_rules", value)
+
+    @field_validator("submission_format")
+    @classmethod
+    def _known_submission(cls, value: str | None) -> str | None:
+        return None if value is None else _in_registry("submission_formats", value)
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique(cls, value: list[SuiteTask]) -> list[SuiteTask]:
+        ids = [t.id for t in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise CardValueError(f"task(s) {dupes} listed twice", "list each task once")
+        return value

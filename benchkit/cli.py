@@ -1,0 +1,145 @@
+"""The ``benchkit`` command line. Click commands only: heavy imports happen inside the commands,
+so ``benchkit --help`` starts without torch, transformers, datasets or dvc."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchkit import __version__
+from benchkit.errors import BenchkitError, Problem
+
+
+def _print_problem(problem: Problem) -> None:
+    click.echo(f"{problem.severity}: {problem.format()}", err=True)
+
+
+class Cli(click.Group):
+    """Turns user errors into one line each on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BenchkitError as err:
+            for problem in err.problems:
+                _print_problem(problem)
+            ctx.exit(2)
+        except (OSError, UnicodeError) as err:  # e.g. permission denied on a data file
+            if os.environ.get("BENCHKIT_DEBUG"):
+                raise
+            click.echo(f"error: {err} (hint: check the path and its permissions)", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="benchkit")
+def main() -> None:
+    """benchkit: build, version and run NLU benchmarks from declarative task and suite cards."""
+
+
+DATA_DIR = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+                        help="Folder with the suite's data files, laid out as in the official download.")
+
+
+@main.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ls_command(as_json: bool) -> None:
+    """List the suites and tasks that benchkit can find."""
+    from benchkit.cards import catalog
+
+    suites = []
+    for suite_id in catalog.suite_ids():
+        suite = catalog.load_suite(suite_id)
+        suites.append({"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
+                       "score_rule": suite.card.score_rule, "tasks": [t.id for t in suite.tasks],
+                       "path": str(suite.path)})
+    tasks = []
+    for task_id in catalog.task_ids():
+        card = catalog.load_task(task_id)
+        tasks.append({"id": card.id, "version": card.version, "type": card.type, "language": card.language,
+                      "splits": list(card.splits), "metrics": [m.name for m in card.metrics]})
+    if as_json:
+        click.echo(json.dumps({"suites": suites, "tasks": tasks}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table("suite", "version", "name", "score rule", "tasks", title="Suites")
+    for s in suites:
+        table.add_row(s["id"], s["version"], s["name"], s["score_rule"], str(len(s["tasks"])))
+    console.print(table)
+    table = Table("task", "version", "type", "language", "splits", "metrics", title="Tasks")
+    for t in tasks:
+        table.add_row(t["id"], t["version"], t["type"], t["language"], ", ".join(t["splits"]), ", ".join(t["metrics"]))
+    console.print(table)
+
+
+@main.command("show")
+@click.argument("task")
+@DATA_DIR
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show_command(task: str, data_dir: Path | None, as_json: bool) -> None:
+    """Show a task's card, splits, row counts and label distribution."""
+    from benchkit.cards import catalog
+    from benchkit.inspect import describe_task
+
+    card = catalog.load_task(task)
+    info = describe_task(card, data_dir)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    from benchkit.inspect import render_task
+
+    render_task(info)
+
+
+@main.command("validate")
+@click.argument("target")
+@DATA_DIR
+@click.option("--strict", is_flag=True, help="Treat missing data files as errors.")
+@click.option("--max-per-check", default=20, show_default=True, help="Rows listed per failing check and file.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_check: int, as_json: bool) -> None:
+    """Check a suite or task card, and with --data-dir its data files.
+
+    TARGET is a suite id (glue), a task id (glue/sst2) or a card's path. Exit code 0 when clean
+    (warnings allowed), 2 when any error is found.
+    """
+    from benchkit.cards import catalog
+    from benchkit.validation.runner import validate_task
+
+    if data_dir is not None and not data_dir.is_dir():
+        raise BenchkitError(Problem("data directory not found", file=str(data_dir),
+                                    hint="pass the folder that holds the task folders (e.g. CoLA/, SST-2/)"))
+    cards = (list(catalog.load_suite(target).tasks) if catalog.is_suite_ref(target) else [catalog.load_task(target)])
+    reports = [validate_task(card, data_dir, strict=strict, max_per_check=max_per_check) for card in cards]
+    errors = sum(len(r.errors) for r in reports)
+    warnings = sum(len(r.problems) - len(r.errors) for r in reports)
+    if as_json:
+        click.echo(json.dumps({"target": target, "data_dir": str(data_dir) if data_dir else None, "errors": errors,
+                               "warnings": warnings, "tasks": [
+                                   {"task": r.task, "status": r.status, "splits": r.splits, "rows": r.rows,
+                                    "problems": [{"severity": p.severity, "message": p.format()} for p in r.problems]}
+                                   for r in reports]}, indent=2))
+    else:
+        for report in reports:
+            splits = ", ".join(f"{s} {report.rows[s]}" if s in report.rows else f"{s} {state}"
+                               for s, state in report.splits.items())
+            click.echo(f"{report.task:<16} {report.status:<13} {splits}")
+        for report in reports:
+            for problem in report.problems:
+                _print_problem(problem)
+        scope = "cards and data" if data_dir else "cards only (pass --data-dir to check the data)"
+        click.echo(f"checked {len(reports)} task(s), {scope}: {errors} error(s), {warnings} warning(s)")
+    if errors:
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

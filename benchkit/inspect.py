@@ -1,0 +1,76 @@
+"""``benchkit show``: a task's card and, given data, its splits with row counts and label distribution."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.schema import TaskCard
+from benchkit.loading import load_frames, locate
+from benchkit.task_types import TASK_TYPES
+
+
+def _distribution(card: TaskCard, values: list[Any]) -> dict[str, Any]:
+    target = TASK_TYPES.get(card.type).target
+    present = [v for v in values if v is not None]
+    if not present:
+        return {}
+    if target == "number":
+        import statistics
+
+        return {"min": min(present), "mean": round(statistics.fmean(present), 4), "max": max(present)}
+    counts = Counter(t for v in present for t in v) if target == "tags" else Counter(present)
+    return {name: counts.get(name, 0) for name in card.labels.names}  # card order, zeros included
+
+
+def describe_task(card: TaskCard, data_dir: Path | None) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "id": card.id, "version": card.version, "name": card.name, "type": card.type, "language": card.language,
+        "license": card.license, "labels": card.labels.names if card.labels else None,
+        "metrics": [m.name for m in card.metrics], "primary_metric": card.primary_metric,
+        "data_dir": str(data_dir) if data_dir else None, "splits": {},
+    }
+    available: list[str] = []
+    for split, spec in card.splits.items():
+        where = locate(card, split, data_dir) if data_dir else None
+        entry: dict[str, Any] = {"labels": spec.labels, "expected_rows": spec.rows,
+                                 "file": where.location if where else spec.file}
+        if spec.derive:
+            entry["derived_from"] = spec.derive.from_
+        if data_dir is not None:
+            origin = locate(card, spec.derive.from_, data_dir) if spec.derive else where
+            entry["present"] = bool(origin and (origin.exists or spec.hf_split))
+            if entry["present"]:
+                available.append(split)
+        info["splits"][split] = entry
+    if available:
+        frames = load_frames(card, data_dir, available)  # type: ignore[arg-type]
+        target = TASK_TYPES.get(card.type).target_field
+        for split, frame in frames.items():
+            info["splits"][split]["rows"] = len(frame)
+            info["splits"][split]["label_distribution"] = _distribution(card, list(frame[target]))
+    return info
+
+
+def render_task(info: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{info['id']}[/bold] {info['version']}  {info['name']}")
+    console.print(f"type {info['type']}, language {info['language']}, metrics {', '.join(info['metrics'])} "
+                  f"(primary {info['primary_metric']})")
+    console.print(f"licence: {info['license']}")
+    table = Table("split", "labels", "rows", "expected", "label distribution", "file")
+    for split, entry in info["splits"].items():
+        rows = entry.get("rows")
+        if info["data_dir"] and not entry.get("present"):
+            rows_text = "missing"
+        else:
+            rows_text = "" if rows is None else str(rows)
+        dist = entry.get("label_distribution") or {}
+        dist_text = ", ".join(f"{k} {v}" for k, v in dist.items())
+        table.add_row(split, entry["labels"], rows_text, "" if entry["expected_rows"] is None else str(entry["expected_rows"]),
+                      dist_text, entry.get("derived_from") and f"derived from {entry['derived_from']}" or str(entry["file"]))
+    console.print(table)

@@ -1,0 +1,211 @@
+"""From a task card and a data directory to canonical splits.
+
+read (one RawTable per split file) -> check (pandera schema from the card; see benchkit.validation)
+-> canonical frame per split (id, role columns, official label strings) -> derived splits carved out
+-> optionally a ``datasets.DatasetDict`` with ClassLabel features carrying the label strings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchkit.cards.schema import TaskCard
+from benchkit.errors import BenchkitError, Problem
+from benchkit.sources import FORMATS, RawTable, read_table
+from benchkit.sources.base import raw_key
+from benchkit.task_types import TASK_TYPES
+
+if TYPE_CHECKING:
+    import datasets
+    import pandas as pd
+
+TEXT_ROLES = ("text", "text_pair", "question", "context")
+
+
+@dataclass
+class SplitFile:
+    """Where a split's data lives, and whether it is there."""
+
+    split: str
+    location: str  # a file path, or hub:<repo>/<config>@<revision>:<split>
+    exists: bool
+    is_dir: bool = False
+
+
+def locate(card: TaskCard, split: str, data_dir: Path) -> SplitFile | None:
+    """None for derived splits, which have no file of their own."""
+    spec = card.splits[split]
+    if spec.derive is not None:
+        return None
+    if spec.hf_split is not None:
+        return SplitFile(split, spec.hf_split, exists=True)
+    path = data_dir / card.source.dir / spec.file
+    return SplitFile(split, str(path), exists=path.is_file(), is_dir=path.is_dir())
+
+
+def read_split(card: TaskCard, split: str, data_dir: Path) -> RawTable:
+    where = locate(card, split, data_dir)
+    assert where is not None, "derived splits are carved, not read"
+    return read_table(where.location, card.source, card.split_read(split))
+
+
+def missing_problem(card: TaskCard, where: SplitFile, severity: str = "error") -> Problem:
+    return Problem(f"missing data: split '{where.split}' of {card.id} not found", file=where.location,
+                   severity=severity,  # type: ignore[arg-type]
+                   hint=f"download the official files into --data-dir so that {card.source.dir}/"
+                        f"{card.splits[where.split].file} exists")
+
+
+def role_columns(card: TaskCard, split: str) -> dict[str, str]:
+    """Role -> column for this split (labels left out of hidden-label splits)."""
+    columns = card.split_fields(split).columns()
+    if card.splits[split].labels == "hidden":
+        columns.pop(TASK_TYPES.get(card.type).target_field, None)
+    return columns
+
+
+def convert_target(card: TaskCard, value: Any) -> Any:
+    """A raw target value -> its canonical form (label string, float, tag list); raises ValueError."""
+    target = TASK_TYPES.get(card.type).target
+    if target == "number":
+        number = float(raw_key(value)) if not isinstance(value, (int, float)) else float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"'{value}' is not a finite number")
+        return number
+    assert card.labels is not None
+    if target == "tags":
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of tags, found {type(value).__name__}")
+        tags = [card.labels.to_name(raw_key(tag)) for tag in value]
+        if None in tags:
+            raise ValueError(f"unknown tag '{value[tags.index(None)]}'")
+        return tags
+    name = card.labels.to_name(raw_key(value))
+    if name is None:
+        raise ValueError(f"unknown label '{raw_key(value)}'")
+    return name
+
+
+def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFrame":
+    """Canonical columns: ``id``, the role columns, ``label`` (or ``tags``), ``_location``.
+
+    Assumes the table passed ``benchkit.validation.check_table``; ids default to the 0-based row index.
+    """
+    import pandas as pd
+
+    columns = role_columns(card, split)
+    task_type = TASK_TYPES.get(card.type)
+    frame = pd.DataFrame(index=range(len(table.frame)))
+    frame["id"] = ([raw_key(v) for v in table.frame[columns["id"]]] if "id" in columns
+                   else [str(i) for i in range(len(table.frame))])
+    for role in (*TEXT_ROLES, "tokens"):
+        if role in columns:
+            frame[role] = list(table.frame[columns[role]])
+    choice_columns = [c for r, c in columns.items() if r.startswith("choices[")]
+    if choice_columns:
+        frame["choices"] = [list(row) for row in zip(*(table.frame[c] for c in choice_columns))]
+    target = task_type.target_field
+    if target in columns:
+        frame[target] = [convert_target(card, v) for v in table.frame[columns[target]]]
+    else:
+        frame[target] = None
+    frame["_location"] = table.locations
+    return frame
+
+
+def carve(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> dict[str, "pd.DataFrame"]:
+    """Cut derived splits out of their parents (the parent keeps the rest); deterministic per seed."""
+    import numpy as np
+
+    out = dict(frames)
+    for name, spec in card.splits.items():
+        if spec.derive is None or spec.derive.from_ not in out:
+            continue
+        parent = out[spec.derive.from_]
+        rng = np.random.default_rng(spec.derive.seed)
+        target = TASK_TYPES.get(card.type)
+        groups = (parent.groupby(target.target_field, sort=True).indices.values()
+                  if spec.derive.stratify and target.target in ("class", "choice") else [np.arange(len(parent))])
+        chosen: list[int] = []
+        for indices in groups:
+            take = int(round(spec.derive.fraction * len(indices)))
+            chosen.extend(rng.permutation(np.asarray(indices))[:take].tolist())
+        mask = np.zeros(len(parent), dtype=bool)
+        mask[chosen] = True
+        out[name] = parent[mask].reset_index(drop=True)
+        out[spec.derive.from_] = parent[~mask].reset_index(drop=True)
+    return out
+
+
+def load_frames(card: TaskCard, data_dir: Path, splits: list[str] | None = None) -> dict[str, "pd.DataFrame"]:
+    """Read, check and convert the card's splits; raises BenchkitError listing every problem found."""
+    from benchkit.validation.schema import check_table
+
+    wanted = splits or list(card.splits)
+    needed = {card.splits[s].derive.from_ if card.splits[s].derive else s for s in wanted}
+    frames: dict[str, "pd.DataFrame"] = {}
+    problems: list[Problem] = []
+    for split in [s for s in card.splits if s in needed]:
+        where = locate(card, split, data_dir)
+        if where is None:
+            continue
+        if not where.exists and not where.is_dir and FORMATS.get(card.source.format).local:
+            problems.append(missing_problem(card, where))
+            continue
+        try:
+            table = read_split(card, split, data_dir)
+        except BenchkitError as err:
+            problems.extend(err.problems)
+            continue
+        found = table.problems + check_table(card, split, table)
+        errors = [p for p in found if p.severity == "error"]
+        if errors:
+            problems.extend(errors)
+            continue
+        frames[split] = canonical_frame(card, split, table)
+    if problems:
+        raise BenchkitError(*problems)
+    frames = carve(card, frames)
+    return {s: frames[s] for s in wanted if s in frames}
+
+
+def to_dataset_dict(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> "datasets.DatasetDict":
+    """Canonical splits as a DatasetDict: ClassLabel ids (-1 where hidden) that keep the official strings."""
+    import datasets
+
+    task_type = TASK_TYPES.get(card.type)
+    result = {}
+    for split, frame in frames.items():
+        features: dict[str, Any] = {"id": datasets.Value("string")}
+        data: dict[str, Any] = {"id": list(frame["id"])}
+        for role in TEXT_ROLES:
+            if role in frame:
+                features[role] = datasets.Value("string")
+                data[role] = list(frame[role])
+        if "tokens" in frame:
+            features["tokens"] = datasets.Sequence(datasets.Value("string"))
+            data["tokens"] = list(frame["tokens"])
+        if "choices" in frame:
+            features["choices"] = datasets.Sequence(datasets.Value("string"))
+            data["choices"] = list(frame["choices"])
+        values = list(frame[task_type.target_field])
+        if task_type.target == "number":
+            features["label"] = datasets.Value("float32")
+            data["label"] = [float("nan") if v is None else v for v in values]
+        elif task_type.target == "tags":
+            label = datasets.ClassLabel(names=card.labels.names)
+            features["tags"] = datasets.Sequence(label)
+            data["tags"] = [[label.str2int(t) for t in v] if v is not None else [] for v in values]
+        else:
+            label = datasets.ClassLabel(names=card.labels.names)
+            features["label"] = label
+            data["label"] = [label.str2int(v) if v is not None else -1 for v in values]
+        result[split] = datasets.Dataset.from_dict(data, features=datasets.Features(features))
+    return datasets.DatasetDict(result)
+
+
+def load_task_data(card: TaskCard, data_dir: Path, splits: list[str] | None = None) -> "datasets.DatasetDict":
+    return to_dataset_dict(card, load_frames(card, data_dir, splits))

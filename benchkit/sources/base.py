@@ -1,0 +1,99 @@
+"""The reader interface: a format turns one split's file (or Hub split) into a ``RawTable``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from benchkit.errors import BenchkitError, Problem
+from benchkit.registry import Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from benchkit.cards.schema import ReadOptions, Source
+
+LocationKind = Literal["line", "row", "record"]
+
+
+@dataclass
+class RawTable:
+    """A split as read from its file: raw values, plus where each row came from.
+
+    ``locations[i]`` is the 1-based line of row i for text formats, or its 0-based row/record index
+    otherwise; every message about row i names it. ``problems`` are rows the reader had to drop
+    (ragged rows, unparsable JSON lines), reported together rather than one at a time.
+    """
+
+    source: str
+    frame: "pd.DataFrame"
+    locations: list[int]
+    location_kind: LocationKind = "line"
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, row: int, message: str, *, field: str | None = None, hint: str | None = None,
+                severity: Literal["error", "warning"] = "error") -> Problem:
+        return Problem(message, file=self.source, line=self.locations[row], field=field, hint=hint,
+                       severity=severity, location_kind=self.location_kind)
+
+
+Reader = Callable[[str, "ReadOptions", "Source"], RawTable]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    read: Reader
+    options: frozenset[str]
+    description: str
+    local: bool = True  # reads files under the data directory (False: the Hub)
+
+
+FORMATS: Registry[Format] = Registry("format")
+
+
+def read_table(target: str, source: "Source", options: "ReadOptions") -> RawTable:
+    """Read one split with the source's format; ``target`` is a file path, or a Hub split name."""
+    return FORMATS.get(source.format).read(target, options, source)
+
+
+def check_file(path: str) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        raise BenchkitError(Problem("is a directory, expected a file", file=path,
+                                    hint="point the split's 'file' at the data file inside it"))
+    if not p.exists():
+        raise BenchkitError(Problem("file not found", file=path,
+                                    hint="check --data-dir and the card's source.dir / split file"))
+    return p
+
+
+def read_text(path: str, encoding: str) -> str:
+    """Decode a whole file; a UTF-8 byte-order mark is dropped (MRPC's files start with one)."""
+    raw = check_file(path).read_bytes()
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8", "utf-8-sig"):
+        enc = "utf-8-sig"
+    try:
+        return raw.decode(enc)
+    except LookupError:
+        raise BenchkitError(Problem(f"unknown encoding '{encoding}'", file=path, field="read.encoding",
+                                    hint="use a Python codec name such as utf-8, cp1250 or utf-16")) from None
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise BenchkitError(Problem(
+            f"cannot decode byte 0x{raw[err.start]:02x} as {encoding}", file=path, line=line,
+            field="read.encoding", hint="re-save the file as UTF-8 or set read.encoding in the card")) from None
+
+
+def raw_key(value: Any) -> str:
+    """The string form of a raw value, used to match labels: JSON scalars keep their JSON spelling."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value)

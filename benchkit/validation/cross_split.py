@@ -1,0 +1,51 @@
+"""Checks across the splits of one task: examples shared between train and dev/test (leakage)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from benchkit.cards.schema import TaskCard
+from benchkit.errors import Problem
+from benchkit.loading import TEXT_ROLES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _keys(frame: "pd.DataFrame") -> list[tuple]:
+    """An example's identity for leakage: its whitespace-normalised input texts."""
+    roles = [r for r in (*TEXT_ROLES, "tokens", "choices") if r in frame]
+
+    def norm(value: object) -> object:
+        if isinstance(value, list):
+            return tuple(" ".join(str(v).split()) for v in value)
+        return " ".join(str(value).split())
+
+    return [tuple(norm(v) for v in row) for row in zip(*(frame[r] for r in roles))]
+
+
+def leakage(card: TaskCard, frames: dict[str, "pd.DataFrame"], files: dict[str, str],
+            location_kinds: dict[str, str], max_rows: int) -> list[Problem]:
+    severity = card.checks.get("leakage", "error")
+    if severity == "off":
+        return []
+    problems: list[Problem] = []
+    trains = [s for s in frames if s.startswith("train")]
+    for train in trains:
+        seen: dict[tuple, int] = {}
+        for key, location in zip(_keys(frames[train]), frames[train]["_location"]):
+            seen.setdefault(key, location)
+        for split in frames:
+            if split.startswith("train"):
+                continue
+            hits = [(loc, seen[key]) for key, loc in zip(_keys(frames[split]), frames[split]["_location"]) if key in seen]
+            kind = location_kinds.get(split, "line")
+            for location, train_location in hits[:max_rows]:
+                problems.append(Problem(
+                    f"leakage: the same input is in {train} ({location_kinds.get(train, 'line')} {train_location})",
+                    file=files.get(split), line=location, location_kind=kind, severity=severity,  # type: ignore[arg-type]
+                    hint="remove it from one split, or set checks.leakage in the card if the benchmark keeps it"))
+            if len(hits) > max_rows:
+                problems.append(Problem(f"... and {len(hits) - max_rows} more rows of {split} also in {train}",
+                                        file=files.get(split), severity=severity))  # type: ignore[arg-type]
+    return problems

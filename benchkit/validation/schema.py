@@ -1,0 +1,167 @@
+"""A pandera schema per (card, split): columns present, texts non-empty, labels in the label set,
+numeric regression targets in range, unique ids, aligned tokens and tags. Failures become Problems
+that name the file, the line (or row) and the column."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, Callable
+
+from benchkit.cards.schema import TaskCard
+from benchkit.errors import Problem, did_you_mean
+from benchkit.loading import TEXT_ROLES, convert_target, role_columns
+from benchkit.sources import RawTable
+from benchkit.sources.base import raw_key
+from benchkit.task_types import TASK_TYPES
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+MAX_PER_CHECK = 20  # rows listed per (column, check); the rest are counted in one summary line
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _non_empty(value: Any) -> bool:
+    return not isinstance(value, str) or value.strip() != ""
+
+
+def _converts(card: TaskCard) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        try:
+            convert_target(card, value)
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    return check
+
+
+def _in_range(card: TaskCard) -> Callable[[Any], bool]:
+    low, high = card.value_range or (float("-inf"), float("inf"))
+
+    def check(value: Any) -> bool:
+        try:
+            return low <= convert_target(card, value) <= high
+        except (ValueError, TypeError):
+            return True  # reported by the numeric check
+
+    return check
+
+
+def build_schema(card: TaskCard, split: str) -> "pa.DataFrameSchema":
+    import pandera.pandas as pa
+
+    columns = role_columns(card, split)
+    task_type = TASK_TYPES.get(card.type)
+    schema_columns: dict[str, pa.Column] = {}
+    for role, column in columns.items():
+        checks: list[pa.Check] = []
+        if role in TEXT_ROLES or role.startswith("choices["):
+            checks = [pa.Check(_is_text, element_wise=True, name="is_text"),
+                      pa.Check(_non_empty, element_wise=True, name="non_empty_text")]
+        elif role == task_type.target_field:
+            checks = [pa.Check(_converts(card), element_wise=True, name=f"valid_{task_type.target}")]
+            if task_type.target == "number" and card.value_range:
+                checks.append(pa.Check(_in_range(card), element_wise=True, name="in_range"))
+        elif role == "tokens":
+            checks = [pa.Check(lambda v: isinstance(v, list) and all(isinstance(t, str) and t for t in v),
+                               element_wise=True, name="token_list")]
+        schema_columns[column] = pa.Column(None, checks=checks, nullable=False, unique=(role == "id"), required=True)
+    frame_checks = []
+    if "tokens" in columns and "tags" in columns:
+        tokens, tags = columns["tokens"], columns["tags"]
+        frame_checks.append(pa.Check(
+            lambda df: [isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                        for a, b in zip(df[tokens], df[tags])], name="tags_align"))
+    return pa.DataFrameSchema(schema_columns, checks=frame_checks, strict=False, coerce=False)
+
+
+def _message(card: TaskCard, check: str, column: str, value: Any, table: RawTable) -> tuple[str, str | None]:
+    shown = repr(value) if len(repr(value)) < 80 else repr(value)[:77] + "..."
+    if check == "is_text":
+        return f"expected text, found {type(value).__name__} {shown}", "text fields hold strings"
+    if check == "non_empty_text":
+        return f"empty or whitespace-only text {shown}", "fill in the text or drop the row"
+    if check == "valid_class" or check == "valid_choice":
+        known = card.labels.raw_values() if card.labels else []
+        return (f"label {raw_key(value)!r} is not one of {known}",
+                did_you_mean(raw_key(value), known) or "if it is an official label, add it to labels.names (or labels.map)")
+    if check == "valid_tags":
+        known = card.labels.raw_values() if card.labels else []
+        bad = [t for t in value if card.labels.to_name(raw_key(t)) is None] if isinstance(value, list) else value
+        return f"tag(s) {bad!r} not in the tag set {known}", "add missing tags to labels.names"
+    if check == "valid_number":
+        return f"expected a number, found {shown}", "regression targets are numbers such as 3.8"
+    if check == "in_range":
+        low, high = card.value_range or (None, None)
+        return f"{shown} is outside value_range [{low}, {high}]", "fix the value or the card's value_range"
+    if check == "token_list":
+        return "expected a non-empty list of non-empty tokens", "check the tokens column"
+    if check == "tags_align":
+        return "tokens and tags differ in length", "every token needs exactly one tag"
+    if check == "field_uniqueness":
+        first = next((table.locations[i] for i, v in enumerate(table.frame[column]) if v == value), None)
+        kind = table.location_kind
+        return (f"duplicate id {shown}", f"ids must be unique within a split; first seen on {kind} {first}")
+    if check == "not_nullable":
+        return "missing value", "every row needs this field; check for absent keys or empty cells"
+    return f"failed check '{check}' with {shown}", None
+
+
+def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int = MAX_PER_CHECK) -> list[Problem]:
+    """Every schema problem in one split's table, plus the expected row count."""
+    import pandera.pandas as pa
+
+    problems: list[Problem] = []
+    columns = role_columns(card, split)
+    present = list(map(str, table.frame.columns))
+    missing = [(role, col) for role, col in columns.items() if col not in present]
+    for role, column in missing:
+        problems.append(Problem(f"column '{column}' (fields.{role.split('[')[0]}) not found; the file has {present}",
+                                file=table.source, field=f"fields.{role}",
+                                hint=did_you_mean(column, present) or "fix the card's fields or read.columns/header"))
+    if not missing and len(table.frame):
+        try:
+            build_schema(card, split).validate(table.frame, lazy=True)
+        except pa.errors.SchemaErrors as err:
+            problems.extend(_failures(card, table, err.failure_cases, max_per_check))
+    expected = card.splits[split].rows
+    found = len(table.frame) + len(table.problems)
+    if expected is not None and found != expected:
+        problems.append(Problem(f"expected {expected} rows, found {found}", file=table.source, field=f"splits.{split}.rows",
+                                hint="the file may be truncated, modified or another version of the dataset"))
+    return problems
+
+
+def _failures(card: TaskCard, table: RawTable, cases: "Any", max_per_check: int) -> list[Problem]:
+    by_check: dict[tuple[str, str], list[tuple[int, Any]]] = defaultdict(list)
+    for record in cases.to_dict("records"):
+        column = record.get("column") or ""
+        check = str(record.get("check"))
+        index = record.get("index")
+        if index is None or index != index:  # NaN: a whole-column failure
+            continue
+        by_check[(str(column), check)].append((int(index), record.get("failure_case")))
+    problems: list[Problem] = []
+    for (column, check), rows in by_check.items():
+        rows.sort()
+        if check == "field_uniqueness":  # pandera lists every copy; report all but the first occurrence
+            seen: set[str] = set()
+            deduped = []
+            for index, value in rows:
+                key = raw_key(value)
+                if key in seen:
+                    deduped.append((index, value))
+                seen.add(key)
+            rows = deduped
+        for index, _ in rows[:max_per_check]:
+            value = table.frame.iloc[index][column] if column in table.frame else None
+            message, hint = _message(card, check, column, value, table)
+            problems.append(table.problem(index, message, field=column or None, hint=hint))
+        if len(rows) > max_per_check:
+            problems.append(Problem(f"... and {len(rows) - max_per_check} more rows failing the same check ({check})",
+                                    file=table.source, field=column or None))
+    return problems
