@@ -226,10 +226,10 @@ class MetricRef(Strict):
             raise CardValueError(f"unknown metric '{self.name}'; expected one of: {', '.join(METRICS.names())}",
                                  did_you_mean(self.name, METRICS.names()))
         accepted = set(METRICS.get(self.name).options)
-        extra = sorted(set(self.options) - accepted - {"labels"})
+        extra = sorted(set(self.options) - accepted)
         if extra:
             raise CardValueError(f"metric '{self.name}' takes no option(s) {extra}",
-                                 f"it accepts: {', '.join(sorted(accepted)) or 'no options'}")
+                                 did_you_mean(extra[0], accepted) or f"it accepts: {', '.join(sorted(accepted)) or 'no options'}")
         return self
 
 
@@ -326,7 +326,8 @@ class TaskCard(Strict):
         names = [m.name for m in self.metrics]
         if self.primary_metric not in names:
             raise CardValueError(f"primary_metric '{self.primary_metric}' is not among the card's metrics {names}",
-                                 did_you_mean(self.primary_metric, names), ("primary_metric",))
+                                 did_you_mean(self.primary_metric, names) or "name one of the metrics listed under metrics:",
+                                 ("primary_metric",))
         return self
 
     @property

@@ -1,0 +1,31 @@
+"""KLEJ-specific metric: Allegro Reviews (AR) score = 1 - wMAE."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from benchkit.metrics.base import METRICS, Metric
+
+
+def klej_ar_score(references: Sequence[float], predictions: Sequence[float]) -> float:
+    """1 - wMAE on ratings rescaled by (y - 1) / 4, where wMAE is the mean over the distinct TRUE rating classes of the
+    MAE within each class (macro-averaged MAE). Predictions are not clipped (allegro/klejbenchmark-allegroreviews)."""
+    y_true = (np.asarray(references, dtype=float) - 1.0) / 4.0
+    y_pred = (np.asarray(predictions, dtype=float) - 1.0) / 4.0
+    classes, member = np.unique(y_true, return_inverse=True)
+    per_class_error = np.bincount(member, weights=np.abs(y_true - y_pred), minlength=len(classes))
+    per_class_mae = per_class_error / np.bincount(member, minlength=len(classes))
+    return float(1.0 - per_class_mae.mean())
+
+
+METRICS.add(
+    "klej_ar_score",
+    Metric(
+        "klej_ar_score",
+        "scores",
+        klej_ar_score,
+        description="KLEJ AR: 1 - macro-over-true-rating MAE on ratings rescaled by (y-1)/4, no clipping",
+    ),
+)
