@@ -141,5 +141,56 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
         sys.exit(2)
 
 
+@main.command("score")
+@click.argument("task")
+@click.argument("predictions", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--split", default=None, help="Gold split to score against (default: dev, or the task's first dev split).")
+@DATA_DIR
+@click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples for the CI (0: no CI).")
+@click.option("--level", default=0.95, show_default=True, help="Confidence level of the bootstrap CI.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every metric, the task score and its CI.")
+def score_command(task: str, predictions: Path, split: str | None, data_dir: Path | None, resamples: int, level: float,
+                  seed: int, as_json: bool) -> None:
+    """Score a JSONL predictions file against a task's gold labels.
+
+    One object per line: {"id": ..., "prediction": ...}, with the official label string, a number (regression) or a
+    tag list. Ids are the task's example ids: the card's id column, else the 0-based row index in the split file.
+    """
+    from benchkit.cards import catalog
+    from benchkit.evaluate import evaluate_split, gold_targets
+    from benchkit.loading import load_frames
+    from benchkit.predictions import read_predictions
+
+    card = catalog.load_task(task)
+    split = split or next((s for s in card.splits if s == "dev"), None) or next(
+        (s for s in card.splits if s.startswith("dev")), None)
+    if split is None or split not in card.splits:
+        raise BenchkitError(Problem(f"task {card.id} has no split '{split}'", field="--split",
+                                    hint=f"its splits are: {', '.join(card.splits)}"))
+    if card.splits[split].labels == "hidden":
+        raise BenchkitError(Problem(f"split '{split}' of {card.id} has hidden labels: nothing to score against",
+                                    field="--split", hint="score a split with labels, e.g. dev; test goes to the "
+                                                          "benchmark's server"))
+    if data_dir is None:
+        raise BenchkitError(Problem("no data directory given", field="--data-dir",
+                                    hint=f"pass --data-dir with the files of {card.suite}"))
+    gold = load_frames(card, data_dir, [split])[split]
+    preds = read_predictions(predictions, card, gold)
+    result = evaluate_split(card, split, gold_targets(card, gold), preds, resamples=resamples, level=level, seed=seed)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(f"{card.id} {split}: {result.examples} examples")
+    for name, value in result.metrics.items():
+        click.echo(f"  {name:<12} {value * 100:7.2f}{'  (primary)' if name == card.primary_metric else ''}")
+    line = f"  {'task score':<12} {result.score * 100:7.2f}"
+    if result.ci:
+        ci = result.ci
+        line += (f"  [{ci['low'] * 100:.2f}, {ci['high'] * 100:.2f}] {ci['level']:.0%} {ci['method']} bootstrap, "
+                 f"{ci['resamples']} resamples over examples, seed {ci['seed']}")
+    click.echo(line)
+
+
 if __name__ == "__main__":
     main()
