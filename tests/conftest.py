@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_GLUE = REPO.parent / "shared" / "data" / "glue"
+# The real GLUE files: $BENCHKIT_GLUE_DIR, else the shared folder beside the checkout (or at /work/shared).
+SHARED_GLUE = next((p for p in (Path(os.environ.get("BENCHKIT_GLUE_DIR", "/nonexistent")),
+                                REPO.parent / "shared" / "data" / "glue", Path("/work/shared/data/glue")) if p.is_dir()),
+                   REPO.parent / "shared" / "data" / "glue")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -18,5 +21,5 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 def glue_dir() -> Path:
     """The real GLUE files (train/dev of CoLA, SST-2, MRPC, STS-B, RTE; dev of WNLI, QNLI)."""
     if not SHARED_GLUE.is_dir():
-        pytest.skip(f"real GLUE files not found at {SHARED_GLUE}")
+        pytest.skip(f"real GLUE files not found at {SHARED_GLUE} (set BENCHKIT_GLUE_DIR)")
     return SHARED_GLUE
