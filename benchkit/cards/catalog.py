@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from benchkit.cards.loader import load_suite_card, load_task_card
+from benchkit.cards.loader import load_suite_card, load_task_card, read_with_extends
 from benchkit.cards.schema import SuiteCard, TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 
@@ -60,6 +60,14 @@ def suite_ids() -> list[str]:
     return list(ids)
 
 
+def _not_a_directory(ref: str) -> None:
+    """A folder given where a card is expected gets its own message, not 'no such card'."""
+    if Path(ref).is_dir():
+        cards = sorted(p.name for p in Path(ref).glob("*.yaml"))
+        hint = f"name a card file inside it, e.g. {cards[0]}" if cards else "name the .yaml file"
+        raise BenchkitError(Problem("is a directory, expected a YAML card", file=ref, hint=hint))
+
+
 def task_path(ref: str) -> Path:
     if ref.endswith((".yaml", ".yml")):
         return Path(ref)
@@ -69,6 +77,7 @@ def task_path(ref: str) -> Path:
             return path
     if Path(ref).is_file():
         return Path(ref)
+    _not_a_directory(ref)
     raise BenchkitError(Problem(f"no task card '{ref}'", hint=did_you_mean(ref, task_ids()) or
                                 "run 'benchkit ls' to list tasks, or pass the card's path"))
 
@@ -80,6 +89,7 @@ def suite_path(ref: str) -> Path:
         path = root / "benchmarks" / f"{ref}.yaml"
         if path.is_file():
             return path
+    _not_a_directory(ref)
     raise BenchkitError(Problem(f"no suite card '{ref}'", hint=did_you_mean(ref, suite_ids()) or
                                 "run 'benchkit ls' to list suites, or pass the card's path"))
 
@@ -108,18 +118,21 @@ class Suite:
 def load_suite(ref: str) -> Suite:
     path = suite_path(ref).resolve()
     card = load_suite_card(path)
+    lines = read_with_extends(path).lines
     tasks: list[TaskCard] = []
     problems: list[Problem] = []
-    for pinned in card.tasks:
+    for index, pinned in enumerate(card.tasks):
         try:
             task = load_task(pinned.id)
         except BenchkitError as err:
             problems.extend(err.problems)
             continue
         if task.version != pinned.version:
+            where = lines.get(("tasks", index, "version"), (str(path), None))
             problems.append(Problem(
-                f"suite pins {pinned.id} {pinned.version}, but its card is version {task.version}", file=str(path),
-                field="tasks", hint="pin the card's version in the suite, or restore the pinned card"))
+                f"suite pins {pinned.id} {pinned.version}, but its card is version {task.version}", file=where[0],
+                line=where[1], field=f"tasks[{index}].version",
+                hint="pin the card's version in the suite, or restore the pinned card"))
         tasks.append(task)
     if problems:
         raise BenchkitError(*problems)

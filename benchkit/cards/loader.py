@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +40,9 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDoc:
     if parent_path in _chain or parent_path == path.resolve():
         raise BenchkitError(Problem(f"'{parent}' extends this card again (a cycle)", file=where[0], line=where[1],
                                     field="extends", hint="remove one of the extends: lines"))
+    if parent_path.is_dir():
+        raise BenchkitError(Problem(f"'{parent}' is a directory, expected a card file", file=where[0], line=where[1],
+                                    field="extends", hint=f"name the .yaml file inside {parent_path}"))
     if not parent_path.is_file():
         raise BenchkitError(Problem(f"'{parent}' not found", file=where[0], line=where[1], field="extends",
                                     hint=f"the path is relative to the card: looked for {parent_path}"))
@@ -92,8 +96,12 @@ def _dotted(loc: Loc) -> str:
 
 def _problems(err: ValidationError, doc: YamlDoc, model: type[BaseModel], file: str) -> list[Problem]:
     problems: list[Problem] = []
-    for item in err.errors():
-        loc: Loc = tuple(p for p in item["loc"] if p not in ("function-after", "function-before"))
+    items = [(tuple(p for p in item["loc"] if p not in ("function-after", "function-before")), item)
+             for item in err.errors()]
+    # A misspelt field is reported once, as unknown with a did-you-mean, not also as a missing required field.
+    misspelt = {(*loc[:-1], match) for loc, item in items if item["type"] == "extra_forbidden"
+                for match in difflib.get_close_matches(str(loc[-1]), _allowed_keys(model, loc[:-1]), n=1, cutoff=0.6)}
+    for loc, item in items:
         kind = item["type"]
         hint: str | None = None
         if kind == "extra_forbidden":
@@ -101,15 +109,23 @@ def _problems(err: ValidationError, doc: YamlDoc, model: type[BaseModel], file: 
             message = f"unknown field '{loc[-1]}'"
             hint = did_you_mean(str(loc[-1]), allowed) or f"allowed fields here: {', '.join(allowed)}"
         elif kind == "missing":
+            if loc in misspelt:
+                continue
             message = f"missing required field '{loc[-1]}'"
             hint = "add it to the card (see tasks/glue/sst2.yaml for a complete example)"
+            if len(loc) == 1:  # a top-level field has no line to point at
+                problems.append(Problem(message, file=file, field=_dotted(loc), hint=hint))
+                continue
         elif isinstance(item.get("ctx", {}).get("error"), CardValueError):
             error = item["ctx"]["error"]
             message, hint = str(error), error.hint
             loc = (*loc, *error.loc)
         else:
-            got = repr(item.get("input"))
+            value = item.get("input")
+            got = repr(value)
             message = f"{item['msg'][0].lower()}{item['msg'][1:]}, got {got if len(got) < 60 else got[:57] + '...'}"
+            if kind == "string_type" and isinstance(value, (bool, int, float)):  # `version: 1.0`, `language: no`
+                hint = f"YAML reads this value as {'a boolean' if isinstance(value, bool) else 'a number'}; quote it"
         where = doc.line_of(loc)
         problems.append(Problem(message, file=where[0] if where else file, line=where[1] if where else None,
                                 field=_dotted(loc) or None, hint=hint))

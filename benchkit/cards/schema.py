@@ -69,6 +69,13 @@ class ReadOptions(Strict):
     token_column: int = 0
     tag_column: int = -1
 
+    @field_validator("delimiter", "quotechar")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 1:
+            raise CardValueError(f"{value!r} is not a single character", "e.g. delimiter: \"\\t\" or quotechar: \"'\"")
+        return value
+
     def merged(self, override: "ReadOptions | None") -> "ReadOptions":
         if override is None:
             return self
@@ -228,8 +235,8 @@ class MetricRef(Strict):
         accepted = set(METRICS.get(self.name).options)
         extra = sorted(set(self.options) - accepted)
         if extra:
-            raise CardValueError(f"metric '{self.name}' takes no option(s) {extra}",
-                                 did_you_mean(extra[0], accepted) or f"it accepts: {', '.join(sorted(accepted)) or 'no options'}")
+            raise CardValueError(f"metric '{self.name}' takes no option(s) {extra}", did_you_mean(extra[0], accepted)
+                                 or f"it accepts: {', '.join(sorted(accepted)) or 'no options'}")
         return self
 
 
@@ -310,6 +317,9 @@ class TaskCard(Strict):
             raise CardValueError("token classification needs labels.scheme", "one of IOB1, IOB2, BIOES", ("labels",))
         if self.value_range is not None and task_type.target != "number":
             raise CardValueError("value_range is only for regression", "remove it", ("value_range",))
+        if self.value_range is not None and not self.value_range[0] < self.value_range[1]:
+            raise CardValueError(f"value_range {list(self.value_range)} is not [min, max] with min < max",
+                                 "e.g. value_range: [0.0, 5.0]", ("value_range",))
         local = FORMATS.get(self.source.format).local
         for name, split in self.splits.items():
             if split.hf_split and local:
@@ -326,8 +336,8 @@ class TaskCard(Strict):
         names = [m.name for m in self.metrics]
         if self.primary_metric not in names:
             raise CardValueError(f"primary_metric '{self.primary_metric}' is not among the card's metrics {names}",
-                                 did_you_mean(self.primary_metric, names) or "name one of the metrics listed under metrics:",
-                                 ("primary_metric",))
+                                 did_you_mean(self.primary_metric, names)
+                                 or "name one of the metrics listed under metrics:", ("primary_metric",))
         return self
 
     @property
@@ -363,8 +373,24 @@ class SuiteCard(Strict):
     tasks: list[SuiteTask] = Field(min_length=1)
     score_rule: str
     submission_format: str | None = None
+    # Where the suite's data lives when --data-dir is not given, relative to this card (the embedded default).
+    data_dir: str | None = None
+    # The suite's default hyperparameters (benchkit.train.recipes.Recipe fields); models and users override them.
+    recipe: dict[str, Any] = {}
 
     _v_version = field_validator("version")(lambda cls, v: _version(v))
+
+    @field_validator("recipe")
+    @classmethod
+    def _recipe_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from benchkit.train.recipes import RECIPE_FIELDS
+
+        unknown = [k for k in value if k not in RECIPE_FIELDS]
+        if unknown:
+            raise CardValueError(f"unknown recipe field '{unknown[0]}'",
+                                 did_you_mean(unknown[0], RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}",
+                                 (unknown[0],))
+        return value
 
     @field_validator("id")
     @classmethod

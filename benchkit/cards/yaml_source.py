@@ -77,7 +77,11 @@ def read_yaml(path: Path) -> YamlDoc:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        message = " ".join(filter(None, [err.context, err.problem]))
+        message = err.problem or ""
+        if err.context:  # e.g. "while parsing a flow sequence", which may have started lines earlier
+            started = err.context_mark.line + 1 if err.context_mark else None
+            since = f" started on line {started}" if started is not None and mark and started != mark.line + 1 else ""
+            message = f"{err.context}{since}: {message}" if message else err.context
         raise BenchkitError(Problem(f"malformed YAML: {message}", file=file, line=mark.line + 1 if mark else None,
                                     hint="check indentation, colons and quotes around this line")) from None
     except yaml.YAMLError as err:

@@ -58,8 +58,10 @@ def _reader(default_delimiter: str, default_quoting: str):
                 records.append(record)
                 locations.append(start)
         except csv.Error as err:
-            raise BenchkitError(Problem(f"malformed {source.format.upper()}: {err}", file=path, line=rows.line_num,
-                                        hint="check read.quoting and read.quotechar")) from None
+            # the record that failed starts on the line after the last one read whole (a quote may run to EOF)
+            raise BenchkitError(Problem(
+                f"malformed {source.format.upper()}: {err}", file=path, line=consumed + 1,
+                hint="check read.quoting and read.quotechar; a quoted field may be unclosed")) from None
         if columns is None:
             raise BenchkitError(Problem("file is empty: no header and no rows", file=path,
                                         hint="check that the download completed"))

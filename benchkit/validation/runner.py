@@ -88,5 +88,11 @@ def validate_task(card: TaskCard, data_dir: Path | None, *, strict: bool = False
                 report.rows[spec.derive.from_] = len(carved[spec.derive.from_])
                 files[split] = files.get(spec.derive.from_, "")
                 kinds[split] = kinds.get(spec.derive.from_, "line")
+                if spec.rows is not None and len(carved[split]) != spec.rows:
+                    report.problems.append(Problem(
+                        f"expected {spec.rows} rows, found {len(carved[split])} carved from {spec.derive.from_}",
+                        file=files[split], field=f"splits.{split}.rows",
+                        hint="a derived split takes round(fraction x size) rows (per label when stratified); "
+                             "fix rows or derive.fraction"))
     report.problems.extend(leakage(card, carved, files, kinds, max_per_check))
     return report

@@ -28,6 +28,15 @@ def _non_empty(value: Any) -> bool:
     return not isinstance(value, str) or value.strip() != ""
 
 
+def _is_id(value: Any) -> bool:
+    return not isinstance(value, (list, dict, bool))
+
+
+def _first_of_each_id(column: Any) -> Any:
+    # Compared as canonical ids (raw_key), so 1 and "1" collide, and list or dict ids cannot crash the check.
+    return ~column.map(raw_key).duplicated(keep="first")
+
+
 def _converts(card: TaskCard) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
         try:
@@ -66,10 +75,13 @@ def build_schema(card: TaskCard, split: str) -> "pa.DataFrameSchema":
             checks = [pa.Check(_converts(card), element_wise=True, name=f"valid_{task_type.target}")]
             if task_type.target == "number" and card.value_range:
                 checks.append(pa.Check(_in_range(card), element_wise=True, name="in_range"))
+        elif role == "id":
+            checks = [pa.Check(_is_id, element_wise=True, name="valid_id"),
+                      pa.Check(_first_of_each_id, name="unique_id")]
         elif role == "tokens":
             checks = [pa.Check(lambda v: isinstance(v, list) and all(isinstance(t, str) and t for t in v),
                                element_wise=True, name="token_list")]
-        schema_columns[column] = pa.Column(None, checks=checks, nullable=False, unique=(role == "id"), required=True)
+        schema_columns[column] = pa.Column(None, checks=checks, nullable=False, required=True)
     frame_checks = []
     if "tokens" in columns and "tags" in columns:
         tokens, tags = columns["tokens"], columns["tags"]
@@ -102,8 +114,11 @@ def _message(card: TaskCard, check: str, column: str, value: Any, table: RawTabl
         return "expected a non-empty list of non-empty tokens", "check the tokens column"
     if check == "tags_align":
         return "tokens and tags differ in length", "every token needs exactly one tag"
-    if check == "field_uniqueness":
-        first = next((table.locations[i] for i, v in enumerate(table.frame[column]) if v == value), None)
+    if check == "valid_id":
+        return f"expected an id (text or a number), found {type(value).__name__} {shown}", "ids are scalar values"
+    if check == "unique_id":
+        key = raw_key(value)
+        first = next((table.locations[i] for i, v in enumerate(table.frame[column]) if raw_key(v) == key), None)
         kind = table.location_kind
         return (f"duplicate id {shown}", f"ids must be unique within a split; first seen on {kind} {first}")
     if check == "not_nullable":
@@ -130,7 +145,10 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
             problems.extend(_failures(card, table, err.failure_cases, max_per_check))
     expected = card.splits[split].rows
     found = len(table.frame) + len(table.problems)
-    if expected is not None and found != expected:
+    if found == 0 and expected != 0:
+        problems.append(Problem("no data rows" + (f" (the card expects {expected})" if expected else ""), file=table.source,
+                                hint="a header alone is not data; check that the download completed"))
+    elif expected is not None and found != expected:
         problems.append(Problem(f"expected {expected} rows, found {found}", file=table.source, field=f"splits.{split}.rows",
                                 hint="the file may be truncated, modified or another version of the dataset"))
     return problems
@@ -148,15 +166,6 @@ def _failures(card: TaskCard, table: RawTable, cases: "Any", max_per_check: int)
     problems: list[Problem] = []
     for (column, check), rows in by_check.items():
         rows.sort()
-        if check == "field_uniqueness":  # pandera lists every copy; report all but the first occurrence
-            seen: set[str] = set()
-            deduped = []
-            for index, value in rows:
-                key = raw_key(value)
-                if key in seen:
-                    deduped.append((index, value))
-                seen.add(key)
-            rows = deduped
         for index, _ in rows[:max_per_check]:
             value = table.frame.iloc[index][column] if column in table.frame else None
             message, hint = _message(card, check, column, value, table)
