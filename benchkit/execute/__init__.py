@@ -1,0 +1,1 @@
+"""Executing run plans: the plan (suite x models x methods x seeds), executors, progress."""

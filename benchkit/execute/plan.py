@@ -1,0 +1,82 @@
+"""The run plan: suite x models x methods x seeds, each run with its full configuration and a hash of it.
+
+A run is identified by its configuration hash (task card version, data hashes, model and tokenizer hashes,
+method, seed, effective recipe), never by its folder name, so resuming skips exactly the runs already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.catalog import Suite
+from benchkit.cards.schema import TaskCard
+from benchkit.errors import BenchkitError, Problem
+from benchkit.loading import locate
+from benchkit.train.features import tokenizer_sha256
+from benchkit.train.loop import RunSpec
+from benchkit.train.methods import METHODS
+from benchkit.train.models import ResolvedModel
+from benchkit.train.provenance import file_sha256
+from benchkit.train.recipes import resolve_recipe
+from benchkit.train.records import CardRef, DataFile
+
+
+@dataclass(frozen=True)
+class RecipeLayers:
+    """Recipe layers given by the user (a recipe file and --set overrides); suite and model layers come from cards."""
+
+    file: dict[str, Any]
+    cli: dict[str, Any]
+
+
+def data_files(card: TaskCard, data_dir: Path) -> dict[str, DataFile]:
+    files: dict[str, DataFile] = {}
+    problems: list[Problem] = []
+    for split in card.splits:
+        where = locate(card, split, data_dir)
+        if where is None or card.splits[split].hf_split:
+            continue
+        if not where.exists:
+            problems.append(Problem(f"missing data: split '{split}' of {card.id} not found", file=where.location,
+                                    hint="run 'benchkit validate' on the suite with this --data-dir"))
+            continue
+        files[split] = DataFile(file=str(Path(where.location).relative_to(data_dir)), sha256=file_sha256(Path(where.location)),
+                                rows=card.splits[split].rows or 0)
+    if problems:
+        raise BenchkitError(*problems)
+    return files
+
+
+def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel, tokenizer: str, method: str,
+                method_options: dict[str, Any], seed: int, recipe: dict[str, Any]) -> str:
+    config = {"task": card.id, "task_version": card.version, "data": {s: d.sha256 for s, d in sorted(data.items())},
+              "model": model.sha256, "tokenizer": tokenizer, "method": method, "method_options": method_options,
+              "seed": seed, "recipe": recipe}
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], method: str,
+               layers: RecipeLayers, data_dir: Path, out: Path) -> list[RunSpec]:
+    method = METHODS.canonical(method)
+    suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
+    plan: list[RunSpec] = []
+    trainable = [t for t in tasks if any(s.startswith("train") for s in t.splits)]
+    for card in trainable:
+        data = data_files(card, data_dir)
+        for model in models:
+            tokenizer = tokenizer_sha256(model.path)
+            recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
+                                              (f"model:{model.name}", model.recipe),
+                                              ("recipe-file", layers.file), ("cli", layers.cli)])
+            for seed in seeds:
+                digest = config_hash(card, data, model, tokenizer, method, {}, seed, recipe.model_dump())
+                folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug / method /
+                          f"seed{seed}-{digest[:10]}")
+                companions = [t for t in tasks if t.evaluated_with == card.id]
+                plan.append(RunSpec(suite_ref, card, data_dir, data, model, method, {}, seed, recipe, sources, digest,
+                                    folder, out / ".cache" / "tokenized", {"companions": companions}))
+    return plan

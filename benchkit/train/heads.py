@@ -1,0 +1,179 @@
+"""Heads: how each task-type target is modelled, tokenized and decoded back to official label strings.
+
+One registry keyed by ``TaskType.target`` ("class", "number", "tags", "choice"); the loop never asks which
+type a task is, it asks its head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from benchkit.cards.schema import TaskCard
+from benchkit.registry import Registry
+from benchkit.task_types import TASK_TYPES
+
+if TYPE_CHECKING:
+    import numpy as np
+
+IGNORE = -100  # label id the loss ignores (non-first subwords, special tokens)
+
+
+@dataclass(frozen=True)
+class Head:
+    name: str
+    build: Callable[[str, TaskCard], Any]  # (model folder, card) -> a transformers model
+    encode: Callable[[dict[str, list], Any, TaskCard, int], dict[str, list]]  # batch, tokenizer, card, max_length
+    decode: Callable[["np.ndarray", TaskCard, dict[str, Any]], list[Any]]  # logits, card, dataset columns -> predictions
+    collate: Callable[[Any], Callable]  # tokenizer -> collator (dynamic padding)
+
+
+HEADS: Registry[Head] = Registry("head")
+
+
+def head_for(card: TaskCard) -> Head:
+    return HEADS.get(TASK_TYPES.get(card.type).target)
+
+
+def _label_maps(card: TaskCard) -> dict[str, Any]:
+    names = card.labels.names if card.labels else []
+    return {"id2label": dict(enumerate(names)), "label2id": {n: i for i, n in enumerate(names)}}
+
+
+def _texts(batch: dict[str, list]) -> tuple[list[str], list[str] | None]:
+    first = batch["text"] if "text" in batch else batch["question"]
+    second = batch.get("text_pair") or (batch.get("context") if "text" not in batch else None)
+    return first, second
+
+
+# --- sequence classification and regression -------------------------------------------------------------------
+
+def _build_sequence(num_labels: Callable[[TaskCard], int], problem: str | None) -> Callable[[str, TaskCard], Any]:
+    def build(folder: str, card: TaskCard) -> Any:
+        from transformers import AutoModelForSequenceClassification
+
+        extra = _label_maps(card) if card.labels else {}
+        return AutoModelForSequenceClassification.from_pretrained(
+            folder, num_labels=num_labels(card), problem_type=problem, **extra)
+
+    return build
+
+
+def _encode_sequence(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
+    first, second = _texts(batch)
+    encoded = tokenizer(first, second, truncation=True, max_length=max_length)
+    encoded["labels"] = batch["label"]
+    return encoded
+
+
+def _padding_collator(tokenizer: Any) -> Callable:
+    from transformers import DataCollatorWithPadding
+
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
+
+
+def _decode_class(logits: "np.ndarray", card: TaskCard, columns: dict[str, Any]) -> list[Any]:
+    names = card.labels.names
+    return [names[i] for i in logits.argmax(-1).tolist()]
+
+
+def _decode_number(logits: "np.ndarray", card: TaskCard, columns: dict[str, Any]) -> list[Any]:
+    return [float(v) for v in logits.reshape(len(logits), -1)[:, 0].tolist()]
+
+
+HEADS.add("class", Head("class", _build_sequence(lambda c: len(c.labels.names), "single_label_classification"),
+                        _encode_sequence, _decode_class, _padding_collator))
+HEADS.add("number", Head("number", _build_sequence(lambda c: 1, "regression"), _encode_sequence, _decode_number,
+                         _padding_collator))
+
+
+# --- token classification: labels on the first subword of each word ----------------------------------------------
+
+def _build_tokens(folder: str, card: TaskCard) -> Any:
+    from transformers import AutoModelForTokenClassification
+
+    return AutoModelForTokenClassification.from_pretrained(folder, num_labels=len(card.labels.names), **_label_maps(card))
+
+
+def _encode_tokens(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
+    encoded = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True, max_length=max_length)
+    labels, first_subword = [], []
+    for row, tags in enumerate(batch["tags"]):
+        previous = None
+        row_labels, row_first = [], []
+        for word in encoded.word_ids(row):
+            is_first = word is not None and word != previous
+            row_labels.append(tags[word] if is_first and tags else IGNORE)
+            row_first.append(word if is_first else -1)
+            previous = word
+        labels.append(row_labels)
+        first_subword.append(row_first)
+    encoded["labels"] = labels
+    encoded["word_index"] = first_subword
+    return encoded
+
+
+def _token_collator(tokenizer: Any) -> Callable:
+    from transformers import DataCollatorForTokenClassification
+
+    inner = DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8)
+
+    def collate(features: list[dict[str, Any]]) -> dict[str, Any]:
+        return inner([{k: v for k, v in f.items() if k != "word_index"} for f in features])
+
+    return collate
+
+
+def _decode_tokens(logits: "np.ndarray", card: TaskCard, columns: dict[str, Any]) -> list[Any]:
+    """One tag per word; words cut off by max_length are tagged 'O' (or the first tag) so lengths always match."""
+    names = card.labels.names
+    outside = "O" if "O" in names else names[0]
+    best = logits.argmax(-1)
+    predictions = []
+    for row, (tokens, word_index) in enumerate(zip(columns["tokens"], columns["word_index"])):
+        tags = [outside] * len(tokens)
+        for position, word in enumerate(word_index):
+            if word >= 0 and position < best.shape[1]:
+                tags[word] = names[int(best[row, position])]
+        predictions.append(tags)
+    return predictions
+
+
+HEADS.add("tags", Head("tags", _build_tokens, _encode_tokens, _decode_tokens, _token_collator))
+
+
+# --- multiple choice: one (context, choice) pair per candidate ---------------------------------------------------
+
+def _build_choice(folder: str, card: TaskCard) -> Any:
+    from transformers import AutoModelForMultipleChoice
+
+    return AutoModelForMultipleChoice.from_pretrained(folder)
+
+
+def _encode_choice(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
+    contexts = [" ".join(filter(None, parts)) for parts in zip(batch.get("context") or [None] * len(batch["choices"]),
+                                                               batch.get("question") or [None] * len(batch["choices"]))]
+    n = len(batch["choices"][0])
+    first = [c for c in contexts for _ in range(n)]
+    second = [choice for choices in batch["choices"] for choice in choices]
+    flat = tokenizer(first, second, truncation=True, max_length=max_length)
+    encoded = {key: [values[i * n:(i + 1) * n] for i in range(len(contexts))] for key, values in flat.items()}
+    encoded["labels"] = batch["label"]
+    return encoded
+
+
+def _choice_collator(tokenizer: Any) -> Callable:
+    import torch
+
+    def collate(features: list[dict[str, Any]]) -> dict[str, Any]:
+        n = len(features[0]["input_ids"])
+        flat = [{k: f[k][i] for k in f if k != "labels"} for f in features for i in range(n)]
+        batch = tokenizer.pad(flat, padding=True, pad_to_multiple_of=8, return_tensors="pt")
+        batch = {k: v.view(len(features), n, -1) for k, v in batch.items()}
+        batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return batch
+
+    return collate
+
+
+HEADS.add("choice", Head("choice", _build_choice, _encode_choice, _decode_class, _choice_collator))

@@ -1,0 +1,258 @@
+"""One run: fine-tune a model on a task with a recipe and a seed, select on dev, evaluate, predict test.
+
+Uses ``transformers.Trainer`` with dynamic padding, length-grouped batches and cached tokenization; on a GPU, bf16
+and fused AdamW. Returns a ``RunRecord``; writing it is the caller's job (so a failed run leaves no record).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from benchkit import __version__
+from benchkit.cards.schema import TaskCard
+from benchkit.evaluate import compute_metrics, evaluate_split
+from benchkit.metrics import METRICS
+from benchkit.train.heads import head_for
+from benchkit.train.memory import PeakMemory
+from benchkit.train.methods import METHODS
+from benchkit.train.models import ResolvedModel
+from benchkit.train.recipes import Recipe
+from benchkit.train.records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, SplitResult,
+                                    write_predictions)
+
+log = logging.getLogger("benchkit.run")
+
+
+class Progress(Protocol):
+    def start(self, total_steps: int, description: str) -> None: ...
+    def advance(self, steps: int, epoch: float) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RunSpec:
+    suite: CardRef
+    card: TaskCard
+    data_dir: Path
+    data: dict[str, DataFile]
+    model: ResolvedModel
+    method: str
+    method_options: dict[str, Any]
+    seed: int
+    recipe: Recipe
+    recipe_sources: dict[str, str]
+    config_hash: str
+    folder: Path
+    cache_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _trainer_callback(progress: Progress | None, log_file: Path) -> Any:
+    from transformers import TrainerCallback
+
+    class Callback(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+            if progress:
+                progress.start(state.max_steps, "training")
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            if progress:
+                progress.advance(1, state.epoch or 0.0)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            with log_file.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **(logs or {})}) + "\n")
+
+    return Callback()
+
+
+def _precision(recipe: Recipe, cuda: bool) -> dict[str, bool]:
+    import torch
+
+    wanted = recipe.precision
+    if wanted == "auto":
+        wanted = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    if wanted != "fp32" and not cuda:
+        wanted = "fp32"  # mixed precision on CPU is slower than fp32 for these model sizes
+    return {"bf16": wanted == "bf16", "fp16": wanted == "fp16"}
+
+
+def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
+    import torch
+    import transformers
+    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments
+
+    from benchkit.loading import load_frames, to_dataset_dict
+    from benchkit.train.features import cache_key, tokenize, tokenizer_sha256
+    from benchkit.train.provenance import git_state, hardware, library_versions, now
+
+    card, recipe = spec.card, spec.recipe
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    log_file = spec.folder / "train_log.jsonl"
+    log_file.unlink(missing_ok=True)
+    cuda = torch.cuda.is_available()
+    head = head_for(card)
+    frames = load_frames(card, spec.data_dir)
+    data = to_dataset_dict(card, frames)
+    train_split = next(s for s in data if s.startswith("train"))
+    dev_splits = [s for s in data if s.startswith("dev") and card.splits[s].labels == "present"]
+    test_splits = [s for s in data if s.startswith("test")]
+    if not dev_splits:
+        raise RuntimeError(f"{card.id} has no labelled dev split to select on and evaluate")
+    if recipe.max_train_samples and recipe.max_train_samples < len(data[train_split]):
+        data[train_split] = data[train_split].shuffle(seed=spec.seed).select(range(recipe.max_train_samples))
+
+    transformers.set_seed(spec.seed)  # before the head is initialised
+    tokenizer = AutoTokenizer.from_pretrained(str(spec.model.path))
+    tokenizer_hash = tokenizer_sha256(spec.model.path)
+    tokenized: dict[str, Any] = {}
+    for split in data:
+        data_hash = spec.data.get(split, spec.data.get(card.splits[split].derive.from_ if card.splits[split].derive
+                                                        else split, DataFile(file="", sha256="", rows=0))).sha256
+        key = cache_key(card, split, data_hash + str(len(data[split])), tokenizer_hash, head, recipe.max_length)
+        tokenized[split], hit = tokenize(data[split], tokenizer, card, head, recipe.max_length, spec.cache_dir, key)
+        log.info("tokenized %s/%s: %d rows (%s)", card.id, split, len(tokenized[split]), "cache" if hit else "new")
+
+    model = METHODS.get(spec.method).prepare(head.build(str(spec.model.path), card), spec.method_options)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    primary = card.primary_metric
+    selection_split = dev_splits[0]
+    gold_selection = list(frames[selection_split][_target(card)])
+
+    def selection_metrics(prediction: Any) -> dict[str, float]:
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        predicted = head.decode(logits, card, _columns(tokenized[selection_split]))
+        return {primary: compute_metrics(card, gold_selection, predicted)[primary]}
+
+    best = recipe.select == "best"
+    eval_batch = recipe.eval_batch_size or recipe.batch_size * (4 if cuda else 2)
+    args = TrainingArguments(
+        output_dir=str(spec.folder / "checkpoints"), per_device_train_batch_size=recipe.batch_size,
+        per_device_eval_batch_size=eval_batch, learning_rate=recipe.learning_rate, num_train_epochs=recipe.epochs,
+        warmup_steps=recipe.warmup_ratio, weight_decay=recipe.weight_decay, lr_scheduler_type=recipe.lr_scheduler,
+        max_grad_norm=recipe.max_grad_norm, gradient_accumulation_steps=recipe.gradient_accumulation,
+        seed=spec.seed, data_seed=spec.seed, eval_strategy="epoch" if best else "no",
+        save_strategy="epoch" if best else "no", save_total_limit=1 if best else None, save_only_model=True,
+        load_best_model_at_end=best, metric_for_best_model=primary if best else None,
+        greater_is_better=METRICS.get(primary).higher_is_better,
+        train_sampling_strategy="group_by_length" if recipe.group_by_length else "random", length_column_name="length",
+        optim="adamw_torch_fused" if cuda else "adamw_torch", use_cpu=not cuda, report_to="none", disable_tqdm=True,
+        logging_strategy="steps", logging_steps=10, dataloader_num_workers=0, **_precision(recipe, cuda))
+    callbacks = [_trainer_callback(progress, log_file)]
+    if best and recipe.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(recipe.early_stopping_patience))
+    trainer = Trainer(model=model, args=args, data_collator=head.collate(tokenizer),
+                      train_dataset=_model_inputs(tokenized[train_split]),
+                      eval_dataset=_model_inputs(tokenized[selection_split]) if best else None,
+                      processing_class=tokenizer, compute_metrics=selection_metrics if best else None,
+                      callbacks=callbacks)
+    with PeakMemory(cuda) as memory:
+        started = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - started
+        if progress:
+            progress.stop()
+        started = time.perf_counter()
+        results: dict[str, SplitResult] = {}
+        predictions: dict[str, str] = {}
+        for split in dev_splits + test_splits:
+            output = trainer.predict(_model_inputs(tokenized[split], labels=split in dev_splits))
+            logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+            predicted = head.decode(logits, card, _columns(tokenized[split]))
+            path = Path("predictions") / f"{split}.jsonl"
+            write_predictions(spec.folder / path, list(tokenized[split]["id"]), predicted)
+            predictions[split] = str(path)
+            if split in dev_splits:
+                evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
+                                            resamples=recipe.bootstrap_resamples, seed=spec.seed)
+                results[split] = SplitResult(examples=evaluation.examples, metrics=evaluation.metrics,
+                                             score=evaluation.score, ci=evaluation.ci)
+        for companion in spec.extra.get("companions", []):
+            predictions.update(_predict_companion(trainer, companion, spec, tokenizer))
+        eval_seconds = time.perf_counter() - started
+    shutil.rmtree(spec.folder / "checkpoints", ignore_errors=True)
+    epochs_run = float(trainer.state.epoch or recipe.epochs)
+    data_files = {split: entry.model_copy(update={"rows": len(frames[split])}) if split in frames else entry
+                  for split, entry in spec.data.items()}
+    train_rows = len(tokenized[train_split])
+    commit, dirty = git_state()
+    return RunRecord(
+        config_hash=spec.config_hash, suite=spec.suite, task=CardRef(id=card.id, version=card.version),
+        model=ModelRef(name=spec.model.name, source=spec.model.source, revision=spec.model.revision,
+                       sha256=spec.model.sha256),
+        method=MethodRef(name=spec.method, options=spec.method_options), seed=spec.seed,
+        recipe=recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=primary, results=results,
+        score=sum(r.score for r in results.values()) / len(results), selected_epoch=_selected_epoch(trainer, primary),
+        predictions=predictions,
+        costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
+                    peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),
+                    eval_seconds=round(eval_seconds, 3), train_samples=train_rows, epochs=epochs_run,
+                    train_samples_per_second=round(train_rows * epochs_run / train_seconds, 3)),
+        provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
+                              libraries=library_versions(), hardware=hardware(), created=now()),
+    )
+
+
+def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec, tokenizer: Any) -> dict[str, str]:
+    """Predict the test splits of a task evaluated with this task's model (GLUE AX with the MNLI model)."""
+    from benchkit.errors import BenchkitError
+    from benchkit.loading import load_frames, locate, to_dataset_dict
+    from benchkit.train.features import tokenize
+
+    splits = [s for s, split in companion.splits.items() if s.startswith("test")
+              and (w := locate(companion, s, spec.data_dir)) is not None and w.exists]
+    if not splits:
+        log.warning("%s: no test data for %s under %s; skipped", spec.card.id, companion.id, spec.data_dir)
+        return {}
+    try:
+        data = to_dataset_dict(companion, load_frames(companion, spec.data_dir, splits))
+    except BenchkitError as err:
+        log.warning("%s: cannot read %s: %s", spec.card.id, companion.id, err)
+        return {}
+    head = head_for(companion)
+    written: dict[str, str] = {}
+    for split in splits:
+        encoded, _ = tokenize(data[split], tokenizer, companion, head, spec.recipe.max_length, None, "")
+        output = trainer.predict(_model_inputs(encoded, labels=False))
+        logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+        path = Path("predictions") / companion.id.replace("/", "__") / f"{split}.jsonl"
+        write_predictions(spec.folder / path, list(encoded["id"]), head.decode(logits, companion, _columns(encoded)))
+        written[f"{companion.id}:{split}"] = str(path)
+    return written
+
+
+def _target(card: TaskCard) -> str:
+    from benchkit.task_types import TASK_TYPES
+
+    return TASK_TYPES.get(card.type).target_field
+
+
+def _columns(dataset: Any) -> dict[str, Any]:
+    return {name: dataset[name] for name in ("tokens", "word_index") if name in dataset.column_names}
+
+
+def _model_inputs(dataset: Any, labels: bool = True) -> Any:
+    drop = [c for c in ("id", "tokens", "word_index") if c in dataset.column_names]
+    if not labels and "labels" in dataset.column_names:
+        drop.append("labels")
+    return dataset.remove_columns(drop)
+
+
+def _selected_epoch(trainer: Any, primary: str) -> float | None:
+    best = trainer.state.best_metric
+    if best is None:
+        return float(trainer.state.epoch) if trainer.state.epoch else None
+    for entry in trainer.state.log_history:
+        if entry.get(f"eval_{primary}") == best:
+            return float(entry["epoch"])
+    return None
+
+
+Factory = Callable[[RunSpec], RunRecord]

@@ -1,0 +1,82 @@
+"""Recipes as data: hyperparameters layered from kit defaults, the suite card, the model alias, a recipe file and
+the command line. The effective values, and which layer set each one, go into every run record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from benchkit.errors import BenchkitError, Problem, did_you_mean
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    learning_rate: float = Field(2e-5, gt=0)
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int | None = Field(None, ge=1)  # None: 2x batch_size on CPU, 4x on a GPU
+    epochs: float = Field(3.0, gt=0)
+    max_length: int = Field(128, ge=8)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.01, ge=0)
+    lr_scheduler: str = "linear"
+    max_grad_norm: float = Field(1.0, gt=0)
+    gradient_accumulation: int = Field(1, ge=1)
+    # "best": evaluate on the first dev split after each epoch and keep the best epoch; "last": keep the last one.
+    select: Literal["best", "last"] = "best"
+    early_stopping_patience: int | None = Field(None, ge=1)
+    max_train_samples: int | None = Field(None, ge=1)
+    group_by_length: bool = True  # length-grouped batches (with dynamic padding: fewer pad tokens)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on a GPU that supports it, else fp32
+    bootstrap_resamples: int = Field(1000, ge=0)
+
+
+RECIPE_FIELDS = tuple(Recipe.model_fields)
+
+
+def parse_overrides(pairs: tuple[str, ...], origin: str = "--set") -> dict[str, Any]:
+    """``key=value`` pairs (values parsed as YAML scalars) into a dict, with did-you-mean on unknown keys."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise BenchkitError(Problem(f"expected key=value, got '{pair}'", field=origin, hint="e.g. --set learning_rate=1e-4"))
+        if key not in RECIPE_FIELDS:
+            raise BenchkitError(Problem(f"unknown recipe field '{key}'", field=origin,
+                                        hint=did_you_mean(key, RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}"))
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def load_recipe_file(path: Path) -> dict[str, Any]:
+    from benchkit.cards.yaml_source import read_yaml
+
+    doc = read_yaml(path)
+    unknown = [k for k in doc.data if k not in RECIPE_FIELDS]
+    if unknown:
+        file, line = doc.lines[(unknown[0],)]
+        raise BenchkitError(Problem(f"unknown recipe field '{unknown[0]}'", file=file, line=line, field=unknown[0],
+                                    hint=did_you_mean(unknown[0], RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}"))
+    return doc.data
+
+
+def resolve_recipe(layers: list[tuple[str, dict[str, Any]]]) -> tuple[Recipe, dict[str, str]]:
+    """Apply layers in order (later wins); returns the recipe and, per field, the layer that set it."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {name: "default" for name in RECIPE_FIELDS}
+    for origin, layer in layers:
+        for key, value in layer.items():
+            values[key] = value
+            sources[key] = origin
+    try:
+        return Recipe(**values), sources
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "recipe"
+        raise BenchkitError(Problem(f"{first['msg']}, got {first.get('input')!r}", field=f"recipe.{key}",
+                                    hint=f"set by {sources.get(key, '?')}")) from None

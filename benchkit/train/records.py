@@ -1,0 +1,142 @@
+"""Run records: one JSON file per (task, model, method, seed), written atomically, with provenance, results and costs.
+
+The record is the contract between the runner and the release: ``RunRecord`` is what releases read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+RECORD_SCHEMA = "benchkit.run-record/1"
+RECORD_NAME = "record.json"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CardRef(Strict):
+    id: str
+    version: str
+
+
+class ModelRef(Strict):
+    name: str
+    source: str
+    revision: str | None
+    sha256: str
+
+
+class MethodRef(Strict):
+    name: str
+    options: dict[str, Any] = {}
+
+
+class DataFile(Strict):
+    file: str
+    sha256: str
+    rows: int
+
+
+class Provenance(Strict):
+    benchkit_version: str
+    git_commit: str | None
+    git_dirty: bool | None
+    data: dict[str, DataFile]
+    libraries: dict[str, str]
+    hardware: dict[str, Any]
+    created: str
+
+
+class SplitResult(Strict):
+    examples: int
+    metrics: dict[str, float]
+    score: float
+    ci: dict[str, Any] | None = None
+
+
+class Costs(Strict):
+    trainable_parameters: int
+    total_parameters: int
+    peak_memory_bytes: int
+    peak_memory_kind: str  # "cuda_max_allocated" or "process_rss"
+    train_seconds: float
+    eval_seconds: float
+    train_samples: int
+    epochs: float
+    train_samples_per_second: float
+
+
+class RunRecord(Strict):
+    schema_: str = RECORD_SCHEMA
+    config_hash: str
+    suite: CardRef
+    task: CardRef
+    model: ModelRef
+    method: MethodRef
+    seed: int
+    recipe: dict[str, Any]
+    recipe_sources: dict[str, str]
+    primary_metric: str
+    results: dict[str, SplitResult]  # evaluation split (dev, dev_matched, ...) -> metrics
+    score: float  # task score: mean over evaluation splits of the mean of the card's metrics
+    selected_epoch: float | None
+    predictions: dict[str, str]  # split -> path of the predictions JSONL, relative to the record
+    costs: Costs
+    provenance: Provenance
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def dump(self) -> dict[str, Any]:
+        data = self.model_dump(by_alias=True)
+        data["schema"] = data.pop("schema_")
+        return data
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> "RunRecord":
+        data = dict(data)
+        data["schema_"] = data.pop("schema", RECORD_SCHEMA)
+        return cls.model_validate(data)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename: readers see all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(folder: Path, record: RunRecord) -> Path:
+    path = folder / RECORD_NAME
+    write_atomic(path, json.dumps(record.dump(), indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def write_predictions(path: Path, ids: list[str], predictions: list[Any]) -> None:
+    write_atomic(path, "".join(json.dumps({"id": i, "prediction": p}, ensure_ascii=False) + "\n"
+                               for i, p in zip(ids, predictions)))
+
+
+def iter_records(root: Path) -> Iterator[tuple[Path, RunRecord]]:
+    """Every complete record under ``root`` (unreadable or foreign JSON files are skipped)."""
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob(RECORD_NAME)):
+        try:
+            yield path, RunRecord.parse(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, OSError):
+            continue

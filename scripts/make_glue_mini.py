@@ -1,0 +1,93 @@
+"""Build the embedded default data (data/glue-mini) from the real GLUE files, reproducibly.
+
+Usage: python scripts/make_glue_mini.py --glue ../shared/data/glue --out data/glue-mini
+
+For each task: a random sample of the official train file (seed 0, kept in file order) becomes train.tsv; the
+official dev file is split in two, stratified by label, into dev.tsv (same layout as the official dev file) and
+test.tsv (the official *test* layout: an `index` column, no label). selection.json records, per output file,
+the 1-based source lines it holds, so every row can be traced and the hidden test labels recovered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+from pathlib import Path
+
+# task folder -> (train rows, header?, label column, test columns (from the dev header) or None for CoLA)
+TASKS = {
+    "SST-2": (2000, True, 1),
+    "CoLA": (2000, False, 1),
+    "MRPC": (1500, True, 0),
+    "STS-B": (2000, True, 9),
+}
+TEST_HEADERS = {
+    "SST-2": ["index", "sentence"],
+    "CoLA": ["index", "sentence"],
+    "MRPC": ["index", "#1 ID", "#2 ID", "#1 String", "#2 String"],
+    "STS-B": ["index", "genre", "filename", "year", "old_index", "source1", "source2", "sentence1", "sentence2"],
+}
+
+
+def lines_of(path: Path) -> tuple[bytes, list[tuple[int, str]]]:
+    raw = path.read_bytes()
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    text = raw[len(bom):].decode("utf-8")
+    return bom, [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line]
+
+
+def write(path: Path, bom: bytes, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bom + ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--glue", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    selection: dict[str, dict] = {}
+    for task, (train_rows, header, label_col) in TASKS.items():
+        rng = random.Random(0)
+        bom, train = lines_of(args.glue / task / "train.tsv")
+        head, body = (train[:1], train[1:]) if header else ([], train)
+        picked = sorted(rng.sample(range(len(body)), train_rows))
+        write(args.out / task / "train.tsv", bom, [l for _, l in head] + [body[i][1] for i in picked])
+        bom, dev = lines_of(args.glue / task / "dev.tsv")
+        dhead, dbody = (dev[:1], dev[1:]) if header else ([], dev)
+        # Stratify on the label (STS-B: on the rounded score) so dev and test keep the dev distribution.
+        strata: dict[str, list[int]] = {}
+        for i, (_, line) in enumerate(dbody):
+            value = line.split("\t")[label_col]
+            strata.setdefault(str(round(float(value))) if task == "STS-B" else value, []).append(i)
+        test_idx: list[int] = []
+        for key in sorted(strata):
+            members = strata[key]
+            rng.shuffle(members)
+            test_idx += members[: len(members) // 2]
+        test_set = set(test_idx)
+        dev_idx = [i for i in range(len(dbody)) if i not in test_set]
+        test_idx = sorted(test_idx)
+        write(args.out / task / "dev.tsv", bom, [l for _, l in dhead] + [dbody[i][1] for i in dev_idx])
+        columns = dhead[0][1].split("\t") if header else ["source", "label", "original_mark", "sentence"]
+        keep = [columns.index(c) for c in TEST_HEADERS[task][1:]]
+        test_lines = ["\t".join(TEST_HEADERS[task])] + [
+            "\t".join([str(k)] + [dbody[i][1].split("\t")[c] for c in keep]) for k, i in enumerate(test_idx)]
+        write(args.out / task / "test.tsv", bom, test_lines)
+        for split, source, rows in (("train", "train.tsv", [body[i][0] for i in picked]),
+                                    ("dev", "dev.tsv", [dbody[i][0] for i in dev_idx]),
+                                    ("test", "dev.tsv", [dbody[i][0] for i in test_idx])):
+            src = args.glue / task / source
+            selection[f"{task}/{split}.tsv"] = {
+                "source": f"glue/{task}/{source}", "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+                "rows": len(rows), "source_lines": rows,
+                "sha256": hashlib.sha256((args.out / task / f"{split}.tsv").read_bytes()).hexdigest()}
+    (args.out / "selection.json").write_text(json.dumps(selection, indent=1) + "\n", encoding="utf-8")
+    for name, entry in selection.items():
+        print(f"{name:<18} {entry['rows']:>5} rows from {entry['source']}")
+
+
+if __name__ == "__main__":
+    main()
