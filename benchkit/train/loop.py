@@ -86,12 +86,13 @@ def _precision(recipe: Recipe, cuda: bool) -> dict[str, bool]:
 def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     import torch
     import transformers
-    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments
+    from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
 
     from benchkit.loading import load_frames, to_dataset_dict
     from benchkit.train.features import cache_key, tokenize, tokenizer_sha256
     from benchkit.train.provenance import git_state, hardware, library_versions, now
 
+    quiet_libraries()
     card, recipe = spec.card, spec.recipe
     spec.folder.mkdir(parents=True, exist_ok=True)
     log_file = spec.folder / "train_log.jsonl"
@@ -118,13 +119,15 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         key = cache_key(card, split, data_hash + str(len(data[split])), tokenizer_hash, head, recipe.max_length)
         tokenized[split], hit = tokenize(data[split], tokenizer, card, head, recipe.max_length, spec.cache_dir, key)
         log.info("tokenized %s/%s: %d rows (%s)", card.id, split, len(tokenized[split]), "cache" if hit else "new")
+        if split != train_split:
+            tokenized[split] = _by_length(tokenized[split])
 
     model = METHODS.get(spec.method).prepare(head.build(str(spec.model.path), card), spec.method_options)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     primary = card.primary_metric
     selection_split = dev_splits[0]
-    gold_selection = list(frames[selection_split][_target(card)])
+    gold_selection = _in_sorted_order(tokenized[selection_split], list(frames[selection_split][_target(card)]))
 
     def selection_metrics(prediction: Any) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
@@ -148,11 +151,12 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     callbacks = [_trainer_callback(progress, log_file)]
     if best and recipe.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(recipe.early_stopping_patience))
-    trainer = Trainer(model=model, args=args, data_collator=head.collate(tokenizer),
+    trainer = _ordered_trainer_class(Trainer)(model=model, args=args, data_collator=head.collate(tokenizer),
                       train_dataset=_model_inputs(tokenized[train_split]),
                       eval_dataset=_model_inputs(tokenized[selection_split]) if best else None,
                       processing_class=tokenizer, compute_metrics=selection_metrics if best else None,
                       callbacks=callbacks)
+    trainer.remove_callback(PrinterCallback)  # our progress display and train_log.jsonl replace its prints
     with PeakMemory(cuda) as memory:
         started = time.perf_counter()
         trainer.train()
@@ -165,9 +169,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         for split in dev_splits + test_splits:
             output = trainer.predict(_model_inputs(tokenized[split], labels=split in dev_splits))
             logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
-            predicted = head.decode(logits, card, _columns(tokenized[split]))
+            predicted = _in_file_order(tokenized[split], head.decode(logits, card, _columns(tokenized[split])))
             path = Path("predictions") / f"{split}.jsonl"
-            write_predictions(spec.folder / path, list(tokenized[split]["id"]), predicted)
+            write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
             predictions[split] = str(path)
             if split in dev_splits:
                 evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
@@ -220,12 +224,36 @@ def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec, tokeniz
     written: dict[str, str] = {}
     for split in splits:
         encoded, _ = tokenize(data[split], tokenizer, companion, head, spec.recipe.max_length, None, "")
+        encoded = _by_length(encoded)
         output = trainer.predict(_model_inputs(encoded, labels=False))
         logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
         path = Path("predictions") / companion.id.replace("/", "__") / f"{split}.jsonl"
-        write_predictions(spec.folder / path, list(encoded["id"]), head.decode(logits, companion, _columns(encoded)))
+        write_predictions(spec.folder / path, list(data[split]["id"]),
+                          _in_file_order(encoded, head.decode(logits, companion, _columns(encoded))))
         written[f"{companion.id}:{split}"] = str(path)
     return written
+
+
+def _ordered_trainer_class(base: type) -> type:
+    """transformers 5 applies ``group_by_length`` to evaluation batches too, which returns predictions in a shuffled
+    order; evaluation here must stay in dataset order (the inputs are pre-sorted by length instead, see _sorted)."""
+    from torch.utils.data import SequentialSampler
+
+    class OrderedEvalTrainer(base):  # type: ignore[misc, valid-type]
+        def _get_eval_sampler(self, eval_dataset: Any) -> Any:
+            return SequentialSampler(eval_dataset) if eval_dataset is not None else None
+
+    return OrderedEvalTrainer
+
+
+def quiet_libraries() -> None:
+    """Library chatter goes to the run's log file (our handler on the 'transformers' logger), not the console."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_default_handler()
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
 
 
 def _target(card: TaskCard) -> str:
@@ -238,8 +266,27 @@ def _columns(dataset: Any) -> dict[str, Any]:
     return {name: dataset[name] for name in ("tokens", "word_index") if name in dataset.column_names}
 
 
+def _by_length(dataset: Any) -> Any:
+    """Evaluation batches of similar lengths pad less; ``_order`` remembers each row's place in the file."""
+    import numpy as np
+
+    order = np.argsort(-np.asarray(dataset["length"]), kind="stable")
+    return dataset.add_column("_order", list(range(len(dataset)))).select(order)
+
+
+def _in_sorted_order(dataset: Any, values: list[Any]) -> list[Any]:
+    return [values[i] for i in dataset["_order"]]
+
+
+def _in_file_order(dataset: Any, values: list[Any]) -> list[Any]:
+    out: list[Any] = [None] * len(values)
+    for position, value in zip(dataset["_order"], values):
+        out[position] = value
+    return out
+
+
 def _model_inputs(dataset: Any, labels: bool = True) -> Any:
-    drop = [c for c in ("id", "tokens", "word_index") if c in dataset.column_names]
+    drop = [c for c in ("id", "tokens", "word_index", "_order") if c in dataset.column_names]
     if not labels and "labels" in dataset.column_names:
         drop.append("labels")
     return dataset.remove_columns(drop)
