@@ -153,10 +153,16 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
               help="Folder for run records, predictions, logs and the tokenization cache.")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="YAML file of recipe fields.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. --set epochs=1.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Tokenization cache (default: $BENCHKIT_CACHE or ~/.cache/benchkit).")
+@click.option("--release", "release_version", metavar="VERSION",
+              help="Then build the release OUT/releases/<suite>/VERSION from the suite's runs in OUT "
+                   "(default for the embedded default: 1.0.0).")
+@click.option("--no-release", is_flag=True, help="Only run; build no release.")
 @click.option("--quiet", is_flag=True, help="No progress display: one line per run (for CI and logs).")
 def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
                 data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
-                quiet: bool) -> None:
+                cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool) -> None:
     """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
 
     TARGET is a suite (glue, a suite card's path) or one task (glue/sst2). Finished runs (same configuration)
@@ -171,7 +177,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
 
     METHODS.canonical(method)
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
-                      RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out)
+                      RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir)
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
                f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
     progress = QuietProgress(click.echo) if quiet else RichProgress(len(plan))
@@ -179,6 +185,12 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     summarize(result, out, click.echo)
     if result.failed:
         sys.exit(1)
+    version = None if no_release else release_version or ("1.0.0" if target is None else None)
+    if version:
+        from benchkit.execute.runs import release_after_run
+
+        leaderboard = release_after_run(inputs, out, version, click.echo)
+        click.echo(f"leaderboard: {leaderboard}")
 
 
 @main.command("score")
@@ -231,6 +243,10 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
                  f"{ci['resamples']} resamples over examples, seed {ci['seed']}")
     click.echo(line)
 
+
+from benchkit.cli_release import register  # noqa: E402  (release, prepare, dvc: click and light imports only)
+
+register(main)
 
 if __name__ == "__main__":
     main()

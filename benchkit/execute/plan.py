@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ class RecipeLayers:
     cli: dict[str, Any]
 
 
+def default_cache_dir() -> Path:
+    """Outside the results folder, so DVC outputs and release inputs hold no cache."""
+    return Path(os.environ.get("BENCHKIT_CACHE", "~/.cache/benchkit")).expanduser()
+
+
 def data_files(card: TaskCard, data_dir: Path) -> dict[str, DataFile]:
     files: dict[str, DataFile] = {}
     problems: list[Problem] = []
@@ -54,14 +60,15 @@ def data_files(card: TaskCard, data_dir: Path) -> dict[str, DataFile]:
 def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel, tokenizer: str, method: str,
                 method_options: dict[str, Any], seed: int, recipe: dict[str, Any]) -> str:
     config = {"task": card.id, "task_version": card.version, "data": {s: d.sha256 for s, d in sorted(data.items())},
-              "model": model.sha256, "tokenizer": tokenizer, "method": method, "method_options": method_options,
+              "model": model.sha256, "model_name": model.name, "tokenizer": tokenizer, "method": method, "method_options": method_options,
               "seed": seed, "recipe": recipe}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
 def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], method: str,
-               layers: RecipeLayers, data_dir: Path, out: Path) -> list[RunSpec]:
+               layers: RecipeLayers, data_dir: Path, out: Path, cache_dir: Path | None = None) -> list[RunSpec]:
     method = METHODS.canonical(method)
+    cache = (cache_dir or default_cache_dir()) / "tokenized"
     suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
     plan: list[RunSpec] = []
     trainable = [t for t in tasks if any(s.startswith("train") for s in t.splits)]
@@ -78,5 +85,5 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                           f"seed{seed}-{digest[:10]}")
                 companions = [t for t in tasks if t.evaluated_with == card.id]
                 plan.append(RunSpec(suite_ref, card, data_dir, data, model, method, {}, seed, recipe, sources, digest,
-                                    folder, out / ".cache" / "tokenized", {"companions": companions}))
+                                    folder, cache, {"companions": companions}))
     return plan

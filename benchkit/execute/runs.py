@@ -108,3 +108,32 @@ def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> Non
     echo("")
     echo(f"{len(result.done)} run(s) done, {len(result.skipped)} skipped (done earlier), {len(result.failed)} failed")
     echo(f"results: {(out / 'runs').resolve()}")
+
+
+def release_after_run(inputs: RunInputs, out: Path, version: str, echo: Callable[[str], None]) -> Path:
+    """Build OUT/releases/<suite>/<version> from the suite's runs in OUT. Releases are immutable: when that version
+    exists and was built from exactly the runs now in OUT (and verifies), it is reported up to date, else refused."""
+    import json
+
+    from benchkit.release.build import ReleaseOptions, build_release, release_dir
+    from benchkit.release.collect import collect_runs, current_data
+    from benchkit.release.verify import verify_release
+
+    releases = out / "releases"
+    existing = release_dir(releases, inputs.suite.card.id, version)
+    if existing.exists():
+        manifest = json.loads((existing / "manifest.json").read_text(encoding="utf-8"))
+        built_from = sorted(run["config_hash"] for run in manifest.get("runs", []))
+        now = sorted(run.record.config_hash for run in collect_runs(
+            out, inputs.suite, current_data(inputs.suite, inputs.data_dir)))
+        if built_from == now and verify_release(existing, inputs.data_dir, out).ok:
+            echo(f"release {inputs.suite.card.id} {version} is up to date with these runs: {existing}")
+            return existing / "leaderboard.html"
+        raise BenchkitError(Problem(f"release {inputs.suite.card.id} {version} exists and was built from other runs",
+                                    file=str(existing), field="--release",
+                                    hint="releases are immutable: pass a new --release version"))
+    suite_ref = str(inputs.suite.path) if inputs.suite.path.suffix in (".yaml", ".yml") else inputs.suite.card.id
+    final = build_release(suite_ref, ReleaseOptions(version=version, runs_dir=out, out_dir=releases,
+                                                    data_dir=inputs.data_dir), warn=echo)
+    echo(f"release: {final}")
+    return final / "leaderboard.html"

@@ -170,7 +170,8 @@ def _choice_collator(tokenizer: Any) -> Callable:
         flat = [{k: f[k][i] for k in f if k != "labels"} for f in features for i in range(n)]
         batch = tokenizer.pad(flat, padding=True, pad_to_multiple_of=8, return_tensors="pt")
         batch = {k: v.view(len(features), n, -1) for k, v in batch.items()}
-        batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        if "labels" in features[0]:  # absent when predicting a hidden-label test split
+            batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
         return batch
 
     return collate

@@ -1,0 +1,219 @@
+"""CLI commands for releases and the DVC pipeline: ``release`` (build, verify), ``prepare`` and ``dvc``.
+
+Click only; the work happens in ``benchkit.release.*``, imported inside the commands so ``benchkit --help`` stays
+fast. ``register(main)`` adds the commands to the ``benchkit`` group (idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchkit.errors import BenchkitError, Problem
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to a default subcommand:
+    ``benchkit release glue-mini --version 1.0.0`` runs ``release build``; ``benchkit release verify DIR`` verifies."""
+
+    def __init__(self, *args: Any, default: str, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+PATH = click.Path(path_type=Path)
+DIR = click.Path(path_type=Path, file_okay=False)
+
+
+@click.group("release", cls=DefaultGroup, default="build")
+def release_group() -> None:
+    """Build a versioned release of a suite (default), or verify one.
+
+    \b
+    benchkit release SUITE --version 1.0.0 [--runs results] [--out releases]
+    benchkit release verify releases/SUITE/1.0.0
+    """
+
+
+@release_group.command("build")
+@click.argument("suite")
+@click.option("--version", "version", required=True, help="Release version, MAJOR.MINOR.PATCH (immutable once written).")
+@click.option("--runs", "runs_dir", type=DIR, default=Path("results"), show_default=True,
+              help="Folder with the run records (the --out of 'benchkit run'); searched recursively.")
+@click.option("--out", "out_dir", type=DIR, default=Path("releases"), show_default=True,
+              help="Releases folder: the release goes to <out>/<suite>/<version>/.")
+@click.option("--data-dir", type=DIR, help="The suite's data (default: the data the suite card ships).")
+@click.option("--force", is_flag=True, help="Replace an existing release of this version (with a warning).")
+@click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples of the suite-score CI (0: none).")
+@click.option("--level", default=0.95, show_default=True, help="Confidence level of the CIs.")
+@click.option("--ci-seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--no-submissions", is_flag=True, help="Do not write the official test-submission archives.")
+def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path, data_dir: Path | None, force: bool,
+                  resamples: int, level: float, ci_seed: int, no_submissions: bool) -> None:
+    """Turn a suite's run records into releases/<suite>/<version>/: manifest, results, leaderboard, datasheet and
+    submission archives. Refuses to overwrite a version, and to mix records built from different card versions
+    or data."""
+    from benchkit.release.build import ReleaseOptions, build_release
+    from benchkit.release.scores import CISettings
+
+    if resamples < 0:
+        raise BenchkitError(Problem(f"resamples must be >= 0, got {resamples}", field="--resamples"))
+    if not 0 < level < 1:
+        raise BenchkitError(Problem(f"level must be in (0, 1), got {level}", field="--level", hint="e.g. 0.95"))
+    options = ReleaseOptions(version=version, runs_dir=runs_dir, out_dir=out_dir, data_dir=data_dir, force=force,
+                             ci=CISettings(resamples, level, ci_seed), submissions=not no_submissions)
+    folder = build_release(suite, options, warn=lambda message: click.echo(message, err=True))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    click.echo(f"release {manifest['release']['suite']} {version}: {len(manifest['runs'])} run(s), "
+               f"{len(manifest['entries'])} model/method entr{'y' if len(manifest['entries']) == 1 else 'ies'} "
+               f"-> {folder}")
+    for entry in manifest["entries"]:
+        ci = entry["ci"]
+        click.echo(f"  {entry['model']} / {entry['method']}: {entry['suite_score'] * 100:.2f}"
+                   + (f" [{ci['low'] * 100:.2f}, {ci['high'] * 100:.2f}]" if ci else "")
+                   + (" PARTIAL" if entry["partial"] else ""))
+    click.echo(f"leaderboard: {folder / 'leaderboard.html'}")
+
+
+@release_group.command("verify")
+@click.argument("folder", type=DIR)
+@click.option("--data-dir", type=DIR, help="Where the release's data are now (default: where they were).")
+@click.option("--runs", "runs_dir", type=DIR, help="Where the run records are now (default: where they were).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def release_verify(folder: Path, data_dir: Path | None, runs_dir: Path | None, as_json: bool) -> None:
+    """Recompute every hash a release pins (its files, data, cards, run records) and report what changed.
+    Exit code 0 when everything matches, 2 otherwise."""
+    from benchkit.release.verify import verify_release
+
+    report = verify_release(folder, data_dir, runs_dir)
+    if as_json:
+        click.echo(json.dumps({"release": str(folder), "ok": report.ok, "checked": report.checked,
+                               "changes": [p.format() for p in report.changes], "notes": report.notes}, indent=2))
+        if not report.ok:
+            sys.exit(2)
+        return
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    if not report.ok:
+        click.echo(f"{folder}: {len(report.changes)} change(s) in {report.checked} checked hashes")
+        raise BenchkitError(*report.changes)
+    click.echo(f"{folder}: all {report.checked} hashes match")
+
+
+@click.command("prepare")
+@click.argument("task")
+@click.option("--data-dir", type=DIR, help="The task's data (default: the data its suite card ships).")
+@click.option("--out", "out", type=DIR, required=True, help="Folder for <split>.parquet and prepared.json.")
+def prepare_command(task: str, data_dir: Path | None, out: Path) -> None:
+    """Validate a task's data and write its canonical splits as parquet (the DVC prepare stage)."""
+    from benchkit.cards import catalog
+    from benchkit.release.build import suite_data_dir
+    from benchkit.release.prepare import prepare_task
+
+    card = catalog.load_task(task)
+    directory = data_dir if data_dir is not None else suite_data_dir(catalog.load_suite(card.suite), None)
+    if not directory.is_dir():
+        raise BenchkitError(Problem("data directory not found", file=str(directory), field="--data-dir",
+                                    hint="pass the folder that holds the task folders"))
+    info = prepare_task(card, directory, out)
+    click.echo(f"{card.id}: " + ", ".join(f"{s} {v['rows']}" for s, v in info["splits"].items()) + f" -> {out}")
+
+
+@click.group("dvc", cls=DefaultGroup, default="generate")
+def dvc_group() -> None:
+    """Generate a suite's DVC pipeline (default), or run one of its helper steps.
+
+    \b
+    benchkit dvc SUITE [--model M] [--seeds 1,2,3] [--set epochs=1] [--release-version 1.0.0]
+    """
+
+
+@dvc_group.command("generate")
+@click.argument("suite")
+@click.option("--root", type=DIR, default=Path("."), show_default=True,
+              help="The DVC repository: dvc.yaml and params.yaml go here; paths in them are relative to it.")
+@click.option("--data-dir", type=DIR, help="The suite's data inside the repository (default: the suite card's).")
+@click.option("--model", "models", multiple=True, help="Model(s) for params.yaml (alias, Hub id or local folder).")
+@click.option("--seeds", help="Seeds for params.yaml, e.g. 1,2,3.")
+@click.option("--method", help="Fine-tuning method for params.yaml.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="A recipe field for params.yaml.")
+@click.option("--release-version", help="Release version for params.yaml.")
+@click.option("--resamples", type=int, help="Bootstrap resamples of the release CI, for params.yaml.")
+@click.option("--level", type=float, help="CI level, for params.yaml.")
+@click.option("--force", is_flag=True, help="Replace a dvc.yaml that benchkit did not generate.")
+def dvc_generate(suite: str, root: Path, data_dir: Path | None, models: tuple[str, ...], seeds: str | None,
+                 method: str | None, overrides: tuple[str, ...], release_version: str | None,
+                 resamples: int | None, level: float | None, force: bool) -> None:
+    """Write dvc.yaml (stages generated from the suite's cards: prepare each task -> run -> release) and
+    params.yaml (the grid and recipe; existing values are kept unless given here)."""
+    from benchkit.cards import catalog
+    from benchkit.execute.runs import parse_seeds
+    from benchkit.release.build import check_version, suite_data_dir
+    from benchkit.release.dvc_pipeline import write_pipeline
+    from benchkit.train.recipes import parse_overrides
+
+    loaded = catalog.load_suite(suite)
+    directory = suite_data_dir(loaded, data_dir)
+    updates: dict[str, Any] = {}
+    if models:
+        updates["models"] = list(models)
+    if seeds is not None:
+        updates["seeds"] = ",".join(str(s) for s in parse_seeds(seeds))
+    if method is not None:
+        from benchkit.train.methods import METHODS
+
+        updates["method"] = METHODS.canonical(method)
+    if overrides:
+        updates["recipe"] = parse_overrides(overrides)
+    release: dict[str, Any] = {}
+    if release_version is not None:
+        release["version"] = check_version(release_version)
+    if resamples is not None:
+        release["resamples"] = resamples
+    if level is not None:
+        release["level"] = level
+    if release:
+        updates["release"] = release
+    dvc_yaml, params_yaml, spec = write_pipeline(loaded, root, directory, updates, force=force)
+    click.echo(f"wrote {dvc_yaml} ({len(spec['stages'])} stages: {', '.join(spec['stages'])}) and {params_yaml}")
+    click.echo("next: dvc repro  (builds the release; a second repro does nothing)")
+
+
+@dvc_group.command("recipe")
+@click.option("--params", "params_file", type=PATH, default=Path("params.yaml"), show_default=True)
+@click.option("--models", type=int, required=True, help="How many models dvc.yaml was generated for.")
+@click.option("--out", type=PATH, required=True, help="The recipe file to write.")
+def dvc_recipe(params_file: Path, models: int, out: Path) -> None:
+    """The pipeline's recipe stage: params.yaml's recipe section, checked, as a file for 'benchkit run --recipe'."""
+    from benchkit.release.dvc_pipeline import write_recipe
+
+    recipe = write_recipe(params_file, models, out)
+    click.echo(f"recipe ({len(recipe)} field(s) from {params_file}) -> {out}")
+
+
+def register(main: click.Group) -> None:
+    """Add release, prepare and dvc to the benchkit command group (once)."""
+    for command in (release_group, prepare_command, dvc_group):
+        if command.name not in main.commands:
+            main.add_command(command)
+
+
+def cli() -> None:
+    """``python -m benchkit.cli_release``: the benchkit CLI with these commands, before cli.py registers them."""
+    from benchkit.cli import main
+
+    register(main)
+    main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,110 @@
+"""Build ``<out>/<suite>/<version>/`` from a suite's run records: refuse what must not be mixed, score, render,
+write the submissions and the manifest -- all into a temporary sibling folder that is renamed into place at the
+end, so a failed or interrupted build leaves nothing half-written. Versions are immutable: an existing one is
+refused; ``force`` replaces it (with a warning) by the same build-then-rename.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchkit.cards import catalog
+from benchkit.cards.catalog import Suite
+from benchkit.errors import BenchkitError, Problem
+from benchkit.release.scores import CISettings
+
+VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    version: str
+    runs_dir: Path = Path("results")
+    out_dir: Path = Path("releases")
+    data_dir: Path | None = None
+    force: bool = False
+    ci: CISettings = field(default_factory=CISettings)
+    submissions: bool = True
+
+
+def check_version(version: str) -> str:
+    if not VERSION.match(version):
+        raise BenchkitError(Problem(f"'{version}' is not a release version", field="--version",
+                                    hint="write MAJOR.MINOR.PATCH, e.g. 1.0.0 (optionally -rc1)"))
+    return version
+
+
+def suite_data_dir(suite: Suite, data_dir: Path | None) -> Path:
+    directory = data_dir or ((suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None)
+    if directory is None:
+        raise BenchkitError(Problem(f"suite {suite.card.id} ships no data", field="--data-dir",
+                                    hint="pass --data-dir with the files the runs used"))
+    if not directory.is_dir():
+        raise BenchkitError(Problem("data directory not found", file=str(directory), field="--data-dir",
+                                    hint="pass the folder that holds the task folders"))
+    return directory
+
+
+def release_dir(out_dir: Path, suite_id: str, version: str) -> Path:
+    return out_dir / suite_id / version
+
+
+def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str], None] = print) -> Path:
+    from benchkit.release import datasheet, leaderboard, manifest, results
+    from benchkit.release.collect import collect_runs, current_data
+    from benchkit.release.scores import load_gold, summarize
+    from benchkit.release.submissions import write_submissions
+
+    version = check_version(options.version)
+    suite = catalog.load_suite(suite_ref)
+    final = release_dir(options.out_dir, suite.card.id, version)
+    if final.exists() and not options.force:
+        raise BenchkitError(Problem(f"release {suite.card.id} {version} already exists", file=str(final),
+                                    field="--version", hint="releases are immutable: choose a new --version "
+                                                            "(or pass --force to replace this one)"))
+    data_dir = suite_data_dir(suite, options.data_dir)
+    data = current_data(suite, data_dir)
+    runs = collect_runs(options.runs_dir, suite, data)
+    gold = load_gold(suite, runs, data_dir) if options.ci.resamples > 0 else None
+    entries = summarize(suite, runs, gold, options.ci)
+    if final.exists():
+        warn(f"warning: --force: replacing the existing release {suite.card.id} {version} at {final}; anyone who "
+             f"used it now holds a different release under the same version")
+
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".building", dir=final.parent))
+    try:
+        created = datetime.now(UTC).replace(microsecond=0).isoformat()
+        kit = manifest.kit_state()
+        results.write(results.rows(entries), work)
+        leaderboard.write(work, suite, entries, version, created, options.ci, kit)
+        datasheet.write(work, suite, version, data_dir, data, manifest.display_path(data_dir))
+        submissions = (write_submissions(suite, entries, data_dir, work / "submissions")
+                       if options.submissions else [])
+        for info in submissions:
+            if info.get("skipped"):
+                warn(f"note: no {info['format']} submission for {info['entry']}: {info['skipped']}")
+        dvc = manifest.dvc_state(Path.cwd(), exclude_outs=(manifest.display_path(final),))
+        manifest.write(work, manifest.build(
+            suite=suite, version=version, created=created, forced=final.exists(), release_dir=final,
+            data_dir=data_dir, runs_dir=options.runs_dir, data=data, runs=runs, entries=entries, ci=options.ci,
+            submissions=submissions, kit=kit, dvc=dvc))
+        os.chmod(work, 0o755)
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".replaced", dir=final.parent))
+            os.replace(final, old / "release")
+            os.replace(work, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,59 @@
+"""datasheet.md: per task its description, language, licence, citation, split sizes, label distribution and data
+hashes, rendered from templates/datasheet.md.j2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.catalog import Suite
+from benchkit.release.collect import DataFileState
+
+
+def _distribution(dist: dict[str, Any] | None) -> str:
+    if not dist:
+        return "–"
+    if set(dist) == {"min", "mean", "max"}:
+        return f"min {dist['min']:g}, mean {dist['mean']:g}, max {dist['max']:g}"
+    total = sum(dist.values()) or 1
+    return ", ".join(f"{name} {count} ({count / total:.1%})" for name, count in dist.items())
+
+
+def tasks_info(suite: Suite, data_dir: Path, data: dict[str, dict[str, DataFileState | None]]) -> list[dict[str, Any]]:
+    from benchkit.inspect import describe_task
+
+    scored = {t.id: t.scored for t in suite.card.tasks}
+    out = []
+    for card in suite.tasks:
+        info = describe_task(card, data_dir)
+        splits = []
+        for name, entry in info["splits"].items():
+            state = data.get(card.id, {}).get(name)
+            rows = entry.get("rows")
+            splits.append({"name": name, "labels": entry["labels"], "rows": "–" if rows is None else rows,
+                           "distribution": _distribution(entry.get("label_distribution"))
+                           if entry["labels"] == "present" else "hidden",
+                           "file": state.file if state else (f"derived from {entry['derived_from']}"
+                                                             if entry.get("derived_from") else str(entry["file"])),
+                           "sha256": state.sha256 if state else ("missing" if name in data.get(card.id, {})
+                                                                 else "–")})
+        out.append({"id": card.id, "version": card.version, "name": card.name, "description": card.description.strip(),
+                    "type": card.type, "language": card.language, "license": card.license,
+                    "citation": card.citation.strip(), "homepage": card.homepage,
+                    "labels": card.labels.names if card.labels else None, "value_range": card.value_range,
+                    "metrics": [m.name for m in card.metrics], "primary_metric": card.primary_metric,
+                    "evaluated_with": card.evaluated_with, "scored": scored.get(card.id, True), "splits": splits})
+    return out
+
+
+def write(folder: Path, suite: Suite, version: str, data_dir: Path, data: dict[str, dict[str, DataFileState | None]],
+          data_dir_label: str) -> Path:
+    from benchkit.release.templating import render
+
+    path = folder / "datasheet.md"
+    path.write_text(render(
+        "datasheet.md.j2", suite={"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
+                                  "description": suite.card.description.strip(), "citation": suite.card.citation or ""},
+        release={"version": version}, data_dir=data_dir_label, tasks=tasks_info(suite, data_dir, data)),
+        encoding="utf-8")
+    return path

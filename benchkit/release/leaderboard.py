@@ -1,0 +1,215 @@
+"""leaderboard.html (one self-contained page) and leaderboard.md, from templates/leaderboard.{html,md}.j2.
+
+The page holds a sortable table (click a header; ``?sort=<column>&dir=asc|desc`` sorts on load through the same
+click handler), the suite score with its CI, per-task scores, efficiency columns (trainable parameters, peak
+memory, training time) and a PNG plot of score against trainable parameters and against training time, inlined as
+base64. No external resources.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.catalog import Suite
+from benchkit.release.scores import CISettings, Entry, display_model
+from benchkit.scoring import SCORE_RULES, SeedStats
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value * 100:.{digits}f}"
+
+
+def _stats_text(stats: SeedStats | None) -> str:
+    if stats is None:
+        return "–"
+    return _pct(stats.mean) + (f" ± {_pct(stats.std)}" if stats.n > 1 and math.isfinite(stats.std) else "")
+
+
+def _ci_text(ci: tuple[float, float] | None) -> str:
+    return "" if ci is None else f"[{_pct(ci[0])}, {_pct(ci[1])}]"
+
+
+def human_count(n: int) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.3g}{suffix}"
+    return str(n)
+
+
+def human_bytes(n: int) -> str:
+    for size, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if n >= size:
+            return f"{n / size:.1f} {suffix}"
+    return f"{n} B"
+
+
+def human_seconds(s: float) -> str:
+    if s >= 3600:
+        return f"{s / 3600:.1f} h"
+    if s >= 60:
+        return f"{s / 60:.1f} min"
+    return f"{s:.1f} s"
+
+
+def _value(x: float | None) -> str:
+    return "" if x is None or not math.isfinite(x) else repr(float(x))
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    type: str  # "number" or "text": how the page sorts it
+    title: str = ""
+
+
+def task_columns(suite: Suite, entries: list[Entry]) -> list[str]:
+    order = {card.id: i for i, card in enumerate(suite.tasks)}
+    seen = {column: summary.task_id for e in entries for column, summary in e.tasks.items()}
+    return sorted(seen, key=lambda c: (order.get(seen[c], len(order)), c))
+
+
+def _task_label(column: str) -> str:
+    return column.split("/", 1)[1] if "/" in column else column
+
+
+def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[str, Any]]]:
+    """Columns and rows (each cell: text, sort value, tooltip) shared by the HTML and Markdown templates."""
+    tasks = task_columns(suite, entries)
+    columns = [Column("rank", "#", "number", "rank by suite score (complete entries first)"),
+               Column("model", "model", "text"), Column("method", "method", "text"),
+               Column("score", "suite score", "number", "mean ± sd over seeds; CI below"),
+               *[Column(f"task:{c}", _task_label(c), "number", c) for c in tasks],
+               Column("trainable", "trainable params", "number", "largest over the entry's runs"),
+               Column("memory", "peak memory", "number", "largest over the entry's runs"),
+               Column("time", "training time", "number", "sum over tasks of the mean over seeds"),
+               Column("seeds", "seeds", "number")]
+    rows = []
+    for rank, entry in enumerate(entries, start=1):
+        seeds = sorted({r.record.seed for r in entry.runs})
+        cells: dict[str, dict[str, str]] = {
+            "rank": {"text": str(rank), "value": str(rank), "title": ""},
+            "model": {"text": display_model(entry.model.name), "value": display_model(entry.model.name).lower(),
+                      "title": f"{entry.model.name} (sha256 {entry.model.sha256[:12]})"},
+            "method": {"text": entry.method.name, "value": entry.method.name, "title": ""},
+            "score": {"text": _pct(entry.suite.value)
+                      + (f" ± {_pct(entry.seed_scores.std)}" if entry.seed_scores and entry.seed_scores.n > 1 else ""),
+                      "value": _value(entry.suite.value), "title": entry.suite.label, "ci": _ci_text(entry.ci)},
+        }
+        for column in tasks:
+            summary = entry.tasks.get(column)
+            cells[f"task:{column}"] = {
+                "text": _stats_text(summary.score) if summary else "–",
+                "value": _value(summary.score.mean) if summary else "",
+                "title": (f"{column}: {summary.score.n} seed(s) {_ci_text(summary.ci)}".strip() if summary
+                          else f"{column}: not run"),
+                "ci": _ci_text(summary.ci) if summary else ""}
+        costs = entry.costs
+        cells["trainable"] = {"text": human_count(costs["trainable_parameters"]),
+                              "value": str(costs["trainable_parameters"]),
+                              "title": f"{costs['trainable_parameters']:,} of {costs['total_parameters']:,}"}
+        cells["memory"] = {"text": human_bytes(costs["peak_memory_bytes"]), "value": str(costs["peak_memory_bytes"]),
+                           "title": f"{costs['peak_memory_bytes']:,} bytes ({costs['peak_memory_kind']})"}
+        cells["time"] = {"text": human_seconds(costs["train_seconds"]), "value": str(costs["train_seconds"]),
+                         "title": f"{costs['train_seconds']:.1f} s"}
+        cells["seeds"] = {"text": str(len(seeds)), "value": str(len(seeds)), "title": ", ".join(map(str, seeds))}
+        for cell in cells.values():
+            cell.setdefault("ci", "")
+        rows.append({"entry": entry.slug, "partial": entry.suite.partial, "missing": list(entry.suite.missing),
+                     "cells": cells})
+    return columns, rows
+
+
+def task_details(suite: Suite, entries: list[Entry]) -> list[dict[str, Any]]:
+    """Per task: every metric of every entry, mean ± sd over seeds."""
+    out = []
+    for card in suite.tasks:
+        lines = []
+        for entry in entries:
+            for split, metrics in entry.metrics.get(card.id, {}).items():
+                lines.append({"entry": entry.label, "split": split,
+                              "metrics": [{"name": m, "text": _stats_text(s)} for m, s in metrics.items()],
+                              "seeds": max((s.n for s in metrics.values()), default=0)})
+        if lines:
+            out.append({"id": card.id, "name": card.name, "primary": card.primary_metric, "rows": lines})
+    return out
+
+
+def _plain(text: str) -> str:
+    """Text matplotlib prints as is (a '$' would start mathtext)."""
+    return text.replace("$", r"\$")
+
+
+def plot_png(entries: list[Entry], title: str) -> str | None:
+    """Suite score against trainable parameters and against training time, as base64 PNG (None: no entries)."""
+    points = [e for e in entries if math.isfinite(e.suite.value)]
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    figure = Figure(figsize=(10, 3.8), dpi=100, layout="constrained")
+    axes = figure.subplots(1, 2, sharey=True)
+    for ax, key, label in ((axes[0], "trainable_parameters", "trainable parameters"),
+                           (axes[1], "train_seconds", "training time (s, all tasks, mean over seeds)")):
+        xs = [max(e.costs[key], 1e-9) for e in points]
+        for e, x in zip(points, xs):
+            y = e.suite.value * 100
+            err = None
+            if e.ci is not None:
+                err = [[max(y - e.ci[0] * 100, 0)], [max(e.ci[1] * 100 - y, 0)]]
+            ax.errorbar([x], [y], yerr=err, fmt="o", capsize=3, markersize=7,
+                        markerfacecolor="white" if e.suite.partial else None)
+            rightmost = len(xs) > 1 and x == max(xs)  # label to the left so it stays inside the axes
+            ax.annotate(_plain(e.label + (" (partial)" if e.suite.partial else "")), (x, y), textcoords="offset points",
+                        xytext=(-6, 6) if rightmost else (6, 6), ha="right" if rightmost else "left", fontsize=8)
+        if max(xs) / min(xs) > 20:
+            ax.set_xscale("log")
+        if key == "trainable_parameters":
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human_count(int(v)) if v > 0 else "0"))
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel(label)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("suite score")
+    figure.suptitle(_plain(title), fontsize=10)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def context(suite: Suite, entries: list[Entry], version: str, created: str, ci: CISettings,
+            kit: dict[str, Any]) -> dict[str, Any]:
+    columns, rows = table(suite, entries)
+    rule = SCORE_RULES.get(suite.card.score_rule)
+    return {
+        "suite": {"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
+                  "description": suite.card.description, "homepage": suite.card.homepage or "",
+                  "citation": suite.card.citation or ""},
+        "release": {"version": version, "created": created},
+        "rule": {"name": rule.name, "label": rule.label},
+        "ci": ci.describe(), "ci_level_pct": f"{ci.level * 100:g}%",
+        "columns": columns, "rows": rows, "details": task_details(suite, entries),
+        "any_partial": any(r["partial"] for r in rows), "kit": kit,
+        "tasks": [{"id": c.id, "version": c.version, "name": c.name} for c in suite.tasks],
+    }
+
+
+def write(folder: Path, suite: Suite, entries: list[Entry], version: str, created: str, ci: CISettings,
+          kit: dict[str, Any]) -> list[Path]:
+    from benchkit.release.templating import render
+
+    ctx = context(suite, entries, version, created, ci, kit)
+    plot = plot_png(entries, f"{suite.card.name} {version}: suite score vs cost")
+    html = folder / "leaderboard.html"
+    html.write_text(render("leaderboard.html.j2", **ctx, plot=plot), encoding="utf-8")
+    md = folder / "leaderboard.md"
+    md.write_text(render("leaderboard.md.j2", **ctx), encoding="utf-8")
+    return [html, md]

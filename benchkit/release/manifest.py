@@ -1,0 +1,192 @@
+"""manifest.json: what a release was built from and what it holds, with a sha256 for everything.
+
+Suite and task card versions (and the sha256 of each card file, ``extends:`` chain included), the sha256 of every
+data split, the DVC lock state where the release is built inside a DVC repository, kit version and git commit,
+the models, methods and run records included, the score rule and CI settings, the creation time, and the sha256 of
+every file of the release. ``manifest_sha256`` covers the manifest itself (computed with that key absent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.catalog import Suite, task_path
+from benchkit.release.collect import DataFileState, Run, sha256_file
+from benchkit.release.scores import CISettings, Entry
+
+SCHEMA = "benchkit.release/1"
+MANIFEST_NAME = "manifest.json"
+
+
+def card_files(path: Path) -> list[Path]:
+    """A card file and the files it extends, child first."""
+    import yaml
+
+    chain: list[Path] = []
+    current: Path | None = path.resolve()
+    while current is not None and current not in chain and current.is_file():
+        chain.append(current)
+        data = yaml.safe_load(current.read_text(encoding="utf-8-sig")) or {}
+        parent = data.get("extends") if isinstance(data, dict) else None
+        current = (current.parent / parent).resolve() if isinstance(parent, str) else None
+    return chain
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when below it (what a reader of the manifest can open), else absolute."""
+    path = path.resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def location(path: Path, release_dir: Path) -> dict[str, str]:
+    """Where a folder was, so verify can find it again: as displayed, absolute, and relative to the release."""
+    return {"path": display_path(path), "absolute": str(path.resolve()),
+            "from_release": os.path.relpath(path.resolve(), release_dir.resolve())}
+
+
+def cards_state(suite: Suite) -> dict[str, Any]:
+    tasks = []
+    for card in suite.tasks:
+        files = card_files(task_path(card.id))
+        tasks.append({"id": card.id, "version": card.version,
+                      "files": [{"path": display_path(f), "sha256": sha256_file(f)} for f in files]})
+    return {"suite": {"id": suite.card.id, "version": suite.card.version,
+                      "files": [{"path": display_path(f), "sha256": sha256_file(f)} for f in card_files(suite.path)]},
+            "tasks": tasks}
+
+
+def dvc_state(start: Path, exclude_outs: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """The DVC repository's dvc.lock (sha256 and per-stage dep/out hashes), found from ``start`` upwards."""
+    import yaml
+
+    for folder in [start.resolve(), *start.resolve().parents]:
+        if (folder / ".dvc").is_dir():
+            lock = folder / "dvc.lock"
+            if not lock.is_file():
+                return {"root": str(folder), "lock": None}
+            data = yaml.safe_load(lock.read_text(encoding="utf-8")) or {}
+            stages = {}
+            for name, stage in (data.get("stages") or {}).items():
+                outs = {o["path"]: o.get("md5") or o.get("hash") for o in stage.get("outs", []) or []}
+                if any(out.rstrip("/") in exclude_outs for out in outs):
+                    continue  # the stage building this release: its entry is from the previous build
+                stages[name] = {"cmd": stage.get("cmd"),
+                                "deps": {d["path"]: d.get("md5") or d.get("hash") for d in stage.get("deps", []) or []},
+                                "params": stage.get("params") or {}, "outs": outs}
+            return {"root": str(folder), "lock": "dvc.lock", "sha256": sha256_file(lock), "stages": stages}
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def kit_state() -> dict[str, Any]:
+    from benchkit import __version__
+    from benchkit.train.provenance import git_state
+
+    commit, dirty = git_state()
+    return {"benchkit_version": __version__, "git_commit": commit, "git_dirty": dirty}
+
+
+def _entry(entry: Entry) -> dict[str, Any]:
+    return {
+        "entry": entry.slug, "model": entry.model.name, "method": entry.method.name,
+        "method_options": entry.method.options,
+        "seeds": sorted({r.record.seed for r in entry.runs}),
+        "tasks": sorted({r.record.task.id for r in entry.runs}),
+        "partial": entry.suite.partial, "missing": list(entry.suite.missing),
+        "suite_score": entry.suite.value, "suite_score_label": entry.suite.label,
+        "suite_score_seeds": None if entry.seed_scores is None else
+        {"mean": entry.seed_scores.mean, "std": entry.seed_scores.std, "n": entry.seed_scores.n},
+        "ci": None if entry.ci is None else {"low": entry.ci[0], "high": entry.ci[1]},
+        "task_scores": {c: {"mean": s.score.mean, "std": s.score.std, "n": s.score.n, "seeds": list(s.seeds),
+                            "ci": None if s.ci is None else {"low": s.ci[0], "high": s.ci[1]}}
+                        for c, s in entry.tasks.items()},
+        "costs": entry.costs, "recipes": entry.recipes,
+    }
+
+
+def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir: Path, data_dir: Path,
+          runs_dir: Path, data: dict[str, dict[str, DataFileState | None]], runs: list[Run], entries: list[Entry],
+          ci: CISettings, submissions: list[dict[str, Any]], kit: dict[str, Any],
+          dvc: dict[str, Any] | None) -> dict[str, Any]:
+    from benchkit.scoring import SCORE_RULES
+
+    rule = SCORE_RULES.get(suite.card.score_rule)
+    cards = cards_state(suite)
+    scored = {t.id: t.scored for t in suite.card.tasks}
+    models: dict[tuple[str, str], dict[str, Any]] = {}
+    methods: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        model = run.record.model
+        models[(model.name, model.sha256)] = model.model_dump()
+        method = run.record.method
+        methods[json.dumps(method.model_dump(), sort_keys=True)] = method.model_dump()
+    return {
+        "schema": SCHEMA,
+        "release": {"suite": suite.card.id, "version": version, "created": created, "forced": forced},
+        "suite": {**cards["suite"], "name": suite.card.name, "submission_format": suite.card.submission_format},
+        "tasks": [{**task, "name": card.name, "scored": scored.get(card.id, True),
+                   "evaluated_with": card.evaluated_with,
+                   "data": {split: {"file": state.file, "sha256": state.sha256}
+                            for split, state in data.get(card.id, {}).items() if state is not None},
+                   "missing_data": [split for split, state in data.get(card.id, {}).items() if state is None]}
+                  for task, card in zip(cards["tasks"], suite.tasks)],
+        "data_dir": location(data_dir, release_dir),
+        "runs_dir": location(runs_dir, release_dir),
+        "kit": kit,
+        "records_kit": sorted({(r.record.provenance.benchkit_version, r.record.provenance.git_commit or "")
+                               for r in runs}),
+        "dvc": dvc,
+        "score_rule": {"name": rule.name, "label": rule.label},
+        "confidence_intervals": ci.describe(),
+        "models": list(models.values()),
+        "methods": list(methods.values()),
+        "entries": [_entry(e) for e in entries],
+        "runs": [{"record": r.rel, "sha256": r.sha256, "task": r.record.task.id, "model": r.record.model.name,
+                  "method": r.record.method.name, "seed": r.record.seed, "config_hash": r.record.config_hash,
+                  "predictions": {k: {"file": v, "sha256": sha256_file(r.folder / v)}
+                                  for k, v in sorted(r.record.predictions.items()) if (r.folder / v).is_file()}}
+                 for r in runs],
+        "submissions": submissions,
+        "files": {},
+    }
+
+
+def release_files(folder: Path) -> dict[str, str]:
+    """Every file of a release folder except the manifest: relative posix path -> sha256."""
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MANIFEST_NAME}
+
+
+def self_hash(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe: non-finite floats (e.g. the sd of one seed) become null."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
+
+
+def write(folder: Path, manifest: dict[str, Any]) -> Path:
+    manifest = clean(manifest)
+    manifest["files"] = release_files(folder)
+    manifest["manifest_sha256"] = self_hash(manifest)
+    path = folder / MANIFEST_NAME
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

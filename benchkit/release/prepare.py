@@ -1,0 +1,50 @@
+"""``benchkit prepare TASK --out DIR``: a task's data read, validated and converted to canonical splits, written
+as ``<split>.parquet`` (columns: id, the role columns, label/tags with official strings, ``source_location``: the
+1-based line or 0-based row in the split file) plus ``prepared.json`` (card version, each split file's sha256 and
+row count). The DVC ``prepare`` stage of each task; a task whose data fail validation stops the pipeline there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.schema import TaskCard
+from benchkit.loading import load_frames, locate
+from benchkit.release.collect import sha256_file
+
+
+def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:
+    frames = load_frames(card, data_dir)  # raises BenchkitError listing every data problem
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".preparing", dir=out.parent))
+    try:
+        splits: dict[str, Any] = {}
+        for split, frame in frames.items():
+            frame = frame.rename(columns={"_location": "source_location"})
+            frame.to_parquet(work / f"{split}.parquet", index=False)
+            spec = card.splits[split]
+            where = locate(card, spec.derive.from_ if spec.derive else split, data_dir)
+            source = Path(where.location) if where is not None and not spec.hf_split else None
+            splits[split] = {"rows": len(frame), "parquet": f"{split}.parquet",
+                             "derived_from": spec.derive.from_ if spec.derive else None,
+                             "file": source.relative_to(data_dir).as_posix() if source else None,
+                             "sha256": sha256_file(source) if source else None}
+        info = {"task": card.id, "version": card.version, "splits": splits}
+        (work / "prepared.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        os.chmod(work, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".replaced", dir=out.parent))
+            os.replace(out, old / "prepared")
+            os.replace(work, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return info

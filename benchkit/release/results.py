@@ -1,0 +1,88 @@
+"""The results table: one row per run with every metric, score and cost -> results.parquet and results.jsonl.
+
+Columns: identity (suite, task, model, method, seed, config hash), ``score`` (the record's task score) and
+``rule_score`` (the task score under the suite's score rule), per evaluation split ``metrics.<split>.<metric>``,
+``metrics.<split>.examples`` and the record's own CI of the split score (``ci_low``/``ci_high``), the costs, and
+provenance (kit version, commit, creation time, the record's path and sha256). Missing values are null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from benchkit.release.collect import Run
+from benchkit.release.scores import Entry
+
+ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
+              "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
+              "rule_score", "selected_epoch")
+COST_COLUMNS = ("trainable_parameters", "total_parameters", "peak_memory_bytes", "peak_memory_kind", "train_seconds",
+                "eval_seconds", "train_samples", "epochs", "train_samples_per_second")
+TAIL_COLUMNS = ("recipe", "benchkit_version", "git_commit", "created", "record", "record_sha256")
+
+
+def _rule_score(entry: Entry, run: Run) -> float | None:
+    """The run's task score under the suite rule: its seed's value in the entry's per-task summaries."""
+    values = [s for c, s in entry.tasks.items() if s.task_id == run.record.task.id]
+    if len(values) != 1 or run.record.seed not in values[0].seeds:
+        return None
+    summary = values[0]
+    return summary.score.values[summary.seeds.index(run.record.seed)]
+
+
+def rows(entries: list[Entry]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        for run in entry.runs:
+            r = run.record
+            row: dict[str, Any] = {
+                "suite": r.suite.id, "suite_version": r.suite.version, "task": r.task.id, "task_version": r.task.version,
+                "model": r.model.name, "model_source": r.model.source, "model_revision": r.model.revision,
+                "model_sha256": r.model.sha256, "method": r.method.name,
+                "method_options": json.dumps(r.method.options, sort_keys=True), "seed": r.seed, "entry": entry.slug,
+                "config_hash": r.config_hash, "primary_metric": r.primary_metric, "score": r.score,
+                "rule_score": _rule_score(entry, run), "selected_epoch": r.selected_epoch,
+            }
+            for split, result in r.results.items():
+                for metric, value in result.metrics.items():
+                    row[f"metrics.{split}.{metric}"] = value
+                row[f"metrics.{split}.score"] = result.score
+                row[f"metrics.{split}.examples"] = result.examples
+                row[f"metrics.{split}.ci_low"] = result.ci.get("low") if result.ci else None
+                row[f"metrics.{split}.ci_high"] = result.ci.get("high") if result.ci else None
+            row.update({name: getattr(r.costs, name) for name in COST_COLUMNS})
+            row.update({"recipe": json.dumps(r.recipe, sort_keys=True), "benchkit_version": r.provenance.benchkit_version,
+                        "git_commit": r.provenance.git_commit, "created": r.provenance.created, "record": run.rel,
+                        "record_sha256": run.sha256})
+            out.append(row)
+    return out
+
+
+def columns(table: list[dict[str, Any]]) -> list[str]:
+    metric_columns = sorted({k for row in table for k in row if k.startswith("metrics.")})
+    return [*ID_COLUMNS, *metric_columns, *COST_COLUMNS, *TAIL_COLUMNS]
+
+
+def _json_value(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def write(table: list[dict[str, Any]], folder: Path) -> list[Path]:
+    """Write results.parquet and results.jsonl (same rows, same columns, nulls where a run lacks a metric)."""
+    import pandas as pd
+
+    names = columns(table)
+    frame = pd.DataFrame([{name: row.get(name) for name in names} for row in table], columns=names)
+    for name in names:
+        if name.startswith("metrics.") or name in ("score", "rule_score", "selected_epoch"):
+            frame[name] = frame[name].astype("float64")
+    parquet = folder / "results.parquet"
+    frame.to_parquet(parquet, index=False)
+    jsonl = folder / "results.jsonl"
+    with jsonl.open("w", encoding="utf-8") as handle:
+        for row in table:
+            handle.write(json.dumps({name: _json_value(row.get(name)) for name in names}, ensure_ascii=False) + "\n")
+    return [parquet, jsonl]

@@ -1,0 +1,281 @@
+"""Leaderboard numbers: one entry per (model, method), seeds aggregated, suite score with a bootstrap CI.
+
+* Per task and seed, the task score is the suite's score rule applied to that run's metrics (so the per-task
+  columns are the numbers the rule averages). Columns show mean +- sample sd over seeds.
+* The entry's suite score applies the rule to the seed-mean metrics (= the mean of the per-seed suite scores when
+  every seed ran every task). A suite score over fewer tasks than the rule needs is labelled PARTIAL.
+* The CI is a two-level percentile bootstrap: each resample draws, per task independently, the seeds with
+  replacement and the evaluation examples with replacement, recomputes every drawn run's metrics on the drawn
+  examples from its predictions, averages them over the drawn seeds and applies the score rule. It so covers both
+  seed variance and the finite evaluation set. The same resamples give per-task CIs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.catalog import Suite
+from benchkit.cards.schema import TaskCard
+from benchkit.release.collect import Run, entry_key
+from benchkit.scoring import SeedStats, SuiteScore, SuiteScoreInput, TaskScoreInput, seed_stats, suite_score
+from benchkit.train.records import MethodRef, ModelRef
+
+CI_METHOD = "percentile"
+CI_UNIT = "two-level: seeds with replacement, then evaluation examples with replacement, per task"
+
+
+@dataclass(frozen=True)
+class CISettings:
+    resamples: int = 1000
+    level: float = 0.95
+    seed: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"method": CI_METHOD, "level": self.level, "resamples": self.resamples, "seed": self.seed,
+                "unit": CI_UNIT}
+
+
+@dataclass
+class TaskSummary:
+    task_id: str
+    column: str  # the score rule's entry name: the task id, or "task[split]" for rules that split a task
+    seeds: tuple[int, ...]
+    score: SeedStats
+    ci: tuple[float, float] | None = None
+
+
+@dataclass
+class Entry:
+    slug: str
+    model: ModelRef
+    method: MethodRef
+    runs: list[Run]
+    metrics: dict[str, dict[str, dict[str, SeedStats]]]  # task -> split -> metric -> stats over seeds
+    tasks: dict[str, TaskSummary]  # column -> summary
+    suite: SuiteScore
+    seed_scores: SeedStats | None  # per-seed suite scores, over the seeds that ran every evaluated task
+    ci: tuple[float, float] | None
+    costs: dict[str, Any]
+    recipes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{display_model(self.model.name)} / {self.method.name}"
+
+
+def display_model(name: str) -> str:
+    """Local folders are shown by their last part (the full path is in the manifest and results)."""
+    return Path(name).name if ("/" in name and Path(name).is_absolute()) or name.startswith(".") else name
+
+
+def slug_for(model: str, method: str, options: dict[str, Any]) -> str:
+    base = model.replace("\\", "/").replace("/", "--").replace("@", "-at-").replace(" ", "_").strip(".-") or "model"
+    slug = f"{base}__{method}"
+    if options:
+        import hashlib
+
+        slug += "-" + hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:8]
+    return slug
+
+
+def _rule_inputs(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScoreInput:
+    scored = {t.id: t.scored for t in suite.card.tasks}
+    return SuiteScoreInput(tuple(TaskScoreInput(card.id, results.get(card.id), scored=scored.get(card.id, True))
+                                 for card in suite.tasks))
+
+
+def _score(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScore:
+    return suite_score(_rule_inputs(suite, results), suite.card.score_rule, partial=True)
+
+
+def _metric_means(runs: list[Run]) -> dict[str, dict[str, float]]:
+    splits: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        for split, result in run.record.results.items():
+            for metric, value in result.metrics.items():
+                splits.setdefault(split, {}).setdefault(metric, []).append(value)
+    return {s: {m: sum(v) / len(v) for m, v in ms.items()} for s, ms in splits.items()}
+
+
+def _column_task(column: str) -> str:
+    return column.split("[", 1)[0]
+
+
+def summarize(suite: Suite, runs: list[Run], gold: GoldData | None, ci: CISettings) -> list[Entry]:
+    """Entries sorted complete-first, then by suite score (best first)."""
+    groups: dict[tuple[str, str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault(entry_key(run.record), []).append(run)
+    entries: list[Entry] = []
+    for (model_name, method_name, options), group in groups.items():
+        by_task: dict[str, list[Run]] = {}
+        for run in group:
+            by_task.setdefault(run.record.task.id, []).append(run)
+        by_task = {card.id: by_task[card.id] for card in suite.tasks if card.id in by_task}
+        by_task = {t: rs for t, rs in by_task.items() if any(r.record.results for r in rs)}
+        mean_results = {t: _metric_means(rs) for t, rs in by_task.items()}
+        point = _score(suite, mean_results)
+
+        # per seed: task scores (under the rule) and, where a seed ran every evaluated task, the suite score
+        seeds = sorted({r.record.seed for r in group})
+        per_seed_tasks: dict[str, dict[int, float]] = {}
+        complete_seed_scores: list[float] = []
+        for seed in seeds:
+            results = {t: {s: dict(v.metrics) for s, v in next(r for r in rs if r.record.seed == seed).record.results.items()}
+                       for t, rs in by_task.items() if any(r.record.seed == seed for r in rs)}
+            scored = _score(suite, results)
+            for column, value in scored.task_scores.items():
+                per_seed_tasks.setdefault(column, {})[seed] = value
+            if set(results) == set(by_task):
+                complete_seed_scores.append(scored.value)
+        tasks = {column: TaskSummary(_column_task(column), column, tuple(sorted(values)),
+                                     seed_stats([values[s] for s in sorted(values)]))
+                 for column, values in per_seed_tasks.items() if column in point.task_scores}
+
+        metrics = {t: {split: {m: seed_stats([r.record.results[split].metrics[m] for r in rs
+                                              if split in r.record.results and m in r.record.results[split].metrics])
+                               for m in values} for split, values in mean_results[t].items()}
+                   for t, rs in by_task.items()}
+        first = group[0].record
+        entry = Entry(
+            slug=slug_for(model_name, method_name, first.method.options), model=first.model, method=first.method,
+            runs=sorted(group, key=lambda r: (r.record.task.id, r.record.seed)), metrics=metrics, tasks=tasks,
+            suite=point, seed_scores=seed_stats(complete_seed_scores) if complete_seed_scores else None, ci=None,
+            costs=_costs(group, by_task), recipes=_distinct([r.record.recipe for r in group]))
+        if gold is not None and ci.resamples > 0:
+            entry.ci, task_cis = _bootstrap(suite, by_task, gold, ci)
+            for column, interval in task_cis.items():
+                if column in entry.tasks:
+                    entry.tasks[column].ci = interval
+        entries.append(entry)
+    entries.sort(key=lambda e: (e.suite.partial, -_finite(e.suite.value), e.model.name, e.method.name))
+    return entries
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
+
+
+def _distinct(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _costs(group: list[Run], by_task: dict[str, list[Run]]) -> dict[str, Any]:
+    costs = [r.record.costs for r in group]
+    kinds = sorted({c.peak_memory_kind for c in costs})
+    train_time = sum(sum(r.record.costs.train_seconds for r in rs) / len(rs) for rs in by_task.values())
+    return {
+        "trainable_parameters": max(c.trainable_parameters for c in costs),
+        "total_parameters": max(c.total_parameters for c in costs),
+        "peak_memory_bytes": max(c.peak_memory_bytes for c in costs),
+        "peak_memory_kind": "/".join(kinds),
+        "train_seconds": round(train_time, 3),
+        "train_samples_per_second": round(sum(c.train_samples_per_second for c in costs) / len(costs), 3),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# bootstrap
+
+
+@dataclass
+class GoldData:
+    """Gold targets of each task's evaluation splits, and each run's predictions aligned with them."""
+
+    cards: dict[str, TaskCard]
+    gold: dict[str, dict[str, list[Any]]]  # task -> split -> gold targets
+    predictions: dict[str, dict[str, list[Any]]]  # record rel path -> split -> predictions aligned with gold
+
+
+def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
+    """Read gold dev targets and every run's dev predictions (validated: ids must match the gold split)."""
+    from benchkit.errors import BenchkitError, Problem
+    from benchkit.evaluate import gold_targets
+    from benchkit.loading import load_frames
+    from benchkit.predictions import read_predictions
+
+    cards = {card.id: card for card in suite.tasks}
+    wanted: dict[str, set[str]] = {}
+    for run in runs:
+        wanted.setdefault(run.record.task.id, set()).update(run.record.results)
+    frames = {task: load_frames(cards[task], data_dir, sorted(splits)) for task, splits in wanted.items() if splits}
+    gold = {task: {split: gold_targets(cards[task], frame) for split, frame in fs.items()} for task, fs in frames.items()}
+    predictions: dict[str, dict[str, list[Any]]] = {}
+    problems: list[Problem] = []
+    for run in runs:
+        task = run.record.task.id
+        predictions[run.rel] = {}
+        for split in run.record.results:
+            path = run.predictions(split)
+            if path is None or not path.is_file():
+                problems.append(Problem(f"the record has no predictions file for split '{split}'", file=str(run.path),
+                                        field=f"predictions.{split}",
+                                        hint="the bootstrap CI needs them: rerun the run, or pass --resamples 0"))
+                continue
+            try:
+                predictions[run.rel][split] = read_predictions(path, cards[task], frames[task][split])
+            except BenchkitError as err:
+                problems.extend(err.problems)
+    if problems:
+        raise BenchkitError(*problems)
+    return GoldData(cards, gold, predictions)
+
+
+def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
+               settings: CISettings) -> tuple[tuple[float, float] | None, dict[str, tuple[float, float]]]:
+    import numpy as np
+
+    from benchkit.evaluate import compute_metrics
+
+    def objects(values: list[Any]) -> Any:
+        array = np.empty(len(values), dtype=object)  # object: labels, numbers and tag lists alike
+        for i, value in enumerate(values):
+            array[i] = value
+        return array
+
+    rng = np.random.default_rng(settings.seed)
+    tasks = list(by_task)
+    gold_arrays = {t: {s: objects(v) for s, v in gold.gold[t].items()} for t in tasks}
+    pred_arrays = {t: [{s: objects(v) for s, v in gold.predictions[r.rel].items()} for r in rs]
+                   for t, rs in by_task.items()}
+    splits = {t: sorted({s for r in rs for s in r.record.results}) for t, rs in by_task.items()}
+    suite_values: list[float] = []
+    task_values: dict[str, list[float]] = {}
+    for _ in range(settings.resamples):
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for task in tasks:
+            runs = pred_arrays[task]
+            drawn = rng.integers(0, len(runs), size=len(runs))
+            index = {s: rng.integers(0, len(gold_arrays[task][s]), size=len(gold_arrays[task][s])) for s in splits[task]}
+            cache: dict[int, dict[str, dict[str, float]]] = {}
+            sums: dict[str, dict[str, list[float]]] = {}
+            for i in drawn.tolist():
+                if i not in cache:
+                    cache[i] = {s: compute_metrics(gold.cards[task], list(gold_arrays[task][s][idx]),
+                                                   list(runs[i][s][idx])) for s, idx in index.items() if s in runs[i]}
+                for s, values in cache[i].items():
+                    for m, v in values.items():
+                        sums.setdefault(s, {}).setdefault(m, []).append(v)
+            results[task] = {s: {m: float(np.mean(v)) for m, v in ms.items()} for s, ms in sums.items()}
+        scored = _score(suite, results)
+        suite_values.append(scored.value)
+        for column, value in scored.task_scores.items():
+            task_values.setdefault(column, []).append(value)
+
+    def interval(values: list[float]) -> tuple[float, float] | None:
+        array = np.asarray(values, dtype=float)
+        array = array[np.isfinite(array)]
+        if array.size == 0:
+            return None
+        low, high = np.quantile(array, [(1 - settings.level) / 2, (1 + settings.level) / 2])
+        return float(low), float(high)
+
+    return interval(suite_values), {c: i for c, v in task_values.items() if (i := interval(v)) is not None}

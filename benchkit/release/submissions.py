@@ -1,0 +1,334 @@
+"""Official test-submission archives, written from run predictions with the official label strings.
+
+``SUBMISSION_WRITERS`` is keyed by the names of ``benchkit.submissions.SUBMISSION_FORMATS`` (the layout facts);
+a suite card's ``submission_format`` picks the writer. Layouts (reference: docs and benchmarks.md 1.5, 2.4, 3.3):
+
+* glue: ``CoLA.tsv, SST-2.tsv, MRPC.tsv, STS-B.tsv, QQP.tsv, MNLI-m.tsv, MNLI-mm.tsv, QNLI.tsv, RTE.tsv, WNLI.tsv,
+  AX.tsv``; header ``index<TAB>prediction``; tasks whose card maps file codes to label strings (CoLA, SST-2, MRPC,
+  QQP, WNLI) write the file code (0/1), the NLI tasks their label strings, STS-B the score clipped to the card's
+  value range ([0, 5]) and rounded to 3 decimals.
+* superglue: ``<Task>.jsonl``, ``{"idx": int, "label": value}`` per line; BoolQ/WiC ``"true"/"false"``, WSC
+  ``"True"/"False"``, COPA ``0/1``, CB/RTE/AX-b/AX-g label strings; MultiRC one line per paragraph with nested
+  questions and answers (example ids ``<paragraph>-<question>-<answer>``), ReCoRD one line per query (the id is the
+  query idx, the prediction the answer entity string).
+* klej: ``test_pred_<task>.tsv``, one column with header ``target``, the original label strings (file codes where
+  the card maps them) or numbers, in test-file order.
+
+Each archive holds one (model, method) entry's predictions: per task the seed with the best dev score under the
+suite's rule (ties: the lowest seed). A missing or unknown test id is refused, naming the predictions file.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchkit.cards.catalog import Suite
+from benchkit.cards.schema import TaskCard
+from benchkit.errors import BenchkitError, Problem
+from benchkit.registry import Registry
+from benchkit.task_types import TASK_TYPES
+
+
+@dataclass(frozen=True)
+class TestPredictions:
+    """One test split's predictions, aligned with the test file's example ids (file order)."""
+
+    card: TaskCard
+    split: str
+    ids: list[str]
+    values: list[Any]
+    source: str = ""  # the predictions file, for messages
+
+
+@dataclass(frozen=True)
+class SubmissionWriter:
+    name: str
+    # the file a task's test split goes to, or None when the format has no place for it
+    file_name: Callable[[TaskCard, str], str | None]
+    # writes every file into the folder and returns their names
+    write: Callable[[list[TestPredictions], Path], list[str]]
+
+
+SUBMISSION_WRITERS: Registry[SubmissionWriter] = Registry("submission writer")
+
+
+def _config(card: TaskCard) -> str:
+    return card.id.split("/", 1)[1]
+
+
+def _refuse(preds: TestPredictions, message: str, hint: str) -> BenchkitError:
+    return BenchkitError(Problem(f"{preds.card.id} {preds.split}: {message}", file=preds.source or None,
+                                 field="prediction", hint=hint))
+
+
+def _file_code(card: TaskCard, label: str) -> str:
+    """The raw file value the card maps to this official label string (the label itself when unmapped)."""
+    for raw, name in (card.labels.map or {}).items() if card.labels else ():
+        if name == label:
+            return raw
+    return label
+
+
+def _is_number(card: TaskCard) -> bool:
+    return TASK_TYPES.get(card.type).target == "number"
+
+
+def _missing_file(preds: TestPredictions, fmt: str) -> BenchkitError:
+    return _refuse(preds, f"the {fmt} submission format has no file for this task and split",
+                   "use a suite whose tasks are the benchmark's own, or set no submission_format")
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GLUE
+
+GLUE_FILES = {
+    ("cola", "test"): "CoLA.tsv", ("sst2", "test"): "SST-2.tsv", ("mrpc", "test"): "MRPC.tsv",
+    ("stsb", "test"): "STS-B.tsv", ("qqp", "test"): "QQP.tsv", ("mnli", "test_matched"): "MNLI-m.tsv",
+    ("mnli", "test_mismatched"): "MNLI-mm.tsv", ("qnli", "test"): "QNLI.tsv", ("rte", "test"): "RTE.tsv",
+    ("wnli", "test"): "WNLI.tsv", ("ax", "test"): "AX.tsv",
+}
+
+
+def glue_value(card: TaskCard, value: Any) -> str:
+    if _is_number(card):
+        low, high = card.value_range or (0.0, 5.0)
+        return str(round(min(max(float(value), low), high), 3))
+    return _file_code(card, value)
+
+
+def _glue_write(predictions: list[TestPredictions], folder: Path) -> list[str]:
+    names = []
+    for preds in predictions:
+        name = GLUE_FILES.get((_config(preds.card), preds.split))
+        if name is None:
+            raise _missing_file(preds, "GLUE")
+        lines = ["index\tprediction"] + [f"{i}\t{glue_value(preds.card, v)}" for i, v in zip(preds.ids, preds.values)]
+        _write_text(folder / name, "\n".join(lines) + "\n")
+        names.append(name)
+    return names
+
+
+SUBMISSION_WRITERS.add("glue", SubmissionWriter(
+    "glue", lambda card, split: GLUE_FILES.get((_config(card), split)), _glue_write))
+
+# ---------------------------------------------------------------------------------------------------------------
+# SuperGLUE
+
+SUPERGLUE_FILES = {
+    "boolq": ("BoolQ.jsonl", "bool_lower"), "cb": ("CB.jsonl", "label"), "copa": ("COPA.jsonl", "choice"),
+    "multirc": ("MultiRC.jsonl", "multirc"), "record": ("ReCoRD.jsonl", "record"), "rte": ("RTE.jsonl", "label"),
+    "wic": ("WiC.jsonl", "bool_lower"), "wsc": ("WSC.jsonl", "bool_title"), "axb": ("AX-b.jsonl", "label"),
+    "axg": ("AX-g.jsonl", "label"),
+}
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+def _idx(value: str) -> Any:
+    return int(value) if str(value).lstrip("-").isdigit() else value
+
+
+def _boolean(preds: TestPredictions, value: Any) -> bool:
+    text = str(_file_code(preds.card, value) if isinstance(value, str) else value).lower()
+    if text in _TRUE or str(value).lower() in _TRUE:
+        return True
+    if text in _FALSE or str(value).lower() in _FALSE:
+        return False
+    raise _refuse(preds, f"cannot write label {value!r} as true/false", "the card's labels must be booleans")
+
+
+def _choice(preds: TestPredictions, value: Any) -> int:
+    code = _file_code(preds.card, value)
+    if str(code).isdigit():
+        return int(code)
+    names = preds.card.labels.names if preds.card.labels else []
+    if value in names:
+        return names.index(value)
+    raise _refuse(preds, f"cannot write label {value!r} as a choice index", "COPA labels are choice1/choice2")
+
+
+def superglue_value(preds: TestPredictions, kind: str, value: Any) -> Any:
+    if kind == "bool_lower":
+        return "true" if _boolean(preds, value) else "false"
+    if kind == "bool_title":
+        return "True" if _boolean(preds, value) else "False"
+    if kind == "choice":
+        return _choice(preds, value)
+    return value  # label strings (CB, RTE, AX-b, AX-g) and ReCoRD answer entities
+
+
+def _multirc_lines(preds: TestPredictions) -> list[dict[str, Any]]:
+    paragraphs: dict[Any, dict[Any, list[dict[str, Any]]]] = {}
+    for example_id, value in zip(preds.ids, preds.values):
+        parts = str(example_id).split("-")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise _refuse(preds, f"MultiRC example id {example_id!r} is not <paragraph>-<question>-<answer>",
+                          "MultiRC ids name the paragraph, question and answer idx, e.g. '0-1-3'")
+        p, q, a = (int(x) for x in parts)
+        paragraphs.setdefault(p, {}).setdefault(q, []).append({"idx": a, "label": int(_boolean(preds, value))})
+    return [{"idx": p, "passage": {"questions": [{"idx": q, "answers": answers} for q, answers in questions.items()]}}
+            for p, questions in paragraphs.items()]
+
+
+def _superglue_write(predictions: list[TestPredictions], folder: Path) -> list[str]:
+    names = []
+    for preds in predictions:
+        spec = SUPERGLUE_FILES.get(_config(preds.card)) if preds.split == "test" else None
+        if spec is None:
+            raise _missing_file(preds, "SuperGLUE")
+        name, kind = spec
+        if kind == "multirc":
+            lines = _multirc_lines(preds)
+        else:
+            lines = [{"idx": _idx(i), "label": superglue_value(preds, kind, v)} for i, v in zip(preds.ids, preds.values)]
+        _write_text(folder / name, "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+        names.append(name)
+    return names
+
+
+SUBMISSION_WRITERS.add("superglue", SubmissionWriter(
+    "superglue", lambda card, split: SUPERGLUE_FILES[_config(card)][0]
+    if split == "test" and _config(card) in SUPERGLUE_FILES else None, _superglue_write))
+
+# ---------------------------------------------------------------------------------------------------------------
+# KLEJ
+
+KLEJ_TASKS = ("nkjp-ner", "cdsc-e", "cdsc-r", "cbd", "polemo2.0-in", "polemo2.0-out", "dyk", "psc", "ar")
+
+
+def klej_value(card: TaskCard, value: Any) -> str:
+    return repr(float(value)) if _is_number(card) else _file_code(card, value)
+
+
+def _klej_write(predictions: list[TestPredictions], folder: Path) -> list[str]:
+    names = []
+    for preds in predictions:
+        task = _config(preds.card)
+        if task not in KLEJ_TASKS or preds.split != "test":
+            raise _missing_file(preds, "KLEJ")
+        name = f"test_pred_{task}.tsv"
+        _write_text(folder / name, "target\n" + "".join(f"{klej_value(preds.card, v)}\n" for v in preds.values))
+        names.append(name)
+    return names
+
+
+SUBMISSION_WRITERS.add("klej", SubmissionWriter(
+    "klej", lambda card, split: f"test_pred_{_config(card)}.tsv"
+    if split == "test" and _config(card) in KLEJ_TASKS else None, _klej_write))
+
+# ---------------------------------------------------------------------------------------------------------------
+# archives and the release step
+
+
+def zip_folder(folder: Path, names: list[str], archive: Path) -> None:
+    """A deterministic zip (sorted names, fixed timestamps) of the named files, at the archive's top level."""
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            handle.writestr(info, (folder / name).read_bytes())
+
+
+def _best_seed_runs(entry: Any) -> dict[str, Any]:
+    """Task id -> the run whose seed has the best dev score (ties: the lowest seed).
+
+    The score is the task's score under the suite's rule (the mean of its entries for rules that split a task),
+    or the record's own task score for tasks the rule does not count.
+    """
+    rule: dict[str, dict[int, list[float]]] = {}
+    for summary in entry.tasks.values():
+        for seed, value in zip(summary.seeds, summary.score.values):
+            rule.setdefault(summary.task_id, {}).setdefault(seed, []).append(value)
+
+    def score(run: Any) -> float:
+        values = rule.get(run.record.task.id, {}).get(run.record.seed)
+        return sum(values) / len(values) if values else run.record.score
+
+    best: dict[str, Any] = {}
+    for run in entry.runs:
+        task = run.record.task.id
+        if task not in best or (-_finite(score(run)), run.record.seed) < (-_finite(score(best[task])),
+                                                                          best[task].record.seed):
+            best[task] = run
+    return best
+
+
+def _finite(value: float) -> float:
+    import math
+
+    return value if math.isfinite(value) else -math.inf
+
+
+def _test_splits(card: TaskCard) -> list[str]:
+    return [s for s in card.splits if s.startswith("test")]
+
+
+def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: Path) -> list[dict[str, Any]]:
+    """Write ``submissions/<entry>/`` and ``submissions/<entry>-<format>.zip`` per entry; returns manifest info.
+
+    Entries that miss whole tasks (partial) get no archive (the reason is recorded). A run that lacks predictions
+    for a test split, or whose predictions miss or add test ids, is refused.
+    """
+    from benchkit.loading import load_frames
+    from benchkit.predictions import read_predictions
+
+    fmt = suite.card.submission_format
+    if fmt is None:
+        return []
+    writer = SUBMISSION_WRITERS.get(fmt)
+    cards = {card.id: card for card in suite.tasks}
+    wanted = [(card, split) for card in suite.tasks for split in _test_splits(card)
+              if writer.file_name(card, split) is not None]
+    frames: dict[tuple[str, str], Any] = {}
+    info: list[dict[str, Any]] = []
+    for entry in entries:
+        chosen = _best_seed_runs(entry)
+        missing = sorted({(card.evaluated_with or card.id) for card, _ in wanted} - set(chosen))
+        if missing:
+            info.append({"entry": entry.slug, "format": fmt, "archive": None,
+                         "skipped": f"partial entry: no runs of {', '.join(missing)}"})
+            continue
+        predictions: list[TestPredictions] = []
+        problems: list[Problem] = []
+        for card, split in wanted:
+            owner = chosen[card.evaluated_with or card.id]
+            key = f"{card.id}:{split}" if card.evaluated_with else split
+            path = owner.predictions(key)
+            if path is None or not path.is_file():
+                problems.append(Problem(
+                    f"no predictions for the test split '{split}' of {card.id} (key '{key}')", file=str(owner.path),
+                    field="predictions", hint=f"rerun with the {card.id} test file present in the data folder, or "
+                                              "pass --no-submissions"))
+                continue
+            if (card.id, split) not in frames:
+                frames[(card.id, split)] = load_frames(cards[card.id], data_dir, [split])[split]
+            frame = frames[(card.id, split)]
+            try:
+                values = read_predictions(path, card, frame)
+            except BenchkitError as err:
+                problems.extend(Problem(f"{fmt} submission, {card.id} {split}: {p.message}", file=p.file, line=p.line,
+                                        field=p.field, hint=p.hint) for p in err.problems)
+                continue
+            predictions.append(TestPredictions(card, split, [str(i) for i in frame["id"]], values, str(path)))
+        if problems:
+            raise BenchkitError(*problems)
+        target = folder / entry.slug
+        target.mkdir(parents=True, exist_ok=True)
+        names = writer.write(predictions, target)
+        archive = folder / f"{entry.slug}-{fmt}.zip"
+        zip_folder(target, names, archive)
+        info.append({"entry": entry.slug, "format": fmt, "archive": archive.relative_to(folder.parent).as_posix(),
+                     "files": sorted(names),
+                     "runs": {t: r.rel for t, r in sorted(chosen.items())},
+                     "seeds": {t: r.record.seed for t, r in sorted(chosen.items())}})
+    return info
