@@ -116,7 +116,7 @@ def release_verify(folder: Path, data_dir: Path | None, runs_dir: Path | None, a
 def prepare_command(task: str, data_dir: Path | None, out: Path) -> None:
     """Validate a task's data and write its canonical splits as parquet (the DVC prepare stage)."""
     from benchkit.cards import catalog
-    from benchkit.release.build import suite_data_dir
+    from benchkit.cards.catalog import suite_data_dir
     from benchkit.release.prepare import prepare_task
 
     card = catalog.load_task(task)
@@ -157,7 +157,8 @@ def dvc_generate(suite: str, root: Path, data_dir: Path | None, models: tuple[st
     params.yaml (the grid and recipe; existing values are kept unless given here)."""
     from benchkit.cards import catalog
     from benchkit.execute.runs import parse_seeds
-    from benchkit.release.build import check_version, suite_data_dir
+    from benchkit.cards.catalog import suite_data_dir
+    from benchkit.release.build import check_version
     from benchkit.release.dvc_pipeline import write_pipeline
     from benchkit.train.recipes import parse_overrides
 

@@ -38,10 +38,6 @@ def card_roots() -> list[Path]:
     return roots
 
 
-def _looks_like_path(ref: str) -> bool:
-    return ref.endswith((".yaml", ".yml")) or os.sep in ref.replace("/", os.sep) and Path(ref).exists()
-
-
 def task_ids() -> list[str]:
     ids: dict[str, None] = {}
     for root in card_roots():
@@ -113,6 +109,18 @@ class Suite:
     card: SuiteCard
     path: Path
     tasks: tuple[TaskCard, ...]
+
+
+def suite_data_dir(suite: Suite, data_dir: Path | None) -> Path:
+    """The given --data-dir, else the data the suite card ships (``data_dir:``, relative to the card); must exist."""
+    directory = data_dir or ((suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None)
+    if directory is None:
+        raise BenchkitError(Problem(f"suite {suite.card.id} ships no data", field="--data-dir",
+                                    hint="pass --data-dir with its files in the official layout"))
+    if not directory.is_dir():
+        raise BenchkitError(Problem("data directory not found", file=str(directory), field="--data-dir",
+                                    hint="pass the folder that holds the task folders"))
+    return directory
 
 
 def load_suite(ref: str) -> Suite:

@@ -50,10 +50,6 @@ def _suite_of(card: TaskCard, card_path: Path) -> Suite:
     return Suite(single, card_path.resolve(), (card,))
 
 
-def suite_data_dir(suite: Suite) -> Path | None:
-    return (suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None
-
-
 def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str,
                        data_dir: Path | None, recipe_file: Path | None, overrides: tuple[str, ...]) -> RunInputs:
     target = target or DEFAULT_SUITE
@@ -73,13 +69,7 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
         tasks = [known[t] for t in only_tasks]
     # Tasks evaluated with another task's model (GLUE AX) come along with that task.
     tasks += [t for t in suite.tasks if t.evaluated_with in {x.id for x in tasks} and t not in tasks]
-    directory = data_dir or suite_data_dir(suite)
-    if directory is None:
-        raise BenchkitError(Problem(f"suite {suite.card.id} ships no data", field="--data-dir",
-                                    hint="pass --data-dir with its files in the official layout"))
-    if not directory.is_dir():
-        raise BenchkitError(Problem("data directory not found", file=str(directory), field="--data-dir",
-                                    hint="pass the folder that holds the task folders"))
+    directory = catalog.suite_data_dir(suite, data_dir)
     return RunInputs(suite, tasks, [resolve_model(m) for m in (models or (DEFAULT_MODEL,))], parse_seeds(seeds),
                      directory, load_recipe_file(recipe_file) if recipe_file else {}, parse_overrides(overrides))
 

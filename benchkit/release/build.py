@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchkit.cards import catalog
-from benchkit.cards.catalog import Suite
+from benchkit.cards.catalog import suite_data_dir
 from benchkit.errors import BenchkitError, Problem
 from benchkit.release.scores import CISettings
 
@@ -39,17 +39,6 @@ def check_version(version: str) -> str:
         raise BenchkitError(Problem(f"'{version}' is not a release version", field="--version",
                                     hint="write MAJOR.MINOR.PATCH, e.g. 1.0.0 (optionally -rc1)"))
     return version
-
-
-def suite_data_dir(suite: Suite, data_dir: Path | None) -> Path:
-    directory = data_dir or ((suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None)
-    if directory is None:
-        raise BenchkitError(Problem(f"suite {suite.card.id} ships no data", field="--data-dir",
-                                    hint="pass --data-dir with the files the runs used"))
-    if not directory.is_dir():
-        raise BenchkitError(Problem("data directory not found", file=str(directory), field="--data-dir",
-                                    hint="pass the folder that holds the task folders"))
-    return directory
 
 
 def release_dir(out_dir: Path, suite_id: str, version: str) -> Path:

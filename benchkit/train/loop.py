@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from benchkit import __version__
 from benchkit.cards.schema import TaskCard
@@ -301,5 +301,3 @@ def _selected_epoch(trainer: Any, primary: str) -> float | None:
             return float(entry["epoch"])
     return None
 
-
-Factory = Callable[[RunSpec], RunRecord]
