@@ -190,7 +190,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
         from benchkit.execute.runs import release_after_run
 
         leaderboard = release_after_run(inputs, out, version, click.echo)
-        click.echo(f"leaderboard: {leaderboard}")
+        click.echo(f"leaderboard: {leaderboard.resolve()}")
 
 
 @main.command("score")

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# The real GLUE files: $BENCHKIT_GLUE_DIR, else the shared folder beside the checkout (or at /work/shared).
-SHARED_GLUE = next((p for p in (Path(os.environ.get("BENCHKIT_GLUE_DIR", "/nonexistent")),
-                                REPO.parent / "shared" / "data" / "glue", Path("/work/shared/data/glue")) if p.is_dir()),
-                   REPO.parent / "shared" / "data" / "glue")
+# The shared data folder (real GLUE files, format samples): $BENCHKIT_SHARED_DIR, else beside the checkout, else
+# /work/shared. Tests that need it skip with the reason when it is absent.
+SHARED = next((p for p in (Path(os.environ.get("BENCHKIT_SHARED_DIR", "/nonexistent")), REPO.parent / "shared",
+                           Path("/work/shared")) if (p / "data").is_dir()), REPO.parent / "shared")
+SHARED_GLUE = Path(os.environ["BENCHKIT_GLUE_DIR"]) if "BENCHKIT_GLUE_DIR" in os.environ else SHARED / "data" / "glue"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")

@@ -17,7 +17,7 @@ from benchkit.train.models import weights_sha256
 from benchkit.train.provenance import file_sha256
 from benchkit.train.records import RunRecord
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, SHARED
 
 MINI = REPO / "data" / "glue-mini"
 TINY_RECIPE = ["--set", "epochs=1", "--set", "max_train_samples=48", "--set", "batch_size=16",
@@ -142,8 +142,10 @@ def test_one_failing_task_does_not_stop_the_others(tiny_model: Path, tmp_path: P
 
 def test_token_classification_and_multiple_choice_heads(tiny_model: Path, tmp_path: Path) -> None:
     conll = tmp_path / "conll"
-    shutil.copytree(REPO.parent / "shared" / "data" / "conll2003" / "_format_samples", conll) \
-        if (REPO.parent / "shared").is_dir() else pytest.skip("CoNLL format sample not found")
+    samples = SHARED / "data" / "conll2003" / "_format_samples"
+    if not samples.is_dir():
+        pytest.skip(f"CoNLL format sample not found under {SHARED} (set BENCHKIT_SHARED_DIR)")
+    shutil.copytree(samples, conll)
     shutil.copy(FIXTURES / "conll_ner.yaml", conll / "ner.yaml")
     result = run_cli(str(conll / "ner.yaml"), "--model", str(tiny_model), "--data-dir", str(conll), "--out",
                      str(tmp_path / "ner-out"), "--quiet", *TINY_RECIPE, cwd=tmp_path)

@@ -6,7 +6,6 @@ refused; ``force`` replaces it (with a warning) by the same build-then-rename.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchkit.atomic import install_dir
 from benchkit.cards import catalog
 from benchkit.cards.catalog import suite_data_dir
 from benchkit.errors import BenchkitError, Problem
@@ -85,14 +85,7 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
             suite=suite, version=version, created=created, forced=final.exists(), release_dir=final,
             data_dir=data_dir, runs_dir=options.runs_dir, data=data, runs=runs, entries=entries, ci=options.ci,
             submissions=submissions, kit=kit, dvc=dvc))
-        os.chmod(work, 0o755)
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".replaced", dir=final.parent))
-            os.replace(final, old / "release")
-            os.replace(work, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(work, final)
+        install_dir(work, final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

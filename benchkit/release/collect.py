@@ -7,7 +7,6 @@ record paths, so the user knows which runs to redo or move away.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,17 +16,10 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.errors import BenchkitError, Problem
 from benchkit.loading import locate
+from benchkit.train.provenance import file_sha256 as sha256_file  # noqa: F401  (re-exported for release modules)
 from benchkit.train.records import RECORD_NAME, RunRecord
 
 SHOWN = 3  # record paths listed per group in a refusal
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

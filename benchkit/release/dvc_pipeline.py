@@ -201,7 +201,7 @@ def write_pipeline(suite: Suite, root: Path, data_dir: Path, updates: dict[str, 
     """Write ``dvc.yaml`` (regenerated) and ``params.yaml`` (existing values kept, ``updates`` applied)."""
     import yaml
 
-    from benchkit.train.records import write_atomic
+    from benchkit.atomic import write_atomic
 
     dvc_yaml, params_yaml = root / "dvc.yaml", root / "params.yaml"
     if dvc_yaml.is_file() and MARKER not in dvc_yaml.read_text(encoding="utf-8") and not force:
@@ -226,7 +226,7 @@ def write_recipe(params_file: Path, models: int, out: Path) -> dict[str, Any]:
 
     from benchkit.cards.yaml_source import read_yaml
     from benchkit.train.recipes import RECIPE_FIELDS
-    from benchkit.train.records import write_atomic
+    from benchkit.atomic import write_atomic
 
     doc = read_yaml(params_file)
     try:

@@ -7,12 +7,12 @@ row count). The DVC ``prepare`` stage of each task; a task whose data fail valid
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchkit.atomic import install_dir
 from benchkit.cards.schema import TaskCard
 from benchkit.loading import load_frames, locate
 from benchkit.release.collect import sha256_file
@@ -36,14 +36,7 @@ def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:
                              "sha256": sha256_file(source) if source else None}
         info = {"task": card.id, "version": card.version, "splits": splits}
         (work / "prepared.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        os.chmod(work, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".replaced", dir=out.parent))
-            os.replace(out, old / "prepared")
-            os.replace(work, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(work, out)
+        install_dir(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

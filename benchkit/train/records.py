@@ -6,12 +6,12 @@ The record is the contract between the runner and the release: ``RunRecord`` is 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict
+
+from benchkit.atomic import write_atomic
 
 RECORD_SCHEMA = "benchkit.run-record/1"
 RECORD_NAME = "record.json"
@@ -103,21 +103,6 @@ class RunRecord(Strict):
         data = dict(data)
         data["schema_"] = data.pop("schema", RECORD_SCHEMA)
         return cls.model_validate(data)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename: readers see all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_record(folder: Path, record: RunRecord) -> Path:
