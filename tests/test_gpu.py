@@ -1,0 +1,26 @@
+"""The GPU path of the runner (bf16, fused AdamW, CUDA peak memory). Skipped without a CUDA GPU; CI has none."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+
+
+def test_run_on_gpu_uses_bf16_and_reports_cuda_memory(tiny_model: Path, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "benchkit.cli", "run", "glue-mini", "--task", "glue-mini/sst2",
+                             "--model", str(tiny_model), "--out", str(tmp_path), "--quiet", "--set", "epochs=1",
+                             "--set", "bootstrap_resamples=0"], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(next((tmp_path / "runs").rglob("record.json")).read_text())
+    assert record["provenance"]["hardware"]["gpu"]
+    assert record["costs"]["peak_memory_kind"] == "cuda_max_allocated" and record["costs"]["peak_memory_bytes"] > 0
+    log = next((tmp_path / "runs").rglob("run.log")).read_text()
+    assert "Traceback" not in log
