@@ -20,7 +20,9 @@ def test_run_on_gpu_uses_bf16_and_reports_cuda_memory(tiny_model: Path, tmp_path
                              "--set", "bootstrap_resamples=0"], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     record = json.loads(next((tmp_path / "runs").rglob("record.json")).read_text())
-    assert record["provenance"]["hardware"]["gpu"]
+    hardware = record["provenance"]["hardware"]
+    assert hardware["gpu"] and hardware["optimizer"] == "adamw_torch_fused"
+    assert hardware["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
     assert record["costs"]["peak_memory_kind"] == "cuda_max_allocated" and record["costs"]["peak_memory_bytes"] > 0
     log = next((tmp_path / "runs").rglob("run.log")).read_text()
     assert "Traceback" not in log

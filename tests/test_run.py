@@ -60,6 +60,7 @@ def test_grid_writes_one_record_per_run_with_provenance(grid: tuple[Path, subpro
             assert entry.sha256 == file_sha256(MINI / folder / f"{split}.tsv")
         assert record.provenance.data["dev"].rows == (436 if folder == "SST-2" else 752)
         assert record.provenance.libraries["torch"] and record.provenance.hardware["cpu_count"] >= 1
+        assert (record.provenance.hardware["precision"], record.provenance.hardware["optimizer"]) == ("fp32", "adamw_torch")
         assert record.recipe["epochs"] == 1 and record.recipe_sources["epochs"] == "cli"
         assert record.recipe["learning_rate"] == 2e-5 and record.recipe_sources["learning_rate"] == "suite:glue-mini"
         assert record.costs.trainable_parameters == record.costs.total_parameters > 1_000_000

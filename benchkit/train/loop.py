@@ -72,6 +72,10 @@ def _trainer_callback(progress: Progress | None, log_file: Path) -> Any:
     return Callback()
 
 
+def _effective_precision(args: Any) -> str:
+    return "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"
+
+
 def _precision(recipe: Recipe, cuda: bool) -> dict[str, bool]:
     import torch
 
@@ -200,7 +204,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                     eval_seconds=round(eval_seconds, 3), train_samples=train_rows, epochs=epochs_run,
                     train_samples_per_second=round(train_rows * epochs_run / train_seconds, 3)),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
-                              libraries=library_versions(), hardware=hardware(), created=now()),
+                              libraries=library_versions(), created=now(),
+                              hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim}),
     )
 
 
