@@ -43,7 +43,8 @@ def main() -> None:
 
 
 DATA_DIR = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-                        help="Folder with the suite's data files, laid out as in the official download.")
+                        help="Folder with the suite's data files, laid out as in the official download "
+                             "(default: the data the suite card ships, if any).")
 
 
 @main.command("ls")
@@ -90,7 +91,7 @@ def show_command(task: str, data_dir: Path | None, as_json: bool) -> None:
     from benchkit.inspect import describe_task
 
     card = catalog.load_task(task)
-    info = describe_task(card, data_dir)
+    info = describe_task(card, data_dir or catalog.shipped_data_dir(card))
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
@@ -118,6 +119,8 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
         raise BenchkitError(Problem("data directory not found", file=str(data_dir),
                                     hint="pass the folder that holds the task folders (e.g. CoLA/, SST-2/)"))
     cards = (list(catalog.load_suite(target).tasks) if catalog.is_suite_ref(target) else [catalog.load_task(target)])
+    if data_dir is None and cards:  # a suite that ships its data (glue-mini) is checked with it
+        data_dir = catalog.shipped_data_dir(cards[0])
     reports = [validate_task(card, data_dir, strict=strict, max_per_check=max_per_check) for card in cards]
     errors = sum(len(r.errors) for r in reports)
     warnings = sum(len(r.problems) - len(r.errors) for r in reports)
@@ -224,6 +227,7 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
         raise BenchkitError(Problem(f"split '{split}' of {card.id} has hidden labels: nothing to score against",
                                     field="--split", hint="score a split with labels, e.g. dev; test goes to the "
                                                           "benchmark's server"))
+    data_dir = data_dir or catalog.shipped_data_dir(card)
     if data_dir is None:
         raise BenchkitError(Problem("no data directory given", field="--data-dir",
                                     hint=f"pass --data-dir with the files of {card.suite}"))

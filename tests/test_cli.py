@@ -108,3 +108,13 @@ def test_builtin_cards_are_found_from_an_installed_wheel(tmp_path: Path) -> None
     assert out.returncode == 0, out.stderr
     root, count = out.stdout.split()
     assert Path(root) == site / "benchkit" / "_builtin" and count == "10"
+
+
+def test_suites_that_ship_data_are_checked_with_it() -> None:
+    result = benchkit("validate", "glue-mini", "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["data_dir"] == str(REPO / "data" / "glue-mini")
+    assert {t["task"]: t["rows"]["train"] for t in report["tasks"]} == {
+        "glue-mini/sst2": 1500, "glue-mini/cola": 1500, "glue-mini/mrpc": 1000, "glue-mini/stsb": 1000}
+    info = json.loads(benchkit("show", "glue-mini/mrpc", "--json").stdout)
+    assert info["splits"]["dev"]["label_distribution"] == {"not_equivalent": 65, "equivalent": 140}

@@ -123,6 +123,14 @@ def suite_data_dir(suite: Suite, data_dir: Path | None) -> Path:
     return directory
 
 
+def shipped_data_dir(task: TaskCard) -> Path | None:
+    """The data folder that the task's suite card ships (glue-mini), or None."""
+    if task.suite not in suite_ids():
+        return None
+    suite = load_suite(task.suite)
+    return (suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None
+
+
 def load_suite(ref: str) -> Suite:
     path = suite_path(ref).resolve()
     card = load_suite_card(path)
