@@ -99,18 +99,14 @@ def read_predictions(path: Path, card: TaskCard, gold: "pd.DataFrame") -> list[A
         problems.append(Problem(f"{len(missing)} gold example(s) have no prediction: {_ids(missing)}", file=file,
                                 field="id", hint="predict every example of the split"))
     tokens = dict(zip(gold_ids, gold["tokens"])) if "tokens" in gold else {}
-    bad: dict[str, list[str]] = {}
+    bad: dict[str, list[str]] = {}  # reason -> ids; unknown labels are grouped under one reason
     for key, value in found.items():
         why = _check_value(card, value, tokens.get(key))
         if why is not None and key in gold_set:
-            bad.setdefault(why if not why.startswith("unknown label") else "unknown label", []).append(key)
-            if why.startswith("unknown label"):
-                bad.setdefault(f"_value:{key}", [raw_key(value)])
+            bad.setdefault("unknown label" if why.startswith("unknown label") else why, []).append(key)
     for why, keys in bad.items():
-        if why.startswith("_value:"):
-            continue
         if why == "unknown label":
-            values = sorted({bad[f'_value:{k}'][0] for k in keys})
+            values = sorted({raw_key(found[k]) for k in keys})
             mapped = {v: card.labels.to_name(v) for v in values if card.labels and card.labels.map}
             hint = (f"predictions use the official label strings {card.labels.names}"
                     + (f"; file codes map as {mapped}" if any(mapped.values()) else ""))
