@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchkit.cards.schema import TaskCard
+from benchkit.cards.schema import Derive, TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.sources import FORMATS, RawTable, read_table
 from benchkit.sources.base import raw_key
@@ -116,27 +116,35 @@ def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFram
     return frame
 
 
-def carve(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> dict[str, "pd.DataFrame"]:
-    """Cut derived splits out of their parents (the parent keeps the rest); deterministic per seed."""
+def split_off(card: TaskCard, parent: "pd.DataFrame", derive: Derive) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """(rest, carved): ``derive.fraction`` of ``parent`` carved out, stratified by label for class and choice targets,
+    deterministic per ``derive.seed``. At least one row is carved and one kept when the parent has two or more."""
     import numpy as np
 
+    rng = np.random.default_rng(derive.seed)
+    target = TASK_TYPES.get(card.type)
+    groups = (parent.groupby(target.target_field, sort=True).indices.values()
+              if derive.stratify and target.target in ("class", "choice") else [np.arange(len(parent))])
+    chosen: list[int] = []
+    for indices in groups:
+        take = int(round(derive.fraction * len(indices)))
+        chosen.extend(rng.permutation(np.asarray(indices))[:take].tolist())
+    if not chosen and len(parent) >= 2:  # a tiny parent: rounding per class took nothing
+        chosen = [int(rng.integers(len(parent)))]
+    if len(chosen) == len(parent) and len(parent) >= 2:
+        chosen = chosen[:-1]
+    mask = np.zeros(len(parent), dtype=bool)
+    mask[chosen] = True
+    return parent[~mask].reset_index(drop=True), parent[mask].reset_index(drop=True)
+
+
+def carve(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> dict[str, "pd.DataFrame"]:
+    """Cut derived splits out of their parents (the parent keeps the rest); deterministic per seed."""
     out = dict(frames)
     for name, spec in card.splits.items():
         if spec.derive is None or spec.derive.from_ not in out:
             continue
-        parent = out[spec.derive.from_]
-        rng = np.random.default_rng(spec.derive.seed)
-        target = TASK_TYPES.get(card.type)
-        groups = (parent.groupby(target.target_field, sort=True).indices.values()
-                  if spec.derive.stratify and target.target in ("class", "choice") else [np.arange(len(parent))])
-        chosen: list[int] = []
-        for indices in groups:
-            take = int(round(spec.derive.fraction * len(indices)))
-            chosen.extend(rng.permutation(np.asarray(indices))[:take].tolist())
-        mask = np.zeros(len(parent), dtype=bool)
-        mask[chosen] = True
-        out[name] = parent[mask].reset_index(drop=True)
-        out[spec.derive.from_] = parent[~mask].reset_index(drop=True)
+        out[spec.derive.from_], out[name] = split_off(card, out[spec.derive.from_], spec.derive)
     return out
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,10 @@ SHARED_GLUE = Path(os.environ["BENCHKIT_GLUE_DIR"]) if "BENCHKIT_GLUE_DIR" in os
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+# Tests never read or write the user's tokenization cache (~/.cache/benchkit): one fresh cache per test session,
+# inherited by the CLI subprocesses the tests start.
+os.environ["BENCHKIT_CACHE"] = tempfile.mkdtemp(prefix="benchkit-test-cache-")
+atexit.register(shutil.rmtree, os.environ["BENCHKIT_CACHE"], True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 

@@ -1,15 +1,19 @@
 """Run a plan in this process, one run after another: skip what is done, isolate failures, show progress.
 
 A run's record is written atomically after it finishes, so a killed grid leaves finished runs intact and no
-half-written record; the interrupted run is simply redone next time.
+half-written record; the interrupted run resumes from its last checkpoint next time (``train.checkpoints``).
+Ctrl-C raises ``RunInterrupted``: the CLI says how to resume and exits 130.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from benchkit.train.loop import RunSpec, run_one
 from benchkit.train.records import RunRecord, iter_records, write_record
@@ -22,37 +26,52 @@ class GridResult:
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
 
 
-class RichProgress:
-    """Grid progress (runs) and the current run's steps, epochs and ETA."""
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a grid: the CLI prints ``message`` and exits 130; finished runs are kept, the interrupted run
+    resumes from its last checkpoint when the same command is run again."""
 
-    def __init__(self, total_runs: int):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class RichProgress:
+    """For a terminal: the grid bar (runs) and the current run's steps with epoch and ETA. Descriptions stay short
+    and numbers never shrink, so an 80-column terminal shows every task id (printed on its own line) and number."""
+
+    def __init__(self, total_runs: int, console: Any = None):
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), transient=False)
-        self.grid = self.bar.add_task("grid", total=total_runs)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False,
+                            console=console, expand=False)
+        self.grid = self.bar.add_task("runs", total=total_runs)
         self.steps: int | None = None
-        self.label = ""
+        self.epochs = 0.0
 
     def __enter__(self) -> "RichProgress":
         self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
         self.bar.__exit__(*exc)
 
-    def run_label(self, label: str) -> None:
-        self.label = label
+    def run_started(self, label: str, epochs: float) -> None:
+        self.epochs = epochs
+        self.bar.console.print(f"run   {label}", highlight=False, soft_wrap=True)
 
     def start(self, total_steps: int, description: str) -> None:
-        if self.steps is not None:
-            self.bar.remove_task(self.steps)
-        self.steps = self.bar.add_task(f"  {self.label} epoch 0", total=total_steps)
+        self.stop()
+        self.steps = self.bar.add_task(self._epoch(0.0), total=total_steps)
 
-    def advance(self, steps: int, epoch: float) -> None:
+    def _epoch(self, epoch: float) -> str:
+        return f"  epoch {epoch:.2f}/{self.epochs:g}"
+
+    def update(self, step: int, epoch: float) -> None:
         if self.steps is not None:
-            self.bar.update(self.steps, advance=steps, description=f"  {self.label} epoch {epoch:.2f}")
+            self.bar.update(self.steps, completed=step, description=self._epoch(epoch))
 
     def stop(self) -> None:
         if self.steps is not None:
@@ -63,11 +82,69 @@ class RichProgress:
         self.bar.advance(self.grid)
 
     def print(self, message: str) -> None:
-        self.bar.console.print(message, highlight=False)
+        self.bar.console.print(message, highlight=False, soft_wrap=True)
+
+
+class LineProgress:
+    """For output that is not a terminal (a log file, CI, nohup): plain lines, one per epoch and at least one every
+    ``every`` seconds, each with the step, epoch, elapsed time and ETA of the current run."""
+
+    def __init__(self, echo: Callable[[str], None], total_runs: int, every: float = 30.0):
+        self.echo = echo
+        self.total_runs = total_runs
+        self.every = every
+        self.done_runs = 0
+        self.label = ""
+        self.epochs = 0.0
+        self.total_steps = 0
+        self.started = 0.0
+        self.first_step = 0
+        self.last_line = 0.0
+        self.last_epoch = 0
+
+    def __enter__(self) -> "LineProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def run_started(self, label: str, epochs: float) -> None:
+        self.label, self.epochs = label, epochs
+        self.echo(f"run   {label} (run {self.done_runs + 1} of {self.total_runs})")
+
+    def start(self, total_steps: int, description: str) -> None:
+        self.total_steps, self.started, self.last_line = total_steps, time.monotonic(), time.monotonic()
+        self.first_step, self.last_epoch = -1, 0
+
+    def update(self, step: int, epoch: float) -> None:
+        now = time.monotonic()
+        if self.first_step < 0:  # the first update tells where a resumed run starts
+            self.first_step, self.last_epoch = step, int(epoch)
+            if step:
+                self.echo(f"      {self.label}: resumed at step {step}/{self.total_steps}")
+            return
+        if int(epoch) == self.last_epoch and now - self.last_line < self.every:
+            return
+        self.last_epoch, self.last_line = int(epoch), now
+        elapsed = now - self.started
+        rate = (step - self.first_step) / elapsed if elapsed > 0 else 0.0
+        eta = f", ETA {_clock((self.total_steps - step) / rate)}" if rate > 0 and step < self.total_steps else ""
+        self.echo(f"      {self.label}: step {step}/{self.total_steps}, epoch {epoch:.2f}/{self.epochs:g}, "
+                  f"{_clock(elapsed)} elapsed{eta}")
+
+    def stop(self) -> None: ...
+
+    def run_finished(self) -> None:
+        self.done_runs += 1
+
+    def print(self, message: str) -> None:
+        self.echo(message)
 
 
 class QuietProgress:
-    def __init__(self, echo) -> None:  # noqa: ANN001
+    """``--quiet``: one line per run (done, skipped, failed), nothing in between."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
         self.echo = echo
 
     def __enter__(self) -> "QuietProgress":
@@ -76,9 +153,9 @@ class QuietProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def run_label(self, label: str) -> None: ...
+    def run_started(self, label: str, epochs: float) -> None: ...
     def start(self, total_steps: int, description: str) -> None: ...
-    def advance(self, steps: int, epoch: float) -> None: ...
+    def update(self, step: int, epoch: float) -> None: ...
     def stop(self) -> None: ...
     def run_finished(self) -> None: ...
 
@@ -86,11 +163,26 @@ class QuietProgress:
         self.echo(message)
 
 
+GridProgress = RichProgress | LineProgress | QuietProgress
+
+
+def progress_for(total_runs: int, quiet: bool, echo: Callable[[str], None]) -> GridProgress:
+    """Quiet when asked; live bars on a terminal; plain lines when the output goes to a file or a pipe."""
+    if quiet:
+        return QuietProgress(echo)
+    return RichProgress(total_runs) if sys.stdout.isatty() else LineProgress(echo, total_runs)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 def _label(spec: RunSpec) -> str:
     return f"{spec.card.id} {spec.model.name} {spec.method} seed {spec.seed}"
 
 
-def execute(plan: list[RunSpec], out: Path, progress: RichProgress | QuietProgress) -> GridResult:
+def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResult:
     result = GridResult()
     finished = {record.config_hash: path for path, record in iter_records(out / "runs")}
     with progress:
@@ -101,9 +193,10 @@ def execute(plan: list[RunSpec], out: Path, progress: RichProgress | QuietProgre
                 progress.print(f"skip  {label}: done earlier ({finished[spec.config_hash].parent})")
                 progress.run_finished()
                 continue
-            progress.run_label(label)
+            progress.run_started(label, spec.recipe.epochs)
             spec.folder.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(spec.folder / "run.log", mode="w", encoding="utf-8")
+            resuming = (spec.folder / "checkpoints").is_dir()
+            handler = logging.FileHandler(spec.folder / "run.log", mode="a" if resuming else "w", encoding="utf-8")
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
             loggers = [logging.getLogger("benchkit"), logging.getLogger("transformers")]
             for logger in loggers:
@@ -114,19 +207,26 @@ def execute(plan: list[RunSpec], out: Path, progress: RichProgress | QuietProgre
                 record = run_one(spec, progress)
                 write_record(spec.folder, record)
                 result.done.append((spec, record))
-                main = record.results[next(iter(record.results))]
-                progress.print(f"done  {label}: score {record.score * 100:.2f} "
-                               f"({', '.join(f'{k} {v * 100:.2f}' for k, v in main.metrics.items())}), "
-                               f"train {record.costs.train_seconds:.0f}s")
+                split, main = next(iter(record.results.items()))
+                progress.print(f"done  {label}: {split} {record.primary_metric} "
+                               f"{main.metrics[record.primary_metric] * 100:.2f}, task score {record.score * 100:.2f} "
+                               f"({record.selection_used.label}), train {record.costs.train_seconds:.0f}s")
+            except KeyboardInterrupt:
+                progress.stop()
+                logging.getLogger("benchkit").warning("interrupted by the user")
+                raise RunInterrupted(f"interrupted during {label} ({len(result.done)} run(s) finished and kept, "
+                                     f"{len(plan) - len(result.done) - len(result.skipped)} left)") from None
             except Exception as err:  # one failing run must not stop the grid
                 progress.stop()
                 logging.getLogger("benchkit").error("run failed:\n%s", traceback.format_exc())
                 message = " ".join(str(err).split()) or type(err).__name__
                 result.failed.append((spec, message))
                 progress.print(f"FAIL  {label}: {message[:300]} (log: {spec.folder / 'run.log'})")
+                progress.run_finished()
+            else:
+                progress.run_finished()
             finally:
                 for logger in loggers:
                     logger.removeHandler(handler)
                 handler.close()
-                progress.run_finished()
     return result

@@ -11,6 +11,7 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.execute.local import GridResult
+from benchkit.train.loop import RunSpec
 from benchkit.train.models import ResolvedModel, resolve_model
 from benchkit.train.recipes import load_recipe_file, parse_overrides
 
@@ -75,55 +76,87 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
 
 
 def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> None:
-    rows = [(spec, record) for spec, record in result.done]
-    rows += [(spec, None) for spec, _ in result.skipped]
-    echo("")
-    echo(f"{'task':<18} {'model':<14} {'seed':>4} {'score':>7}  {'primary':<18} {'train s':>8}  status")
-    from benchkit.train.records import RunRecord
+    """The grid as a table that fits 80 columns, then how the reported checkpoints were selected."""
     import json
 
-    for spec, record in rows:
-        if record is None:
-            path = next(p for s, p in result.skipped if s is spec)
-            record = RunRecord.parse(json.loads(path.read_text(encoding="utf-8")))
-            status = "done earlier"
-        else:
-            status = "done"
-        split = next(iter(record.results))
-        primary = f"{record.primary_metric} {record.results[split].metrics[record.primary_metric] * 100:.2f}"
-        echo(f"{spec.card.id:<18} {spec.model.name[:14]:<14} {spec.seed:>4} {record.score * 100:>7.2f}  {primary:<18} "
-             f"{record.costs.train_seconds:>8.1f}  {status}")
-    for spec, message in result.failed:
-        echo(f"{spec.card.id:<18} {spec.model.name[:14]:<14} {spec.seed:>4} {'-':>7}  {'-':<18} {'-':>8}  FAILED: {message[:120]}")
+    from benchkit.train.records import RunRecord
+
+    rows: list[tuple[RunSpec, RunRecord, str]] = [(spec, record, "done") for spec, record in result.done]
+    rows += [(spec, RunRecord.parse(json.loads(path.read_text(encoding="utf-8"))), "earlier")
+             for spec, path in result.skipped]
     echo("")
+    echo(f"{'task':<20} {'model':<12} {'seed':>4} {'score':>6}  {'split and primary metric':<24} {'train':>6}  run")
+    selections: dict[str, int] = {}
+    for spec, record, status in rows:
+        split, main = next(iter(record.results.items()))
+        primary = f"{split} {record.primary_metric} {main.metrics[record.primary_metric] * 100:.2f}"
+        echo(f"{spec.card.id:<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {record.score * 100:>6.2f}  "
+             f"{primary:<24} {record.costs.train_seconds:>5.0f}s  {status}")
+        label = record.selection_used.label
+        selections[label] = selections.get(label, 0) + 1
+    for spec, message in result.failed:
+        echo(f"{spec.card.id:<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {'-':>6}  {'-':<24} {'-':>6}  "
+             f"FAILED: {message[:120]}")
+    echo("")
+    if selections:
+        echo("checkpoints: " + "; ".join(f"{label} ({n} run(s))" if len(selections) > 1 else label
+                                         for label, n in selections.items()))
     echo(f"{len(result.done)} run(s) done, {len(result.skipped)} skipped (done earlier), {len(result.failed)} failed")
     echo(f"results: {(out / 'runs').resolve()}")
 
 
-def release_after_run(inputs: RunInputs, out: Path, version: str, echo: Callable[[str], None]) -> Path:
-    """Build OUT/releases/<suite>/<version> from the suite's runs in OUT. Releases are immutable: when that version
-    exists and was built from exactly the runs now in OUT (and verifies), it is reported up to date, else refused."""
+def _cut(text: str, width: int) -> str:
+    """Long model names (local paths) keep their end, which tells them apart."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def release_after_run(inputs: RunInputs, plan: list[RunSpec], out: Path, version: str,
+                      echo: Callable[[str], None]) -> Path:
+    """Build OUT/releases/<suite>/<version> from the runs of this plan (other configurations in OUT are left out).
+    Releases are immutable: when that version exists and was built from exactly these runs (and verifies), it is
+    reported up to date, else refused. Ends with the suite score, its CI and the leaderboard's path."""
     import json
 
     from benchkit.release.build import ReleaseOptions, build_release, release_dir
-    from benchkit.release.collect import collect_runs, current_data
     from benchkit.release.verify import verify_release
 
     releases = out / "releases"
+    configs = frozenset(spec.config_hash for spec in plan)
     existing = release_dir(releases, inputs.suite.card.id, version)
     if existing.exists():
         manifest = json.loads((existing / "manifest.json").read_text(encoding="utf-8"))
-        built_from = sorted(run["config_hash"] for run in manifest.get("runs", []))
-        now = sorted(run.record.config_hash for run in collect_runs(
-            out, inputs.suite, current_data(inputs.suite, inputs.data_dir)))
-        if built_from == now and verify_release(existing, inputs.data_dir, out).ok:
-            echo(f"release {inputs.suite.card.id} {version} is up to date with these runs: {existing}")
-            return existing / "leaderboard.html"
-        raise BenchkitError(Problem(f"release {inputs.suite.card.id} {version} exists and was built from other runs",
-                                    file=str(existing), field="--release",
-                                    hint="releases are immutable: pass a new --release version"))
-    suite_ref = str(inputs.suite.path) if inputs.suite.path.suffix in (".yaml", ".yml") else inputs.suite.card.id
-    final = build_release(suite_ref, ReleaseOptions(version=version, runs_dir=out, out_dir=releases,
-                                                    data_dir=inputs.data_dir), warn=echo)
-    echo(f"release: {final}")
-    return final / "leaderboard.html"
+        built_from = {run["config_hash"] for run in manifest.get("runs", [])}
+        if built_from != configs or not verify_release(existing, inputs.data_dir).ok:
+            raise BenchkitError(Problem(f"release {inputs.suite.card.id} {version} exists and was built from other "
+                                        "runs", file=str(existing), field="--release",
+                                        hint="releases are immutable: pass a new --release version, or --no-release"))
+        echo(f"release {inputs.suite.card.id} {version} is up to date with these runs: {existing}")
+        final = existing
+    else:
+        suite_ref = str(inputs.suite.path) if inputs.suite.path.suffix in (".yaml", ".yml") else inputs.suite.card.id
+        final = build_release(suite_ref, ReleaseOptions(version=version, runs_dir=out, out_dir=releases,
+                                                        data_dir=inputs.data_dir, configs=configs), warn=echo)
+        echo(f"release: {final}")
+        manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+    for line in suite_score_lines(manifest):
+        echo(line)
+    leaderboard = (final / "leaderboard.html").resolve()
+    echo(f"leaderboard: {leaderboard}")
+    return leaderboard
+
+
+def suite_score_lines(manifest: dict[str, Any]) -> list[str]:
+    """One line per leaderboard entry: the suite score with its CI, the split it is measured on and how the
+    checkpoints were selected (e.g. "glue-mini score 61.02 [58.1, 63.9] 95% CI, on dev (last epoch, no selection)")."""
+    suite = manifest["release"]["suite"]
+    level = manifest.get("confidence_intervals", {}).get("level", 0.95)
+    lines = []
+    for entry in manifest["entries"]:
+        ci = entry.get("ci")
+        interval = f" [{ci['low'] * 100:.2f}, {ci['high'] * 100:.2f}] {level:.0%} CI" if ci else ""
+        splits = ", ".join(entry.get("eval_splits") or ["dev"])
+        partial = " PARTIAL (missing " + ", ".join(entry["missing"]) + ")" if entry.get("partial") else ""
+        lines.append(f"{suite} score {entry['suite_score'] * 100:.2f}{interval}, on {splits} "
+                     f"({entry.get('selection_text') or 'selection not recorded'}), {entry['model']} / "
+                     f"{entry['method']}{partial}")
+    return lines

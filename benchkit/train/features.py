@@ -1,4 +1,4 @@
-"""Tokenization, done once per (data, tokenizer, settings) and cached on disk under the run folder's cache."""
+"""Tokenization, done once per (rows, tokenizer, head, max_length) and cached on disk (``--cache-dir``)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,19 @@ def tokenizer_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def cache_key(card: TaskCard, split: str, data_sha256: str, tokenizer_hash: str, head: Head, max_length: int) -> str:
-    material = json.dumps({"task": card.id, "version": card.version, "split": split, "data": data_sha256,
-                           "tokenizer": tokenizer_hash, "head": head.name, "max_length": max_length,
-                           "fields": card.split_fields(split).model_dump(), "format": 1}, sort_keys=True)
+def rows_fingerprint(dataset: "datasets.Dataset") -> str:
+    """sha256 of exactly the rows a split holds (values, order and features, label names included): whatever
+    chose them (a file, a card's derive seed, a label map, a seeded subset) is reflected, nothing else is."""
+    digest = hashlib.sha256(json.dumps(dataset.features.to_dict(), sort_keys=True).encode())
+    for batch in dataset.iter(batch_size=1024):
+        digest.update(json.dumps(batch, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return digest.hexdigest()
+
+
+def cache_key(rows_sha256: str, tokenizer_hash: str, head: Head, max_length: int) -> str:
+    """Tokenized rows depend on the rows, the tokenizer, the head's encoding and the length limit: nothing else."""
+    material = json.dumps({"rows": rows_sha256, "tokenizer": tokenizer_hash, "head": head.name,
+                           "max_length": max_length, "format": 2}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 

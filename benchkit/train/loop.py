@@ -1,7 +1,9 @@
-"""One run: fine-tune a model on a task with a recipe and a seed, select on dev, evaluate, predict test.
+"""One run: fine-tune a model on a task with a recipe and a seed, choose the checkpoint (the last epoch, or the best
+on a holdout carved from train, or -- labelled -- on dev), evaluate on dev, predict test.
 
-Uses ``transformers.Trainer`` with dynamic padding, length-grouped batches and cached tokenization; on a GPU, bf16
-and fused AdamW. Returns a ``RunRecord``; writing it is the caller's job (so a failed run leaves no record).
+Uses ``transformers.Trainer`` with dynamic padding, length-grouped batches, cached tokenization and fused AdamW; on
+a GPU, bf16. Checkpoints every epoch (or ``checkpoint_steps``) make an interrupted run resume where it stopped.
+Returns a ``RunRecord``; writing it is the caller's job (so a failed run leaves no record).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from benchkit import __version__
 from benchkit.cards.schema import TaskCard
+from benchkit.errors import BenchkitError, Problem
 from benchkit.evaluate import compute_metrics, evaluate_split
 from benchkit.metrics import METRICS
 from benchkit.train.heads import head_for
@@ -23,16 +26,22 @@ from benchkit.train.memory import PeakMemory
 from benchkit.train.methods import METHODS
 from benchkit.train.models import ResolvedModel
 from benchkit.train.recipes import Recipe
-from benchkit.train.records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, SplitResult,
-                                    write_predictions)
+from benchkit.train.records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, Selection,
+                                    SplitResult, write_predictions)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("benchkit.run")
 
 
 class Progress(Protocol):
     def start(self, total_steps: int, description: str) -> None: ...
-    def advance(self, steps: int, epoch: float) -> None: ...
+    def update(self, step: int, epoch: float) -> None: ...
     def stop(self) -> None: ...
+
+
+HOLDOUT = "train_holdout"  # the selection split carved from train (never reported)
 
 
 @dataclass
@@ -60,10 +69,11 @@ def _trainer_callback(progress: Progress | None, log_file: Path) -> Any:
         def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
             if progress:
                 progress.start(state.max_steps, "training")
+                progress.update(state.global_step, state.epoch or 0.0)
 
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
             if progress:
-                progress.advance(1, state.epoch or 0.0)
+                progress.update(state.global_step, state.epoch or 0.0)
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
             with log_file.open("a", encoding="utf-8") as handle:
@@ -87,40 +97,72 @@ def _precision(recipe: Recipe, cuda: bool) -> dict[str, bool]:
     return {"bf16": wanted == "bf16", "fp16": wanted == "fp16"}
 
 
+def _optimizer() -> str:
+    """Fused AdamW on every device: on CPU, torch's default per-parameter loop spends about 0.15 s a step on
+    MiniLM's 23M parameters, the fused kernel 0.03 s (bench/train_speed.py)."""
+    return "adamw_torch_fused"
+
+
+def choose_selection(card: TaskCard, frames: dict[str, "pd.DataFrame"], train_split: str, dev_splits: list[str],
+                     recipe: Recipe) -> tuple[dict[str, "pd.DataFrame"], Selection, str | None]:
+    """Carve the selection split out of train when the recipe selects on a holdout; returns the frames, the
+    selection as recorded, and the split evaluated for selection (None: no selection, the last epoch is kept)."""
+    from benchkit.cards.schema import Derive
+    from benchkit.loading import split_off
+
+    if recipe.select == "last":
+        return frames, Selection(rule="last", train_rows=len(frames[train_split])), None
+    if recipe.select_on == "dev":
+        split = dev_splits[0]
+        return frames, Selection(rule="best", split=split, rows=len(frames[split]),
+                                 train_rows=len(frames[train_split])), split
+    if len(frames[train_split]) < 2:
+        raise BenchkitError(Problem(f"{card.id}: {len(frames[train_split])} training row(s), too few to carve a "
+                                    "selection holdout", field="recipe.select", hint="--set select=last"))
+    derive = Derive.model_validate({"from": train_split, "fraction": recipe.holdout_fraction, "stratify": True,
+                                    "seed": recipe.holdout_seed})
+    frames = dict(frames)
+    frames[train_split], frames[HOLDOUT] = split_off(card, frames[train_split], derive)
+    return frames, Selection(rule="best", split=HOLDOUT, derive=derive.model_dump(by_alias=True),
+                             rows=len(frames[HOLDOUT]), train_rows=len(frames[train_split])), HOLDOUT
+
+
 def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     import torch
     import transformers
     from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
 
     from benchkit.loading import load_frames, to_dataset_dict
-    from benchkit.train.features import cache_key, tokenize, tokenizer_sha256
+    from benchkit.train import checkpoints
+    from benchkit.train.features import cache_key, rows_fingerprint, tokenize, tokenizer_sha256
     from benchkit.train.provenance import git_state, hardware, library_versions, now
 
     quiet_libraries()
     card, recipe = spec.card, spec.recipe
     spec.folder.mkdir(parents=True, exist_ok=True)
-    log_file = spec.folder / "train_log.jsonl"
-    log_file.unlink(missing_ok=True)
     cuda = torch.cuda.is_available()
     head = head_for(card)
     frames = load_frames(card, spec.data_dir)
-    data = to_dataset_dict(card, frames)
-    train_split = next(s for s in data if s.startswith("train"))
-    dev_splits = [s for s in data if s.startswith("dev") and card.splits[s].labels == "present"]
-    test_splits = [s for s in data if s.startswith("test")]
+    train_split = next(s for s in frames if s.startswith("train"))
+    dev_splits = [s for s in frames if s.startswith("dev") and card.splits[s].labels == "present"]
+    test_splits = [s for s in frames if s.startswith("test")]
     if not dev_splits:
-        raise RuntimeError(f"{card.id} has no labelled dev split to select on and evaluate")
+        raise BenchkitError(Problem(f"{card.id} has no labelled dev split to evaluate on", field="splits",
+                                    hint="add a dev split to the card (a file, or derive: from train)"))
+    frames, selection, selection_split = choose_selection(card, frames, train_split, dev_splits, recipe)
+    data = to_dataset_dict(card, frames)
     if recipe.max_train_samples and recipe.max_train_samples < len(data[train_split]):
         data[train_split] = data[train_split].shuffle(seed=spec.seed).select(range(recipe.max_train_samples))
+        selection = selection.model_copy(update={"train_rows": recipe.max_train_samples})
 
     transformers.set_seed(spec.seed)  # before the head is initialised
     tokenizer = AutoTokenizer.from_pretrained(str(spec.model.path))
     tokenizer_hash = tokenizer_sha256(spec.model.path)
     tokenized: dict[str, Any] = {}
+    fingerprints: dict[str, str] = {}
     for split in data:
-        data_hash = spec.data.get(split, spec.data.get(card.splits[split].derive.from_ if card.splits[split].derive
-                                                        else split, DataFile(file="", sha256="", rows=0))).sha256
-        key = cache_key(card, split, data_hash + str(len(data[split])), tokenizer_hash, head, recipe.max_length)
+        fingerprints[split] = rows_fingerprint(data[split])
+        key = cache_key(fingerprints[split], tokenizer_hash, head, recipe.max_length)
         tokenized[split], hit = tokenize(data[split], tokenizer, card, head, recipe.max_length, spec.cache_dir, key)
         log.info("tokenized %s/%s: %d rows (%s)", card.id, split, len(tokenized[split]), "cache" if hit else "new")
         if split != train_split:
@@ -130,29 +172,40 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     primary = card.primary_metric
-    selection_split = dev_splits[0]
-    gold_selection = _in_sorted_order(tokenized[selection_split], list(frames[selection_split][_target(card)]))
+    best = selection_split is not None
+    gold_selection = (_in_sorted_order(tokenized[selection_split], list(frames[selection_split][_target(card)]))
+                      if best else [])
 
     def selection_metrics(prediction: Any) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         predicted = head.decode(logits, card, _columns(tokenized[selection_split]))
         return {primary: compute_metrics(card, gold_selection, predicted)[primary]}
 
-    best = recipe.select == "best"
+    every = {"strategy": "steps", "steps": recipe.checkpoint_steps} if recipe.checkpoint_steps else {"strategy": "epoch"}
     eval_batch = recipe.eval_batch_size or recipe.batch_size * (4 if cuda else 2)
+    checkpoint_dir = spec.folder / "checkpoints"
     args = TrainingArguments(
-        output_dir=str(spec.folder / "checkpoints"), per_device_train_batch_size=recipe.batch_size,
+        output_dir=str(checkpoint_dir), per_device_train_batch_size=recipe.batch_size,
         per_device_eval_batch_size=eval_batch, learning_rate=recipe.learning_rate, num_train_epochs=recipe.epochs,
         warmup_steps=recipe.warmup_ratio, weight_decay=recipe.weight_decay, lr_scheduler_type=recipe.lr_scheduler,
         max_grad_norm=recipe.max_grad_norm, gradient_accumulation_steps=recipe.gradient_accumulation,
-        seed=spec.seed, data_seed=spec.seed, eval_strategy="epoch" if best else "no",
-        save_strategy="epoch" if best else "no", save_total_limit=1 if best else None, save_only_model=True,
+        seed=spec.seed, data_seed=spec.seed, eval_strategy=every["strategy"] if best else "no",
+        eval_steps=every.get("steps"), save_strategy=every["strategy"], save_steps=every.get("steps"),
+        save_total_limit=1, save_only_model=False,  # optimizer, scheduler and RNG states too: resumable
         load_best_model_at_end=best, metric_for_best_model=primary if best else None,
         greater_is_better=METRICS.get(primary).higher_is_better,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random", length_column_name="length",
-        optim="adamw_torch_fused" if cuda else "adamw_torch", use_cpu=not cuda, report_to="none", disable_tqdm=True,
+        optim=_optimizer(), use_cpu=not cuda, report_to="none", disable_tqdm=True,
         logging_strategy="steps", logging_steps=10, dataloader_num_workers=0, **_precision(recipe, cuda))
-    callbacks = [_trainer_callback(progress, log_file)]
+    resume = checkpoints.last_checkpoint(checkpoint_dir)
+    log_file = spec.folder / "train_log.jsonl"
+    if resume is None:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        log_file.unlink(missing_ok=True)
+    spent = checkpoints.seconds_before(checkpoint_dir, checkpoints.step_of(resume)) if resume else 0.0
+    started = time.perf_counter()
+    clock = lambda: spent + time.perf_counter() - started  # noqa: E731  (training seconds, across resumes)
+    callbacks = [_trainer_callback(progress, log_file), checkpoints.checkpoint_callback(checkpoint_dir, clock, best)]
     if best and recipe.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(recipe.early_stopping_patience))
     trainer = _ordered_trainer_class(Trainer)(model=model, args=args, data_collator=head.collate(tokenizer),
@@ -161,19 +214,19 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                       processing_class=tokenizer, compute_metrics=selection_metrics if best else None,
                       callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # our progress display and train_log.jsonl replace its prints
+    if resume is not None:
+        log.info("resuming from %s (step %d, %.1f s of training done)", resume.name, checkpoints.step_of(resume), spent)
     with PeakMemory(cuda) as memory:
         started = time.perf_counter()
-        trainer.train()
-        train_seconds = time.perf_counter() - started
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        train_seconds = clock()
         if progress:
             progress.stop()
-        started = time.perf_counter()
+        started_eval = time.perf_counter()
         results: dict[str, SplitResult] = {}
         predictions: dict[str, str] = {}
         for split in dev_splits + test_splits:
-            output = trainer.predict(_model_inputs(tokenized[split], labels=split in dev_splits))
-            logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
-            predicted = _in_file_order(tokenized[split], head.decode(logits, card, _columns(tokenized[split])))
+            predicted = predict_in_file_order(trainer, tokenized[split], head, card)
             path = Path("predictions") / f"{split}.jsonl"
             write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
             predictions[split] = str(path)
@@ -184,9 +237,10 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                                              score=evaluation.score, ci=evaluation.ci)
         for companion in spec.extra.get("companions", []):
             predictions.update(_predict_companion(trainer, companion, spec, tokenizer))
-        eval_seconds = time.perf_counter() - started
-    shutil.rmtree(spec.folder / "checkpoints", ignore_errors=True)
+        eval_seconds = time.perf_counter() - started_eval
     epochs_run = float(trainer.state.epoch or recipe.epochs)
+    selected_epoch = _selected_epoch(trainer, primary)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
     data_files = {split: entry.model_copy(update={"rows": len(frames[split])}) if split in frames else entry
                   for split, entry in spec.data.items()}
     train_rows = len(tokenized[train_split])
@@ -197,16 +251,24 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                        sha256=spec.model.sha256),
         method=MethodRef(name=spec.method, options=spec.method_options), seed=spec.seed,
         recipe=recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=primary, results=results,
-        score=sum(r.score for r in results.values()) / len(results), selected_epoch=_selected_epoch(trainer, primary),
-        predictions=predictions,
+        score=sum(r.score for r in results.values()) / len(results), selected_epoch=selected_epoch,
+        selection=selection, predictions=predictions,
         costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
                     peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),
                     eval_seconds=round(eval_seconds, 3), train_samples=train_rows, epochs=epochs_run,
-                    train_samples_per_second=round(train_rows * epochs_run / train_seconds, 3)),
+                    train_samples_per_second=round(train_rows * epochs_run / max(train_seconds, 1e-9), 3)),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
-                              libraries=library_versions(), created=now(),
+                              rows=fingerprints, libraries=library_versions(), created=now(),
                               hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim}),
     )
+
+
+def predict_in_file_order(trainer: Any, dataset: Any, head: Any, card: TaskCard) -> list[Any]:
+    """Predictions for a length-sorted split (see ``_by_length``), returned in the split's file order. Labels are
+    left out: the Trainer would otherwise score them with the selection split's metric function."""
+    output = trainer.predict(_model_inputs(dataset, labels=False))
+    logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    return _in_file_order(dataset, head.decode(logits, card, _columns(dataset)))
 
 
 def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec, tokenizer: Any) -> dict[str, str]:
@@ -230,11 +292,9 @@ def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec, tokeniz
     for split in splits:
         encoded, _ = tokenize(data[split], tokenizer, companion, head, spec.recipe.max_length, None, "")
         encoded = _by_length(encoded)
-        output = trainer.predict(_model_inputs(encoded, labels=False))
-        logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
         path = Path("predictions") / companion.id.replace("/", "__") / f"{split}.jsonl"
         write_predictions(spec.folder / path, list(data[split]["id"]),
-                          _in_file_order(encoded, head.decode(logits, companion, _columns(encoded))))
+                          predict_in_file_order(trainer, encoded, head, companion))
         written[f"{companion.id}:{split}"] = str(path)
     return written
 

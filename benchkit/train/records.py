@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,9 +49,46 @@ class Provenance(Strict):
     git_commit: str | None
     git_dirty: bool | None
     data: dict[str, DataFile]
+    # sha256 of the exact rows of each split the run used (after carving and subsetting): which rows trained,
+    # selected and were evaluated. Empty in records written before benchkit recorded it.
+    rows: dict[str, str] = {}
     libraries: dict[str, str]
     hardware: dict[str, Any]
     created: str
+
+
+class Selection(Strict):
+    """How the reported checkpoint was chosen, so every score can say whether it was tuned on what it reports.
+
+    ``rule`` "last": the last epoch, no selection. ``rule`` "best": the best epoch by the primary metric on
+    ``split``: "train_holdout" (carved from train by ``derive``, never reported) or "dev" (the reported split
+    itself: such scores are labelled "selected on dev" wherever they appear).
+    """
+
+    rule: Literal["best", "last"]
+    split: str | None = None
+    derive: dict[str, Any] | None = None  # {from, fraction, stratify, seed} of a carved selection split
+    rows: int | None = None  # examples in the selection split
+    train_rows: int | None = None  # training examples left after carving
+
+    @property
+    def on_dev(self) -> bool:
+        return self.rule == "best" and self.split is not None and self.split.startswith("dev")
+
+    @property
+    def label(self) -> str:
+        if self.rule == "last":
+            return "last epoch, no selection"
+        if self.on_dev:
+            return "selected on dev"
+        fraction = (self.derive or {}).get("fraction")
+        share = f"{fraction:.0%} " if isinstance(fraction, float) else ""
+        return f"best epoch on a {share}holdout of train"
+
+
+def legacy_selection(recipe: dict[str, Any]) -> Selection:
+    """Records written before selection was recorded chose the best epoch on the first dev split."""
+    return Selection(rule="best", split="dev") if recipe.get("select", "best") == "best" else Selection(rule="last")
 
 
 class SplitResult(Strict):
@@ -87,11 +124,16 @@ class RunRecord(Strict):
     results: dict[str, SplitResult]  # evaluation split (dev, dev_matched, ...) -> metrics
     score: float  # task score: mean over evaluation splits of the mean of the card's metrics
     selected_epoch: float | None
+    selection: Selection | None = None  # None only in records written before benchkit recorded it
     predictions: dict[str, str]  # split -> path of the predictions JSONL, relative to the record
     costs: Costs
     provenance: Provenance
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def selection_used(self) -> Selection:
+        return self.selection or legacy_selection(self.recipe)
 
     def dump(self) -> dict[str, Any]:
         data = self.model_dump(by_alias=True)
