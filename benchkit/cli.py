@@ -7,12 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from benchkit import __version__
 from benchkit.errors import BenchkitError, Problem
+
+if TYPE_CHECKING:
+    from benchkit.cards.schema import TaskCard
 
 
 def _print_problem(problem: Problem) -> None:
@@ -29,6 +32,10 @@ class Cli(click.Group):
             for problem in err.problems:
                 _print_problem(problem)
             ctx.exit(2)
+        except KeyboardInterrupt as err:  # Ctrl-C: say how to go on, exit 130 (128 + SIGINT) as shells expect
+            what = getattr(err, "message", None) or "interrupted"
+            click.echo(f"{what}; rerun the same command to resume", err=True)
+            ctx.exit(130)
         except (OSError, UnicodeError) as err:  # e.g. permission denied on a data file
             if os.environ.get("BENCHKIT_DEBUG"):
                 raise
@@ -45,6 +52,13 @@ def main() -> None:
 DATA_DIR = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                         help="Folder with the suite's data files, laid out as in the official download "
                              "(default: the data the suite card ships, if any).")
+
+
+def _check_data_dir(data_dir: Path | None) -> None:
+    """A --data-dir that does not exist is an error (validate, show, score: the same message)."""
+    if data_dir is not None and not data_dir.is_dir():
+        raise BenchkitError(Problem("data directory not found", file=str(data_dir),
+                                    hint="pass the folder that holds the task folders (e.g. CoLA/, SST-2/)"))
 
 
 @main.command("ls")
@@ -67,17 +81,32 @@ def ls_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"suites": suites, "tasks": tasks}, indent=2))
         return
+    from rich import box
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
+    # Readable at 80 columns: ids, versions, types and rules never wrap or get cut (light borders and one space of
+    # padding leave them room); names and splits wrap, metrics one per line at most, a longer word folds.
+    def column(header: str, wrap: bool = False, max_width: int | None = None) -> Column:
+        return Column(header, no_wrap=not wrap, overflow="fold", max_width=max_width)
+
+    style: dict[str, Any] = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False, "padding": (0, 1, 0, 0),
+                             "title_justify": "left"}
     console = Console()
-    table = Table("suite", "version", "name", "score rule", "tasks", title="Suites")
+    table = Table(column("suite"), column("version"), column("name", wrap=True), column("score rule"),
+                  column("tasks"), title="Suites", **style)
     for s in suites:
         table.add_row(s["id"], s["version"], s["name"], s["score_rule"], str(len(s["tasks"])))
     console.print(table)
-    table = Table("task", "version", "type", "language", "splits", "metrics", title="Tasks")
+    languages = sorted({t["language"] for t in tasks})
+    one = len(languages) == 1  # then in the title, not a column
+    metric = max((len(m) + 1 for t in tasks for m in t["metrics"]), default=8)  # a metric and its comma
+    table = Table(column("task"), column("version"), column("type"), *([] if one else [column("language")]),
+                  column("splits", wrap=True), column("metrics", wrap=True, max_width=max(metric, 8)),
+                  title=f"Tasks (language {languages[0]})" if one else "Tasks", **style)
     for t in tasks:
-        table.add_row(t["id"], t["version"], t["type"], t["language"], ", ".join(t["splits"]), ", ".join(t["metrics"]))
+        table.add_row(t["id"], t["version"], t["type"], *([] if one else [t["language"]]), ", ".join(t["splits"]),
+                      ", ".join(t["metrics"]))
     console.print(table)
 
 
@@ -90,6 +119,7 @@ def show_command(task: str, data_dir: Path | None, as_json: bool) -> None:
     from benchkit.cards import catalog
     from benchkit.inspect import describe_task
 
+    _check_data_dir(data_dir)
     card = catalog.load_task(task)
     info = describe_task(card, data_dir or catalog.shipped_data_dir(card))
     if as_json:
@@ -98,6 +128,10 @@ def show_command(task: str, data_dir: Path | None, as_json: bool) -> None:
     from benchkit.inspect import render_task
 
     render_task(info)
+    if info["data_dir"] is None:  # the card alone: say what rows and label counts need
+        example = next((Path("DIR", card.source.dir, s.file).as_posix() for s in card.splits.values() if s.file), None)
+        click.echo("rows and label distribution need the data: pass --data-dir DIR"
+                   + (f", the folder of the official files (e.g. {example})" if example else ""))
 
 
 @main.command("validate")
@@ -115,9 +149,7 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
     from benchkit.cards import catalog
     from benchkit.validation.runner import validate_task
 
-    if data_dir is not None and not data_dir.is_dir():
-        raise BenchkitError(Problem("data directory not found", file=str(data_dir),
-                                    hint="pass the folder that holds the task folders (e.g. CoLA/, SST-2/)"))
+    _check_data_dir(data_dir)
     cards = (list(catalog.load_suite(target).tasks) if catalog.is_suite_ref(target) else [catalog.load_task(target)])
     if data_dir is None and cards:  # a suite that ships its data (glue-mini) is checked with it
         data_dir = catalog.shipped_data_dir(cards[0])
@@ -153,7 +185,7 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
 @click.option("--method", default="full", show_default=True, help="Fine-tuning method.")
 @DATA_DIR
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
-              help="Folder for run records, predictions, logs and the tokenization cache.")
+              help="Folder for run records, predictions, logs and releases (the tokenization cache is --cache-dir).")
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="YAML file of recipe fields.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. --set epochs=1.")
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
@@ -175,7 +207,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     from benchkit.execute.runs import resolve_run_inputs, summarize
 
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
-    from benchkit.execute.local import QuietProgress, RichProgress, execute
+    from benchkit.execute.local import execute, progress_for
     from benchkit.train.methods import METHODS
 
     METHODS.canonical(method)
@@ -183,8 +215,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
                       RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir)
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
                f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
-    progress = QuietProgress(click.echo) if quiet else RichProgress(len(plan))
-    result = execute(plan, out, progress)
+    result = execute(plan, out, progress_for(len(plan), quiet, click.echo))
     summarize(result, out, click.echo)
     if result.failed:
         sys.exit(1)
@@ -192,8 +223,22 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     if version:
         from benchkit.execute.runs import release_after_run
 
-        leaderboard = release_after_run(inputs, out, version, click.echo)
-        click.echo(f"leaderboard: {leaderboard.resolve()}")
+        release_after_run(inputs, plan, out, version, click.echo)
+
+
+def _hidden_labels_hint(card: TaskCard) -> str:
+    """What to score instead of a hidden split, and where its labels are: the suite's server, if it has one."""
+    from benchkit.cards import catalog
+    from benchkit.cards.loader import load_suite_card
+
+    labelled = [s for s, spec in card.splits.items() if spec.labels == "present" and not s.startswith("train")]
+    instead = (f"score {' or '.join(labelled)} instead (--split {labelled[0]})" if labelled
+               else f"{card.id} has no split with labels")
+    suite = load_suite_card(catalog.suite_path(card.suite)) if card.suite in catalog.suite_ids() else None
+    if suite is not None and suite.submission_url:
+        return (f"{instead}; {suite.name} keeps the test labels on its server: submit test predictions at "
+                f"{suite.submission_url}")
+    return f"{instead}; {card.suite} distributes no test labels and has no submission server"
 
 
 @main.command("score")
@@ -225,8 +270,8 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
                                     hint=f"its splits are: {', '.join(card.splits)}"))
     if card.splits[split].labels == "hidden":
         raise BenchkitError(Problem(f"split '{split}' of {card.id} has hidden labels: nothing to score against",
-                                    field="--split", hint="score a split with labels, e.g. dev; test goes to the "
-                                                          "benchmark's server"))
+                                    field="--split", hint=_hidden_labels_hint(card)))
+    _check_data_dir(data_dir)
     data_dir = data_dir or catalog.shipped_data_dir(card)
     if data_dir is None:
         raise BenchkitError(Problem("no data directory given", field="--data-dir",

@@ -62,15 +62,20 @@ def render_task(info: dict[str, Any]) -> None:
     console.print(f"type {info['type']}, language {info['language']}, metrics {', '.join(info['metrics'])} "
                   f"(primary {info['primary_metric']})")
     console.print(f"licence: {info['license']}")
-    table = Table("split", "labels", "rows", "expected", "label distribution", "file")
+    with_data = info["data_dir"] is not None  # without data, rows and label distribution would be empty columns
+    table = Table("split", "labels", *(("rows",) if with_data else ()), "expected",
+                  *(("label distribution",) if with_data else ()), "file")
     for split, entry in info["splits"].items():
         rows = entry.get("rows")
-        if info["data_dir"] and not entry.get("present"):
+        if with_data and not entry.get("present"):
             rows_text = "missing"
         else:
             rows_text = "" if rows is None else str(rows)
         dist = entry.get("label_distribution") or {}
         dist_text = ", ".join(f"{k} {v}" for k, v in dist.items())
-        table.add_row(split, entry["labels"], rows_text, "" if entry["expected_rows"] is None else str(entry["expected_rows"]),
-                      dist_text, entry.get("derived_from") and f"derived from {entry['derived_from']}" or str(entry["file"]))
+        expected = "" if entry["expected_rows"] is None else str(entry["expected_rows"])
+        origin = entry.get("derived_from") and f"derived from {entry['derived_from']}" or str(entry["file"])
+        cells = (split, entry["labels"], rows_text, expected, dist_text, origin) if with_data else (
+            split, entry["labels"], expected, origin)
+        table.add_row(*cells)
     console.print(table)

@@ -98,8 +98,8 @@ def test_score_refuses_hidden_labels_and_bad_json(glue_dir: Path, tmp_path: Path
     hidden = benchkit("score", "glue/sst2", str(path), "--split", "test", "--data-dir", str(glue_dir))
     assert hidden.returncode == 2
     assert hidden.stderr.strip() == ("error: --split: split 'test' of glue/sst2 has hidden labels: nothing to score "
-                                     "against (hint: score a split with labels, e.g. dev; test goes to the benchmark's "
-                                     "server)")
+                                     "against (hint: score dev instead (--split dev); GLUE keeps the test labels on "
+                                     "its server: submit test predictions at https://gluebenchmark.com/)")
     bad = benchkit("score", "glue/sst2", str(path), "--data-dir", str(glue_dir))
     assert bad.returncode == 2
     assert bad.stderr.splitlines()[0] == (f"error: {path}:2: invalid JSON: Expecting property name enclosed in double "

@@ -283,10 +283,27 @@ class TaskCard(Strict):
                 raise CardValueError(f"split name '{name}' is not train, dev or test (optionally with a suffix)",
                                      did_you_mean(name, ["train", "dev", "test"]) or "e.g. dev_matched, test_mismatched",
                                      (name,))
+        # A derived split is carved out of a split read from its own file (or hf_split) with its labels: a split
+        # derived from itself, from another derived split (chains, cycles) or from hidden labels has nothing to carve.
+        origins = sorted((n for n, s in value.items() if not s.derive and s.labels == "present"),
+                         key=lambda n: not n.startswith("train"))
+        hint = "derive from a split with its own file (or hf_split) and labels present" + (
+            f", e.g. from: {origins[0]}" if origins else "")
         for name, split in value.items():
-            if split.derive and split.derive.from_ not in value:
-                raise CardValueError(f"split '{name}' derives from '{split.derive.from_}', which the card does not define",
-                                     did_you_mean(split.derive.from_, list(value)), (name, "derive", "from"))
+            if not split.derive:
+                continue
+            parent, where = split.derive.from_, (name, "derive", "from")
+            if parent not in value:
+                raise CardValueError(f"split '{name}' derives from '{parent}', which the card does not define",
+                                     did_you_mean(parent, list(value)) or hint, where)
+            if parent == name:
+                raise CardValueError(f"split '{name}' derives from itself", hint, where)
+            grandparent = value[parent].derive
+            if grandparent is not None:
+                raise CardValueError(f"split '{name}' derives from '{parent}', which is itself derived "
+                                     f"(from '{grandparent.from_}')", hint, where)
+            if value[parent].labels == "hidden":
+                raise CardValueError(f"split '{name}' derives from '{parent}', whose labels are hidden", hint, where)
         return value
 
     @model_validator(mode="after")
@@ -373,6 +390,8 @@ class SuiteCard(Strict):
     tasks: list[SuiteTask] = Field(min_length=1)
     score_rule: str
     submission_format: str | None = None
+    # Where test predictions are submitted (the benchmark's server keeps the test labels); None: no server.
+    submission_url: str | None = None
     # Where the suite's data lives when --data-dir is not given, relative to this card (the embedded default).
     data_dir: str | None = None
     # The suite's default hyperparameters (benchkit.train.recipes.Recipe fields); models and users override them.

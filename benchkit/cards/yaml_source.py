@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -35,6 +36,9 @@ def _walk(node: yaml.Node, loc: Loc, file: str, lines: dict[Loc, tuple[str, int]
         for key_node, value_node in node.value:
             key = key_node.value
             line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]` or `{[1, 2]: x}`: unhashable, and no field name
+                raise BenchkitError(Problem(f"a key must be a plain name, found a {key_node.id}", file=file, line=line,
+                                            hint="write 'name: value'; quote a key that starts with [ or {"))
             if key in seen:
                 raise BenchkitError(Problem(f"duplicate key '{key}' (first on line {seen[key]})", file=file, line=line,
                                             hint="a key may appear once per mapping"))
@@ -47,31 +51,53 @@ def _walk(node: yaml.Node, loc: Loc, file: str, lines: dict[Loc, tuple[str, int]
             _walk(item, (*loc, index), file, lines)
 
 
-def read_yaml(path: Path) -> YamlDoc:
-    file = str(path)
+@dataclass(frozen=True)
+class _Kind:
+    """How read_yaml's messages name the file it reads: a card, or a recipe file (``benchkit run --recipe``)."""
+
+    noun: str
+    syntax: str  # "malformed {syntax}: ..."
+    fields: str  # "expected a mapping of {fields} at the top level"
+    not_found_hint: str
+    example_hint: str
+    mapping_hint: str
+
+
+KINDS = {
+    "card": _Kind("card", "YAML", "fields", "run 'benchkit ls' to list the built-in cards",
+                  "see tasks/glue/sst2.yaml for a complete task card", "a card is 'key: value' lines"),
+    "recipe file": _Kind("recipe file", "YAML in the recipe file", "recipe fields", "check the path given to --recipe",
+                         "a recipe file holds recipe fields, e.g. 'epochs: 3'",
+                         "a recipe file is 'field: value' lines, e.g. 'epochs: 3'"),
+}
+
+
+def read_yaml(path: Path, kind: Literal["card", "recipe file"] = "card") -> YamlDoc:
+    """A YAML mapping with the line of every key; ``kind`` ("card" or "recipe file") words the messages."""
+    file, what = str(path), KINDS[kind]
     if path.is_dir():
-        raise BenchkitError(Problem("is a directory, expected a YAML card", file=file, hint="name the .yaml file"))
+        raise BenchkitError(Problem(f"is a directory, expected a YAML {what.noun}", file=file,
+                                    hint="name the .yaml file"))
     if not path.exists():
-        raise BenchkitError(Problem("card not found", file=file, hint="run 'benchkit ls' to list the built-in cards"))
+        raise BenchkitError(Problem(f"{what.noun} not found", file=file, hint=what.not_found_hint))
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         raise BenchkitError(Problem(f"not UTF-8: cannot decode byte 0x{raw[err.start]:02x}", file=file, line=line,
-                                    hint="save the card as UTF-8")) from None
+                                    hint=f"save the {what.noun} as UTF-8")) from None
     if not text.strip():
-        raise BenchkitError(Problem("empty card: the file holds no YAML", file=file,
-                                    hint="see tasks/glue/sst2.yaml for a complete task card"))
+        raise BenchkitError(Problem(f"empty {what.noun}: the file holds no YAML", file=file, hint=what.example_hint))
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            raise BenchkitError(Problem("empty card: the file holds only comments", file=file,
-                                        hint="see tasks/glue/sst2.yaml for a complete task card"))
+            raise BenchkitError(Problem(f"empty {what.noun}: the file holds only comments", file=file,
+                                        hint=what.example_hint))
         if not isinstance(node, yaml.MappingNode):
-            raise BenchkitError(Problem(f"expected a mapping of fields at the top level, found a {node.id}", file=file,
-                                        line=node.start_mark.line + 1, hint="a card is 'key: value' lines"))
+            raise BenchkitError(Problem(f"expected a mapping of {what.fields} at the top level, found a {node.id}",
+                                        file=file, line=node.start_mark.line + 1, hint=what.mapping_hint))
         lines: dict[Loc, tuple[str, int]] = {}
         _walk(node, (), file, lines)
         data = loader.construct_document(node)
@@ -82,10 +108,12 @@ def read_yaml(path: Path) -> YamlDoc:
             started = err.context_mark.line + 1 if err.context_mark else None
             since = f" started on line {started}" if started is not None and mark and started != mark.line + 1 else ""
             message = f"{err.context}{since}: {message}" if message else err.context
-        raise BenchkitError(Problem(f"malformed YAML: {message}", file=file, line=mark.line + 1 if mark else None,
+        raise BenchkitError(Problem(f"malformed {what.syntax}: {message}", file=file,
+                                    line=mark.line + 1 if mark else None,
                                     hint="check indentation, colons and quotes around this line")) from None
     except yaml.YAMLError as err:
-        raise BenchkitError(Problem(f"malformed YAML: {err}", file=file, hint="check the card's syntax")) from None
+        raise BenchkitError(Problem(f"malformed {what.syntax}: {err}", file=file,
+                                    hint=f"check the {what.noun}'s syntax")) from None
     finally:
         loader.dispose()
     return YamlDoc(data, lines)

@@ -71,8 +71,12 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
     # Tasks evaluated with another task's model (GLUE AX) come along with that task.
     tasks += [t for t in suite.tasks if t.evaluated_with in {x.id for x in tasks} and t not in tasks]
     directory = catalog.suite_data_dir(suite, data_dir)
-    return RunInputs(suite, tasks, [resolve_model(m) for m in (models or (DEFAULT_MODEL,))], parse_seeds(seeds),
-                     directory, load_recipe_file(recipe_file) if recipe_file else {}, parse_overrides(overrides))
+    # Cheap checks of what the user typed first: a typo in --set must not wait for a model download.
+    seed_list = parse_seeds(seeds)
+    cli_layer = parse_overrides(overrides)
+    file_layer = load_recipe_file(recipe_file) if recipe_file else {}
+    return RunInputs(suite, tasks, [resolve_model(m) for m in (models or (DEFAULT_MODEL,))], seed_list, directory,
+                     file_layer, cli_layer)
 
 
 def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> None:

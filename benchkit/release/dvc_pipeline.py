@@ -129,7 +129,7 @@ def params_text(suite: Suite, params: dict[str, Any]) -> str:
 
 
 def pipeline(suite: Suite, root: Path, data_dir: Path, params: dict[str, Any]) -> dict[str, Any]:
-    from benchkit.cards.catalog import builtin_root
+    from benchkit.release.templating import templates_dir
 
     sid = suite.card.id
     names = [stage_name("", card) for card in suite.tasks]
@@ -177,7 +177,9 @@ def pipeline(suite: Suite, root: Path, data_dir: Path, params: dict[str, Any]) -
         raise BenchkitError(Problem(f"suite {sid} has no task with a train split: nothing to run",
                                     file=str(suite.path), hint="add trainable tasks to the suite"))
 
-    templates = _inside(builtin_root() / "templates", root)
+    # The folder `benchkit release` renders with when dvc runs it in root (root/templates, else the built-in ones);
+    # outside the repository (an installed wheel, another clone's editable install) DVC cannot track it.
+    templates = _inside(templates_dir(root), root)
     release_deps = records + [f for files, _ in task_deps.values() for f in files]
     release_deps += [f for _, cards in task_deps.values() for f in cards] + suite_cards
     release_deps += [templates] if templates else []

@@ -87,9 +87,12 @@ def resolve_model(spec: str) -> ResolvedModel:
     name, _, revision = spec.partition("@")
     recipe: dict[str, Any] = {}
     source = name
-    if name in MODEL_ALIASES:
-        alias = MODEL_ALIASES.get(name)
-        source, recipe, revision = alias.source(), dict(alias.recipe), revision or alias.revision or ""
+    alias = name in MODEL_ALIASES
+    if alias:
+        entry = MODEL_ALIASES.get(name)
+        source, recipe, revision = entry.source(), dict(entry.recipe), revision or entry.revision or ""
+    # did-you-mean among the other aliases only: suggesting what the user typed helps no one
+    suggestion = None if alias else did_you_mean(name, [a for a in MODEL_ALIASES.names() if a != name])
     local = Path(os.path.expanduser(source))
     if local.is_dir():
         if not (local / "config.json").is_file():
@@ -98,16 +101,44 @@ def resolve_model(spec: str) -> ResolvedModel:
         return ResolvedModel(spec, str(local), local, None, weights_sha256(local), recipe)
     if local.exists() or source.startswith((".", "/", "~")):
         raise BenchkitError(Problem("model folder not found", file=source,
-                                    hint=did_you_mean(name, MODEL_ALIASES.names()) or "pass a folder, a Hub id or an alias"))
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError, RepositoryNotFoundError
+                                    hint=suggestion or "pass a folder, a Hub id or an alias"))
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     try:
         folder = Path(snapshot_download(source, revision=revision or None,
                                         allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors", "*.bin"]))
-    except (HFValidationError, RepositoryNotFoundError, LocalEntryNotFoundError, OSError, ValueError) as err:
-        hint = did_you_mean(name, MODEL_ALIASES.names()) or (
-            "offline, the model must be in the local Hub cache (HF_HOME); aliases: " + ", ".join(MODEL_ALIASES.names()))
-        raise BenchkitError(Problem(f"cannot get model '{spec}': {str(err).splitlines()[0][:160]}", field="--model",
-                                    hint=hint)) from None
+    except (HFValidationError, RepositoryNotFoundError, RevisionNotFoundError, LocalEntryNotFoundError, OSError,
+            ValueError) as err:
+        # One message per cause, without the library's text (it is long, and names what the user did not type).
+        cache, what = constants.HF_HUB_CACHE, f"Hub model {source} (revision {revision or 'main'}" + (
+            f", alias {name})" if alias else ")")
+        aliases = ", ".join(MODEL_ALIASES.names())
+        if isinstance(err, HFValidationError):
+            message = f"'{source}' is not a valid Hub model id"
+            hint = suggestion or f"a model is an alias ({aliases}), a Hub id org/name[@revision] or a local folder"
+        elif isinstance(err, RevisionNotFoundError):
+            message, hint = f"{what}: no such revision", "name a branch, tag or commit of the model (default: main)"
+        elif isinstance(err, GatedRepoError):
+            message, hint = f"{what} is gated", "accept its terms on huggingface.co, then log in: hf auth login"
+        elif isinstance(err, RepositoryNotFoundError):
+            message = f"{what} not found on the Hub"
+            hint = suggestion or f"check the id (org/name; a private model needs 'hf auth login'); aliases: {aliases}"
+        elif isinstance(err, LocalEntryNotFoundError):  # offline, or the Hub unreachable, and not cached
+            reason = "offline: HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub cannot be reached"
+            message = f"{what} is not in the local Hub cache {cache} ({reason})"
+            download = f"hf download {source}" + (f" --revision {revision}" if revision else "")
+            hint = (f"{suggestion + ' if not, ' if suggestion else ''}on a machine with internet run '{download}' and "
+                    f"copy models--{source.replace('/', '--')} into the local Hub cache {cache}, "
+                    "or pass a local model folder to --model")
+        else:  # e.g. a permission error in the cache folder
+            message = f"cannot get {what}: {type(err).__name__}"
+            hint = f"check the network and the local Hub cache {cache}, or pass a local model folder to --model"
+        raise BenchkitError(Problem(message, field="--model", hint=hint)) from None
     return ResolvedModel(spec, source, folder, folder.name, weights_sha256(folder), recipe)

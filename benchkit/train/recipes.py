@@ -24,8 +24,17 @@ class Recipe(BaseModel):
     lr_scheduler: str = "linear"
     max_grad_norm: float = Field(1.0, gt=0)
     gradient_accumulation: int = Field(1, ge=1)
-    # "best": evaluate on the first dev split after each epoch and keep the best epoch; "last": keep the last one.
+    # Which checkpoint a run reports. "best": evaluate after each epoch (or every checkpoint_steps) on the selection
+    # split and keep the best; "last": keep the last. The selection split is by default a holdout carved from train
+    # (stratified, seeded), so the reported dev score was not tuned on dev; select_on "dev" is allowed and is
+    # labelled "selected on dev" wherever its scores appear.
     select: Literal["best", "last"] = "best"
+    select_on: Literal["holdout", "dev"] = "holdout"
+    holdout_fraction: float = Field(0.1, gt=0, lt=0.5)
+    holdout_seed: int = 0
+    # Checkpoints (for resuming an interrupted run, and the points "best" chooses among): every epoch, or every
+    # N optimizer steps when set.
+    checkpoint_steps: int | None = Field(None, ge=1)
     early_stopping_patience: int | None = Field(None, ge=1)
     max_train_samples: int | None = Field(None, ge=1)
     group_by_length: bool = True  # length-grouped batches (with dynamic padding: fewer pad tokens)
@@ -49,19 +58,37 @@ def parse_overrides(pairs: tuple[str, ...], origin: str = "--set") -> dict[str, 
         if key not in RECIPE_FIELDS:
             raise BenchkitError(Problem(f"unknown recipe field '{key}'", field=origin,
                                         hint=did_you_mean(key, RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}"))
-        out[key] = yaml.safe_load(value)
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:  # e.g. epochs=[1: one line, not a parser traceback
+            detail = ": ".join(filter(None, (getattr(err, "context", None), getattr(err, "problem", None))))
+            example = Recipe.model_fields[key].default
+            message = f"the value of '{key}' is not valid YAML: '{value}'" + (f" ({detail})" if detail else "")
+            raise BenchkitError(Problem(message, field=origin, hint=f"give a plain value, e.g. {origin} {key}="
+                                        f"{1 if example is None else example}; quote a text value: "
+                                        f"{origin} '{key}=\"{value}\"'")) from None
     return out
 
 
 def load_recipe_file(path: Path) -> dict[str, Any]:
     from benchkit.cards.yaml_source import read_yaml
 
-    doc = read_yaml(path)
+    doc = read_yaml(path, kind="recipe file")
     unknown = [k for k in doc.data if k not in RECIPE_FIELDS]
     if unknown:
-        file, line = doc.lines[(unknown[0],)]
+        file, line = doc.line_of((str(unknown[0]),)) or (str(path), None)  # `1: x` has the int key 1
         raise BenchkitError(Problem(f"unknown recipe field '{unknown[0]}'", file=file, line=line, field=unknown[0],
                                     hint=did_you_mean(unknown[0], RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}"))
+    try:  # each value's type, with its line; the merged layers are checked again by resolve_recipe
+        Recipe(**doc.data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else ""  # no loc: a check across fields
+        file, line = doc.line_of((key,) if key else ()) or (str(path), None)
+        example = Recipe.model_fields[key].default if key in Recipe.model_fields else None
+        raise BenchkitError(Problem(f"{first['msg'][0].lower()}{first['msg'][1:]}, got {first.get('input')!r}",
+                                    file=file, line=line if key else None, field=key or None,
+                                    hint=f"e.g. {key}: {1 if example is None else example}" if key else None)) from None
     return doc.data
 
 
