@@ -294,3 +294,33 @@ def test_minilm_learns_beyond_the_majority_class(tmp_path: Path) -> None:
     assert len(predicted) == len(gold) == 436
     assert accuracy == pytest.approx(record.results["dev"].metrics["accuracy"])
     assert accuracy >= majority + 0.15, (accuracy, majority)
+
+
+def test_progress_fits_80_columns_and_plain_lines_off_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from benchkit.execute.local import LineProgress, RichProgress
+
+    label = "glue-mini/sst2 sentence-transformers/all-MiniLM-L6-v2 full seed 12"
+    screen = io.StringIO()
+    progress = RichProgress(3, console=Console(file=screen, width=80, force_terminal=True, color_system=None))
+    with progress:
+        progress.run_started(label, 3)
+        progress.start(1530, "training")
+        progress.update(1275, 2.5)
+        progress.bar.refresh()
+        text = screen.getvalue()
+    assert label in text and "…" not in text
+    assert "epoch 2.50/3" in text and "1275/1530" in text and "0/3" in text
+
+    lines: list[str] = []
+    plain = LineProgress(lines.append, total_runs=2, every=3600)
+    plain.run_started(label, 2)
+    plain.start(100, "training")
+    for step in range(0, 101):
+        plain.update(step, step / 50)
+    assert lines[0] == f"run   {label} (run 1 of 2)"
+    assert [line.split(": ", 1)[1].split(",")[:2] for line in lines[1:]] == [
+        ["step 50/100", " epoch 1.00/2"], ["step 100/100", " epoch 2.00/2"]]  # one line per epoch
