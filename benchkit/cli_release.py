@@ -39,8 +39,8 @@ def release_group() -> None:
     """Build a versioned release of a suite (default), or verify one.
 
     \b
-    benchkit release SUITE --version 1.0.0 [--runs results] [--out releases]
-    benchkit release verify releases/SUITE/1.0.0
+    benchkit release SUITE --version 1.0.0 [--runs results] [--out results/releases] [--where epochs=3]
+    benchkit release verify results/releases/SUITE/1.0.0 [--data-dir DIR | --skip-data] [--runs results]
     """
 
 
@@ -49,20 +49,26 @@ def release_group() -> None:
 @click.option("--version", "version", required=True, help="Release version, MAJOR.MINOR.PATCH (immutable once written).")
 @click.option("--runs", "runs_dir", type=DIR, default=Path("results"), show_default=True,
               help="Folder with the run records (the --out of 'benchkit run'); searched recursively.")
-@click.option("--out", "out_dir", type=DIR, default=Path("releases"), show_default=True,
-              help="Releases folder: the release goes to <out>/<suite>/<version>/.")
+@click.option("--out", "out_dir", type=DIR,
+              help="Releases folder: the release goes to <out>/<suite>/<version>/ (default: <runs>/releases, where "
+                   "'benchkit run --release' puts it).")
+@click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+              help="Release only the runs whose effective recipe has this value, e.g. --where epochs=3 (repeatable; "
+                   "picks one configuration when --runs holds several).")
 @click.option("--data-dir", type=DIR, help="The suite's data (default: the data the suite card ships).")
 @click.option("--force", is_flag=True, help="Replace an existing release of this version (with a warning).")
 @click.option("--resamples", default=1000, show_default=True, help="Bootstrap resamples of the suite-score CI (0: none).")
 @click.option("--level", default=0.95, show_default=True, help="Confidence level of the CIs.")
 @click.option("--ci-seed", default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--no-submissions", is_flag=True, help="Do not write the official test-submission archives.")
-def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path, data_dir: Path | None, force: bool,
-                  resamples: int, level: float, ci_seed: int, no_submissions: bool) -> None:
-    """Turn a suite's run records into releases/<suite>/<version>/: manifest, results, leaderboard, datasheet and
-    submission archives. Refuses to overwrite a version, and to mix records built from different card versions
-    or data."""
+def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path | None, where: tuple[str, ...],
+                  data_dir: Path | None, force: bool, resamples: int, level: float, ci_seed: int,
+                  no_submissions: bool) -> None:
+    """Turn a suite's run records into <out>/<suite>/<version>/: manifest, results, leaderboard, datasheet,
+    submission archives and a copy of the records and predictions. Refuses to overwrite a version, and to mix
+    records built from different card versions or data, or two configurations of one seed (--where picks one)."""
     from benchkit.release.build import ReleaseOptions, build_release
+    from benchkit.release.collect import parse_where
     from benchkit.release.scores import CISettings
 
     if resamples < 0:
@@ -70,7 +76,8 @@ def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path, data_
     if not 0 < level < 1:
         raise BenchkitError(Problem(f"level must be in (0, 1), got {level}", field="--level", hint="e.g. 0.95"))
     options = ReleaseOptions(version=version, runs_dir=runs_dir, out_dir=out_dir, data_dir=data_dir, force=force,
-                             ci=CISettings(resamples, level, ci_seed), submissions=not no_submissions)
+                             ci=CISettings(resamples, level, ci_seed), submissions=not no_submissions,
+                             where=parse_where(where))
     folder = build_release(suite, options, warn=lambda message: click.echo(message, err=True))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     click.echo(f"release {manifest['release']['suite']} {version}: {len(manifest['runs'])} run(s), "
@@ -80,21 +87,28 @@ def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path, data_
         ci = entry["ci"]
         click.echo(f"  {entry['model']} / {entry['method']}: {entry['suite_score'] * 100:.2f}"
                    + (f" [{ci['low'] * 100:.2f}, {ci['high'] * 100:.2f}]" if ci else "")
-                   + (" PARTIAL" if entry["partial"] else ""))
+                   + (" PARTIAL" if entry["partial"] else "")
+                   + f" (on {', '.join(entry['eval_splits'])}; {entry['selection_text']})")
     click.echo(f"leaderboard: {folder / 'leaderboard.html'}")
 
 
 @release_group.command("verify")
 @click.argument("folder", type=DIR)
 @click.option("--data-dir", type=DIR, help="Where the release's data are now (default: where they were).")
-@click.option("--runs", "runs_dir", type=DIR, help="Where the run records are now (default: where they were).")
+@click.option("--skip-data", is_flag=True,
+              help="Do not check the data hashes (e.g. a release shared without its data); noted in the output.")
+@click.option("--runs", "runs_dir", type=DIR,
+              help="Also compare the original run records and predictions in this folder (the release holds copies).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def release_verify(folder: Path, data_dir: Path | None, runs_dir: Path | None, as_json: bool) -> None:
-    """Recompute every hash a release pins (its files, data, cards, run records) and report what changed.
-    Exit code 0 when everything matches, 2 otherwise."""
+def release_verify(folder: Path, data_dir: Path | None, skip_data: bool, runs_dir: Path | None, as_json: bool) -> None:
+    """Recompute every hash a release pins (its files, its copies of the run records and predictions, the data,
+    the cards) and report what changed. Works on a copied release. Exit code 0 when everything matches, 2 otherwise
+    (data that cannot be found count as a change unless --skip-data)."""
     from benchkit.release.verify import verify_release
 
-    report = verify_release(folder, data_dir, runs_dir)
+    if skip_data and data_dir is not None:
+        raise BenchkitError(Problem("--skip-data and --data-dir exclude each other", field="--skip-data"))
+    report = verify_release(folder, data_dir, runs_dir, skip_data)
     if as_json:
         click.echo(json.dumps({"release": str(folder), "ok": report.ok, "checked": report.checked,
                                "changes": [p.format() for p in report.changes], "notes": report.notes}, indent=2))
@@ -156,8 +170,8 @@ def dvc_generate(suite: str, root: Path, data_dir: Path | None, models: tuple[st
     """Write dvc.yaml (stages generated from the suite's cards: prepare each task -> run -> release) and
     params.yaml (the grid and recipe; existing values are kept unless given here)."""
     from benchkit.cards import catalog
-    from benchkit.execute.runs import parse_seeds
     from benchkit.cards.catalog import suite_data_dir
+    from benchkit.execute.runs import parse_seeds
     from benchkit.release.build import check_version
     from benchkit.release.dvc_pipeline import write_pipeline
     from benchkit.train.recipes import parse_overrides

@@ -3,8 +3,11 @@ embedded glue-mini, made once per test session and reused by test_release.py and
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -72,3 +75,25 @@ def copy_data(target: Path) -> Path:
     folder = target / "data" / SUITE
     shutil.copytree(DATA, folder)
     return folder
+
+
+def one_line_errors(result: Result) -> list[str]:
+    """The stderr lines of a refusal: exit 2, each line one error/warning/note."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2, result.output
+    assert lines and all(line.startswith(("error: ", "warning: ", "note: ")) for line in lines), result.stderr
+    return lines
+
+
+def edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def record_of(copy: Path, task: str, model_suffix: str, seed: int) -> Path:
+    for path in sorted((copy / "runs").rglob("record.json")):
+        data = json.loads(path.read_text())
+        if data["task"]["id"] == task and data["model"]["name"].endswith(model_suffix) and data["seed"] == seed:
+            return path
+    raise AssertionError("record not found")

@@ -17,7 +17,18 @@ from typing import Any
 
 import pytest
 from conftest import REPO
-from release_helpers import DATA, SUITE, TASKS, copy_data, copy_runs, invoke, shared_runs
+from release_helpers import (
+    DATA,
+    SUITE,
+    TASKS,
+    copy_data,
+    copy_runs,
+    edit_json,
+    invoke,
+    one_line_errors,
+    record_of,
+    shared_runs,
+)
 
 slow = pytest.mark.slow  # each builds on real runs of the tiny model (about a minute for the first)
 
@@ -45,13 +56,6 @@ def release(out: Path, runs: Path, *extra: Any, version: str = "1.0.0", data: Pa
 
 def records(runs: Path) -> dict[str, dict[str, Any]]:
     return {p.relative_to(runs).as_posix(): json.loads(p.read_text()) for p in sorted((runs / "runs").rglob("record.json"))}
-
-
-def one_line_errors(result) -> list[str]:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.exit_code == 2, result.output
-    assert lines and all(line.startswith(("error: ", "warning: ", "note: ")) for line in lines), result.stderr
-    return lines
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +113,15 @@ def test_manifest_pins_cards_data_kit_models_and_files(built: dict[str, Any], ru
     assert {m["name"] for m in manifest["models"]} == {str(tiny_model), str(runs / "models" / "tiny-b")}
     assert manifest["methods"] == [{"name": "full", "options": {}}]
     recs = records(runs)
-    assert {r["record"]: r["sha256"] for r in manifest["runs"]} == {rel: sha256(runs / rel) for rel in recs}
+    assert {r["source"]: r["sha256"] for r in manifest["runs"]} == {rel: sha256(runs / rel) for rel in recs}
+    for run in manifest["runs"]:  # the release holds the records and predictions, at their paths under --runs
+        assert run["record"] == run["source"] and manifest["files"][run["record"]] == run["sha256"]
+        assert set(run["predictions"]) == set(recs[run["source"]]["predictions"])
+        for entry in run["predictions"].values():
+            assert manifest["files"][f"{Path(run['record']).parent.as_posix()}/{entry['file']}"] == entry["sha256"]
+        assert run["eval_splits"] == ["dev"] and run["selection"]["label"] == "last epoch, no selection"
+    assert manifest["evaluation"]["eval_splits"] == ["dev"]
+    assert manifest["evaluation"]["selection_text"] == "last epoch, no selection"
     assert manifest["files"] == {p.relative_to(folder).as_posix(): sha256(p) for p in sorted(folder.rglob("*"))
                                  if p.is_file() and p.name != "manifest.json"}
 
@@ -160,6 +172,8 @@ def test_results_have_one_row_per_run_matching_the_records(built: dict[str, Any]
             rec["task"]["id"], rec["model"]["name"], rec["method"]["name"], rec["seed"])
         assert row["config_hash"] == rec["config_hash"] and row["record_sha256"] == sha256(runs / rel)
         assert row["score"] == pytest.approx(rec["score"])
+        assert (row["eval_splits"], row["selection"], row["selection_rule"], row["selection_split"]) == (
+            "dev", "last epoch, no selection", "last", None)
         for split, result in rec["results"].items():
             for metric, value in result["metrics"].items():
                 assert row[f"metrics.{split}.{metric}"] == pytest.approx(value)
@@ -223,24 +237,31 @@ def test_leaderboard_and_datasheet_content(built: dict[str, Any], runs: Path) ->
     for forbidden in ('src="http', "src='http", 'href="http://', "<link", "@import", "url(http"):
         assert forbidden not in html, forbidden  # self-contained: nothing fetched from elsewhere
     assert "percentile bootstrap, 100 resamples" in html
+    assert ("<caption>All scores are on the dev split. Checkpoint selection: last epoch, no selection (all 10 runs)"
+            in html)
+    assert html.count('<span class="sel" title="checkpoint selection">last epoch, no selection</span>') == 2
+    assert 'class="badge dev"' not in html
     md = (folder / "leaderboard.md").read_text()
     table = [line for line in md.splitlines() if line.startswith("|")]
     assert table[0].startswith("| # | model | method | suite score | sst2 | cola | mrpc | stsb | trainable params")
+    assert table[0].endswith("| seeds | selection |") and table[2].endswith("| last epoch, no selection |")
     assert len(table) == 4 and "(partial)" in table[3]
+    assert "All scores are on the dev split. Checkpoint selection: last epoch, no selection (all 10 runs)" in md
     full = next(e for e in manifest["entries"] if not e["partial"])
     assert f"{full['suite_score'] * 100:.2f}" in table[2]
     sheet = (folder / "datasheet.md").read_text()
-    from markupsafe import escape
-
     from benchkit.cards.catalog import load_task
 
     for task in manifest["tasks"]:
         card = load_task(task["id"])
-        assert f"`{card.id}` {card.version}" in sheet and escape(card.license) in sheet  # autoescaped: ' is &#39;
-        assert escape(" ".join(card.citation.split())) in sheet
+        assert f"`{card.id}` {card.version}" in sheet and card.license in sheet  # Markdown: an apostrophe stays one
+        assert " ".join(card.citation.split()) in sheet
         for entry in task["data"].values():
             assert entry["sha256"] in sheet
     assert "| train | present | 1500 | negative" in sheet  # SST-2 split sizes and label distribution
+    assert "measured on the dev split" in sheet
+    assert "Checkpoint selection: last epoch, no selection (all 10 runs)." in sheet
+    assert sheet.count("- Scores of this release measured on: dev") == 4
 
 
 @slow
@@ -295,25 +316,11 @@ def test_refuses_bad_versions_and_missing_records(tmp_path: Path, runs: Path) ->
     assert not (tmp_path / "out" / SUITE / "1.0.0").exists()
 
 
-def _edit(path: Path, change) -> None:
-    data = json.loads(path.read_text())
-    change(data)
-    path.write_text(json.dumps(data, indent=2))
-
-
-def _record_of(copy: Path, task: str, model_suffix: str, seed: int) -> Path:
-    for path in sorted((copy / "runs").rglob("record.json")):
-        data = json.loads(path.read_text())
-        if data["task"]["id"] == task and data["model"]["name"].endswith(model_suffix) and data["seed"] == seed:
-            return path
-    raise AssertionError("record not found")
-
-
 @slow
 def test_refuses_records_of_different_card_versions(tmp_path: Path, runs: Path, tiny_model: Path) -> None:
     copy = copy_runs(runs, tmp_path / "copy")
-    path = _record_of(copy, "glue-mini/sst2", tiny_model.name, 2)
-    _edit(path, lambda d: d["task"].update(version="0.9.0"))
+    path = record_of(copy, "glue-mini/sst2", tiny_model.name, 2)
+    edit_json(path, lambda d: d["task"].update(version="0.9.0"))
     lines = one_line_errors(release(tmp_path / "out", copy))
     (line,) = [line for line in lines if "glue-mini/sst2" in line]
     rel = path.relative_to(copy).as_posix()
@@ -324,8 +331,8 @@ def test_refuses_records_of_different_card_versions(tmp_path: Path, runs: Path, 
 @slow
 def test_refuses_records_of_different_data(tmp_path: Path, runs: Path, tiny_model: Path) -> None:
     copy = copy_runs(runs, tmp_path / "copy")
-    path = _record_of(copy, "glue-mini/mrpc", tiny_model.name, 1)
-    _edit(path, lambda d: d["provenance"]["data"]["train"].update(sha256="0" * 64))
+    path = record_of(copy, "glue-mini/mrpc", tiny_model.name, 1)
+    edit_json(path, lambda d: d["provenance"]["data"]["train"].update(sha256="0" * 64))
     (line,) = one_line_errors(release(tmp_path / "out", copy))
     assert "records of glue-mini/mrpc were built from different data for split 'train' (MRPC/train.tsv)" in line
     assert "sha256 000000000000 (" + path.relative_to(copy).as_posix() in line
@@ -350,7 +357,7 @@ def test_refuses_when_the_data_changed_since_the_runs(tmp_path: Path, runs: Path
 @slow
 def test_refuses_an_unreadable_record(tmp_path: Path, runs: Path, tiny_model: Path) -> None:
     copy = copy_runs(runs, tmp_path / "copy")
-    path = _record_of(copy, "glue-mini/cola", tiny_model.name, 1)
+    path = record_of(copy, "glue-mini/cola", tiny_model.name, 1)
     path.write_text(path.read_text()[:100])
     (line,) = one_line_errors(release(tmp_path / "out", copy))
     assert line.startswith(f"error: {path}: unreadable run record") and "move it out of --runs" in line
@@ -360,7 +367,7 @@ def test_refuses_an_unreadable_record(tmp_path: Path, runs: Path, tiny_model: Pa
 def test_refuses_a_submission_with_a_missing_test_id(tmp_path: Path, runs: Path, tiny_model: Path) -> None:
     copy = copy_runs(runs, tmp_path / "copy")
     for seed in (1, 2):
-        predictions = _record_of(copy, "glue-mini/sst2", tiny_model.name, seed).parent / "predictions" / "test.jsonl"
+        predictions = record_of(copy, "glue-mini/sst2", tiny_model.name, seed).parent / "predictions" / "test.jsonl"
         lines = predictions.read_text().splitlines(keepends=True)
         predictions.write_text("".join(line for line in lines if json.loads(line)["id"] != "7"))
     errors = one_line_errors(release(tmp_path / "out", copy, "--resamples", "0"))

@@ -324,3 +324,29 @@ def test_progress_fits_80_columns_and_plain_lines_off_a_terminal() -> None:
     assert lines[0] == f"run   {label} (run 1 of 2)"
     assert [line.split(": ", 1)[1].split(",")[:2] for line in lines[1:]] == [
         ["step 50/100", " epoch 1.00/2"], ["step 100/100", " epoch 2.00/2"]]  # one line per epoch
+
+
+def test_run_release_takes_the_planned_configuration_and_prints_the_suite_score(tiny_model: Path,
+                                                                                 tmp_path: Path) -> None:
+    """An experiment with other settings in the same results folder must not block the release of the main command,
+    and the release it builds holds only the runs it planned."""
+    import re
+
+    out = tmp_path / "results"
+    base = ["glue-mini", "--model", str(tiny_model), "--task", "glue-mini/stsb", "--out", str(out), "--quiet",
+            *TINY_RECIPE]
+    experiment = run_cli(*base, "--set", "learning_rate=1e-3", "--no-release", cwd=tmp_path)
+    assert experiment.returncode == 0, experiment.stdout + experiment.stderr
+    main = run_cli(*base, "--release", "1.0.0", cwd=tmp_path)
+    assert main.returncode == 0, main.stdout + main.stderr
+    planned = [r.config_hash for r in records(out).values() if r.recipe["learning_rate"] != 1e-3]
+    manifest = json.loads((out / "releases" / "glue-mini" / "1.0.0" / "manifest.json").read_text())
+    assert sorted({run["config_hash"] for run in manifest["runs"]}) == sorted(set(planned)) and len(set(planned)) == 1
+    score = re.compile(r"^glue-mini score -?\d+\.\d\d \[-?\d+\.\d\d, -?\d+\.\d\d\] 95% CI, on dev \(best epoch on a "
+                       r"10% holdout of train\), .+ / full PARTIAL \(missing glue-mini/sst2, glue-mini/cola, "
+                       r"glue-mini/mrpc\)$", re.M)
+    assert score.search(main.stdout), main.stdout
+    assert main.stdout.rstrip().splitlines()[-1].startswith("leaderboard: ")
+    again = run_cli(*base, "--release", "1.0.0", cwd=tmp_path)
+    assert again.returncode == 0 and "release glue-mini 1.0.0 is up to date" in again.stdout
+    assert score.search(again.stdout)

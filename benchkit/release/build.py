@@ -1,7 +1,8 @@
-"""Build ``<out>/<suite>/<version>/`` from a suite's run records: refuse what must not be mixed, score, render,
-write the submissions and the manifest -- all into a temporary sibling folder that is renamed into place at the
-end, so a failed or interrupted build leaves nothing half-written. Versions are immutable: an existing one is
-refused; ``force`` replaces it (with a warning) by the same build-then-rename.
+"""Build ``<out>/<suite>/<version>/`` (``<out>`` defaults to ``<runs>/releases``) from a suite's run records:
+refuse what must not be mixed, score, render, write the submissions, copy the records and predictions in, and write
+the manifest -- all into a temporary sibling folder that is renamed into place at the end, so a failed or
+interrupted build leaves nothing half-written. Versions are immutable: an existing one is refused; ``force``
+replaces it (with a warning) by the same build-then-rename.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from benchkit.atomic import install_dir
 from benchkit.cards import catalog
@@ -27,11 +29,17 @@ VERSION = re.compile(r"^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$")
 class ReleaseOptions:
     version: str
     runs_dir: Path = Path("results")
-    out_dir: Path = Path("releases")
+    out_dir: Path | None = None  # None: <runs_dir>/releases, where 'benchkit run' puts its releases
     data_dir: Path | None = None
     force: bool = False
     ci: CISettings = field(default_factory=CISettings)
     submissions: bool = True
+    configs: frozenset[str] | None = None  # config hashes to include (a run plan's); None: every record
+    where: dict[str, Any] = field(default_factory=dict)  # recipe values the included records must have
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.out_dir if self.out_dir is not None else self.runs_dir / "releases"
 
 
 def check_version(version: str) -> str:
@@ -53,14 +61,14 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
 
     version = check_version(options.version)
     suite = catalog.load_suite(suite_ref)
-    final = release_dir(options.out_dir, suite.card.id, version)
+    final = release_dir(options.releases_dir, suite.card.id, version)
     if final.exists() and not options.force:
         raise BenchkitError(Problem(f"release {suite.card.id} {version} already exists", file=str(final),
                                     field="--version", hint="releases are immutable: choose a new --version "
                                                             "(or pass --force to replace this one)"))
     data_dir = suite_data_dir(suite, options.data_dir)
     data = current_data(suite, data_dir)
-    runs = collect_runs(options.runs_dir, suite, data)
+    runs = collect_runs(options.runs_dir, suite, data, options.configs, options.where)
     gold = load_gold(suite, runs, data_dir) if options.ci.resamples > 0 else None
     entries = summarize(suite, runs, gold, options.ci)
     if final.exists():
@@ -74,17 +82,18 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
         kit = manifest.kit_state()
         results.write(results.rows(entries), work)
         leaderboard.write(work, suite, entries, version, created, options.ci, kit)
-        datasheet.write(work, suite, version, data_dir, data, manifest.display_path(data_dir))
+        datasheet.write(work, suite, version, data_dir, data, manifest.display_path(data_dir), runs)
         submissions = (write_submissions(suite, entries, data_dir, work / "submissions")
                        if options.submissions else [])
         for info in submissions:
             if info.get("skipped"):
                 warn(f"note: no {info['format']} submission for {info['entry']}: {info['skipped']}")
+        copies = manifest.copy_runs(runs, work)  # the release carries its evidence: verifiable wherever copied
         dvc = manifest.dvc_state(Path.cwd(), exclude_outs=(manifest.display_path(final),))
         manifest.write(work, manifest.build(
             suite=suite, version=version, created=created, forced=final.exists(), release_dir=final,
             data_dir=data_dir, runs_dir=options.runs_dir, data=data, runs=runs, entries=entries, ci=options.ci,
-            submissions=submissions, kit=kit, dvc=dvc))
+            submissions=submissions, kit=kit, dvc=dvc, copies=copies))
         install_dir(work, final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

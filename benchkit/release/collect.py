@@ -8,7 +8,8 @@ record paths, so the user knows which runs to redo or move away.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.errors import BenchkitError, Problem
 from benchkit.loading import locate
-from benchkit.train.provenance import file_sha256 as sha256_file  # noqa: F401  (re-exported for release modules)
+from benchkit.train.provenance import file_sha256 as sha256_file  # also used by the other release modules
 from benchkit.train.records import RECORD_NAME, RunRecord
 
 SHOWN = 3  # record paths listed per group in a refusal
+RELEASE_MARKER = "manifest.json"  # a folder holding one is a release: its copies of records are not runs
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,20 @@ def _groups(runs: Iterable[Run], key: Any) -> dict[Any, list[Run]]:
     return out
 
 
+def _record_paths(runs_dir: Path) -> list[Path]:
+    """record.json files under the folder, except the copies inside releases (``<runs>/releases`` by default) and
+    inside releases being built (``.<version>.*.building``): a release must not feed the next one."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(runs_dir):
+        if RELEASE_MARKER in files and Path(folder) != runs_dir:
+            dirs.clear()
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.endswith(".building"))
+        if RECORD_NAME in files:
+            found.append(Path(folder) / RECORD_NAME)
+    return sorted(found)
+
+
 def read_runs(runs_dir: Path) -> list[Run]:
     """Every record.json under the folder; an unreadable one is refused (a release must not silently drop runs)."""
     if not runs_dir.is_dir():
@@ -90,7 +106,7 @@ def read_runs(runs_dir: Path) -> list[Run]:
                                     hint="pass the --out folder of 'benchkit run' (default: results)"))
     runs: list[Run] = []
     problems: list[Problem] = []
-    for path in sorted(runs_dir.rglob(RECORD_NAME)):
+    for path in _record_paths(runs_dir):
         try:
             record = RunRecord.parse(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, OSError) as err:
@@ -104,17 +120,105 @@ def read_runs(runs_dir: Path) -> list[Run]:
     return runs
 
 
-def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFileState | None]]) -> list[Run]:
-    """The suite's records under ``runs_dir``, checked for one card version and one data hash per split."""
+def value_text(value: Any) -> str:
+    """A recipe value as written on the command line (``--where``, ``--set``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def parse_where(pairs: Iterable[str]) -> dict[str, Any]:
+    """``key=value`` filters on the records' effective recipe; values as JSON where they parse (1, 1e-05, true),
+    else as text (last)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise BenchkitError(Problem(f"expected key=value, got '{pair}'", field="--where",
+                                        hint="e.g. --where epochs=3"))
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out
+
+
+def _filter(runs: list[Run], runs_dir: Path, configs: frozenset[str] | None,
+            where: Mapping[str, Any]) -> tuple[list[Run], str, str]:
+    """The runs the caller asked for, a phrase saying which and, for ``where``, the values the records have (both
+    for the 'no records' refusal)."""
+    from benchkit.errors import did_you_mean
+
+    said = have = ""
+    if configs is not None:
+        runs = [r for r in runs if r.record.config_hash in configs]
+        said += f" among the {len(configs)} planned configuration(s)"
+    if where:
+        keys = {k for r in runs for k in r.record.recipe}
+        for key in where:
+            if runs and key not in keys:
+                raise BenchkitError(Problem(f"no record has the recipe field '{key}'", file=str(runs_dir),
+                                            field="--where", hint=did_you_mean(key, keys) or
+                                            f"fields: {', '.join(sorted(keys))}"))
+        have = "; ".join(f"{k}: " + ", ".join(value_text(v) for v in _distinct_values(
+            [r.record.recipe[k] for r in runs if k in r.record.recipe])) for k in where)
+        runs = [r for r in runs if all(k in r.record.recipe and r.record.recipe[k] == v for k, v in where.items())]
+        said += " with recipe " + ", ".join(f"{k}={value_text(v)}" for k, v in where.items())
+    return runs, said, have
+
+
+def _recipe_difference(runs: list[Run]) -> list[str]:
+    keys = sorted({k for r in runs for k in r.record.recipe})
+    return [k for k in keys if len({json.dumps(r.record.recipe.get(k), sort_keys=True) for r in runs}) > 1]
+
+
+def _duplicates(task_id: str, model: str, method: str, seed: int, runs: list[Run], runs_dir: Path) -> Problem:
+    """Two configurations of one seed: name the recipe fields that differ and an option that picks one of them."""
+    runs = sorted(runs, key=lambda r: r.rel)
+    keys = _recipe_difference(runs)
+    head = f"{len(runs)} records of {task_id} for model '{model}', method {method}, seed {seed}"
+    if not keys:
+        return Problem(f"{head} with the same recipe but different configurations (other inputs, e.g. the tokenizer, "
+                       f"differ): {_paths(runs)}", file=str(runs_dir), field="config_hash",
+                       hint="pass --runs a folder that holds one configuration")
+    shown = "; ".join(", ".join(f"{k}={value_text(r.record.recipe.get(k))}" for k in keys) + f" ({r.rel})"
+                      for r in runs[:SHOWN])
+    more = f" and {len(runs) - SHOWN} more" if len(runs) > SHOWN else ""
+    options = " or ".join(f"--where {keys[0]}={value_text(v)}"
+                          for v in _distinct_values([r.record.recipe.get(keys[0]) for r in runs]))
+    return Problem(f"{head} with different recipes ({', '.join(keys)} differ): {shown}{more}", file=str(runs_dir),
+                   field=f"recipe.{keys[0]}",
+                   hint=f"release one configuration: add {options}, or pass --runs a folder that holds only one")
+
+
+def _distinct_values(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFileState | None]],
+                 configs: frozenset[str] | None = None, where: Mapping[str, Any] | None = None) -> list[Run]:
+    """The suite's records under ``runs_dir``, checked for one card version and one data hash per split.
+
+    ``configs`` (config hashes, e.g. of a run plan) and ``where`` (recipe values) keep only the matching records,
+    before any check: other configurations in the same results folder are normal and not refused.
+    """
     everything = read_runs(runs_dir)
     suite_id = suite.card.id
-    runs = [r for r in everything if r.record.suite.id == suite_id]
+    ours = [r for r in everything if r.record.suite.id == suite_id]
+    runs, said, have = _filter(ours, runs_dir, configs, where or {})
     if not runs:
-        others = sorted({r.record.suite.id for r in everything})
+        others = sorted({r.record.suite.id for r in everything} - {suite_id})
+        found = ([f"{len(ours)} record(s) of {suite_id} with other configurations"] if ours else []) + (
+            [f"records of {', '.join(others)}"] if others else [])
+        hint = (f"the records have {have}" if have else
+                f"run 'benchkit run {suite_id} --out {runs_dir}' first, or pass the folder that holds its records")
         raise BenchkitError(Problem(
-            f"no run records of suite {suite_id} under this folder"
-            + (f" (found records of {', '.join(others)})" if others else ""), file=str(runs_dir), field="--runs",
-            hint=f"run 'benchkit run {suite_id} --out {runs_dir}' first, or pass the folder that holds its records"))
+            f"no run records of suite {suite_id}{said} under this folder"
+            + (f" (found {'; '.join(found)})" if found else ""), file=str(runs_dir),
+            field="--where" if have else "--runs", hint=hint))
 
     problems: list[Problem] = []
     cards = {card.id: card for card in suite.tasks}
@@ -177,10 +281,7 @@ def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFil
         for (model, method, _, seed), rs in sorted(
                 _groups(group, lambda r: (*entry_key(r.record), r.record.seed)).items()):
             if len(rs) > 1:
-                problems.append(Problem(
-                    f"{len(rs)} records of {task_id} for model '{model}', method {method}, seed {seed} (different "
-                    f"configurations): {_paths(rs)}", file=str(runs_dir), field="seed",
-                    hint="keep one run per seed: move the others out of --runs"))
+                problems.append(_duplicates(task_id, model, method, seed, rs, runs_dir))
     if problems:
         raise BenchkitError(*problems)
     return sorted(runs, key=lambda r: (r.record.task.id, *entry_key(r.record), r.record.seed))

@@ -1,5 +1,6 @@
-"""datasheet.md: per task its description, language, licence, citation, split sizes, label distribution and data
-hashes, rendered from templates/datasheet.md.j2."""
+"""datasheet.md: which split the release's scores come from and how the checkpoints were selected, then per task its
+description, language, licence, citation, split sizes, label distribution and data hashes, rendered from
+templates/datasheet.md.j2."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
-from benchkit.release.collect import DataFileState
+from benchkit.release.collect import DataFileState, Run
 
 
 def _distribution(dist: dict[str, Any] | None) -> str:
@@ -46,14 +47,26 @@ def tasks_info(suite: Suite, data_dir: Path, data: dict[str, dict[str, DataFileS
     return out
 
 
+def evaluation_info(suite: Suite, runs: list[Run]) -> dict[str, Any]:
+    """The splits the scores are measured on (per task) and the selection protocol(s), with run counts."""
+    from benchkit.release.scores import eval_splits, on_dev_text, selection_summary, selection_text
+
+    summary = selection_summary(runs)
+    per_task = {card.id: eval_splits([r for r in runs if r.record.task.id == card.id]) for card in suite.tasks}
+    return {"splits": eval_splits(runs), "per_task": {t: s for t, s in per_task.items() if s},
+            "selection": selection_text(summary), "on_dev": on_dev_text(summary),
+            "runs": len(runs), "all_same": len(summary) == 1}
+
+
 def write(folder: Path, suite: Suite, version: str, data_dir: Path, data: dict[str, dict[str, DataFileState | None]],
-          data_dir_label: str) -> Path:
+          data_dir_label: str, runs: list[Run]) -> Path:
     from benchkit.release.templating import render
 
     path = folder / "datasheet.md"
     path.write_text(render(
         "datasheet.md.j2", suite={"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
                                   "description": suite.card.description.strip(), "citation": suite.card.citation or ""},
-        release={"version": version}, data_dir=data_dir_label, tasks=tasks_info(suite, data_dir, data)),
+        release={"version": version}, data_dir=data_dir_label, tasks=tasks_info(suite, data_dir, data),
+        evaluation=evaluation_info(suite, runs)),
         encoding="utf-8")
     return path

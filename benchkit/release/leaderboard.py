@@ -3,7 +3,9 @@
 The page holds a sortable table (click a header; ``?sort=<column>&dir=asc|desc`` sorts on load through the same
 click handler), the suite score with its CI, per-task scores, efficiency columns (trainable parameters, peak
 memory, training time) and a PNG plot of score against trainable parameters and against training time, inlined as
-base64. No external resources.
+base64. No external resources. The caption names the split(s) the scores are measured on and the checkpoint
+selection; each entry states its selection, and entries with runs selected on dev carry a "selected on dev" badge
+next to the score (their scores are optimistic).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
-from benchkit.release.scores import CISettings, Entry, display_model
+from benchkit.release.scores import CISettings, Entry, display_model, on_dev_text, selection_summary, selection_text
 from benchkit.scoring import SCORE_RULES, SeedStats
 
 
@@ -74,6 +76,12 @@ def task_columns(suite: Suite, entries: list[Entry]) -> list[str]:
     return sorted(seen, key=lambda c: (order.get(seen[c], len(order)), c))
 
 
+def _task_splits(entries: list[Entry], column: str) -> list[str]:
+    if "[" in column:  # a rule's column for one split of a task: "task[split]"
+        return [column.split("[", 1)[1].rstrip("]")]
+    return sorted({s for e in entries for r in e.runs if r.record.task.id == column for s in r.record.results})
+
+
 def _task_label(column: str) -> str:
     return column.split("/", 1)[1] if "/" in column else column
 
@@ -81,10 +89,12 @@ def _task_label(column: str) -> str:
 def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[str, Any]]]:
     """Columns and rows (each cell: text, sort value, tooltip) shared by the HTML and Markdown templates."""
     tasks = task_columns(suite, entries)
+    on = splits_text(sorted({s for e in entries for s in e.eval_splits}))
     columns = [Column("rank", "#", "number", "rank by suite score (complete entries first)"),
                Column("model", "model", "text"), Column("method", "method", "text"),
-               Column("score", "suite score", "number", "mean ± sd over seeds; CI below"),
-               *[Column(f"task:{c}", _task_label(c), "number", c) for c in tasks],
+               Column("score", "suite score", "number", f"on {on}; mean ± sd over seeds; CI below"),
+               *[Column(f"task:{c}", _task_label(c), "number", f"{c} on {splits_text(_task_splits(entries, c))}")
+                 for c in tasks],
                Column("trainable", "trainable params", "number", "largest over the entry's runs"),
                Column("memory", "peak memory", "number", "largest over the entry's runs"),
                Column("time", "training time", "number", "sum over tasks of the mean over seeds"),
@@ -121,8 +131,17 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
         for cell in cells.values():
             cell.setdefault("ci", "")
         rows.append({"entry": entry.slug, "partial": entry.suite.partial, "missing": list(entry.suite.missing),
-                     "cells": cells})
+                     "cells": cells, "selection": entry.selection_text, "on_dev": entry.on_dev_text})
     return columns, rows
+
+
+def splits_text(splits: list[str]) -> str:
+    """"the dev split", "the dev_matched and dev_mismatched splits"."""
+    if not splits:
+        return "no split"
+    if len(splits) == 1:
+        return f"the {splits[0]} split"
+    return f"the {', '.join(splits[:-1])} and {splits[-1]} splits"
 
 
 def task_details(suite: Suite, entries: list[Entry]) -> list[dict[str, Any]]:
@@ -145,7 +164,7 @@ def _plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def plot_png(entries: list[Entry], title: str) -> str | None:
+def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> str | None:
     """Suite score against trainable parameters and against training time, as base64 PNG (None: no entries)."""
     points = [e for e in entries if math.isfinite(e.suite.value)]
     if not points:
@@ -178,7 +197,7 @@ def plot_png(entries: list[Entry], title: str) -> str | None:
             ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel(label)
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("suite score")
+    axes[0].set_ylabel(_plain(ylabel))
     figure.suptitle(_plain(title), fontsize=10)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
@@ -189,7 +208,11 @@ def context(suite: Suite, entries: list[Entry], version: str, created: str, ci: 
             kit: dict[str, Any]) -> dict[str, Any]:
     columns, rows = table(suite, entries)
     rule = SCORE_RULES.get(suite.card.score_rule)
+    selection = selection_summary([run for entry in entries for run in entry.runs])  # the release's protocols
     return {
+        "evaluation": {"splits": splits_text(sorted({s for e in entries for s in e.eval_splits})),
+                       "selection": selection_text(selection), "on_dev": on_dev_text(selection),
+                       "all_same": len(selection) == 1, "runs": sum(i["runs"] for i in selection)},
         "suite": {"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
                   "description": suite.card.description, "homepage": suite.card.homepage or "",
                   "citation": suite.card.citation or ""},
@@ -207,7 +230,8 @@ def write(folder: Path, suite: Suite, entries: list[Entry], version: str, create
     from benchkit.release.templating import render
 
     ctx = context(suite, entries, version, created, ci, kit)
-    plot = plot_png(entries, f"{suite.card.name} {version}: suite score vs cost")
+    plot = plot_png(entries, f"{suite.card.name} {version}: suite score vs cost",
+                    f"suite score ({ctx['evaluation']['splits']})")
     html = folder / "leaderboard.html"
     html.write_text(render("leaderboard.html.j2", **ctx, plot=plot), encoding="utf-8")
     md = folder / "leaderboard.md"

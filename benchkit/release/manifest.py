@@ -2,8 +2,13 @@
 
 Suite and task card versions (and the sha256 of each card file, ``extends:`` chain included), the sha256 of every
 data split, the DVC lock state where the release is built inside a DVC repository, kit version and git commit,
-the models, methods and run records included, the score rule and CI settings, the creation time, and the sha256 of
-every file of the release. ``manifest_sha256`` covers the manifest itself (computed with that key absent).
+the models, methods and run records included, the score rule and CI settings, the evaluation splits and checkpoint
+selection behind the scores, the creation time, and the sha256 of every file of the release. ``manifest_sha256``
+covers the manifest itself (computed with that key absent).
+
+Schema 2: the release holds a copy of each run record and its predictions (``runs/<the record's path under --runs>``,
+a leading ``runs/`` not doubled), so it verifies wherever it is copied; ``runs[].record`` is that path inside the
+release and ``runs[].source`` the record's path under the original runs folder. Schema 1 (no copies) still verifies.
 """
 
 from __future__ import annotations
@@ -11,15 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
+import shutil
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchkit.cards.catalog import Suite, task_path
-from benchkit.release.collect import DataFileState, Run, sha256_file
-from benchkit.release.scores import CISettings, Entry
+from benchkit.errors import BenchkitError, Problem
+from benchkit.release.collect import RELEASE_MARKER, DataFileState, Run, sha256_file
+from benchkit.release.scores import CISettings, Entry, eval_splits, on_dev_text, selection_summary, selection_text
 
-SCHEMA = "benchkit.release/1"
-MANIFEST_NAME = "manifest.json"
+SCHEMA = "benchkit.release/2"
+SCHEMAS = ("benchkit.release/1", SCHEMA)  # verify reads both; 1 had no copies of the runs
+MANIFEST_NAME = RELEASE_MARKER
+RUNS_FOLDER = "runs"
 
 
 def card_files(path: Path) -> list[Path]:
@@ -49,6 +58,52 @@ def location(path: Path, release_dir: Path) -> dict[str, str]:
     """Where a folder was, so verify can find it again: as displayed, absolute, and relative to the release."""
     return {"path": display_path(path), "absolute": str(path.resolve()),
             "from_release": os.path.relpath(path.resolve(), release_dir.resolve())}
+
+
+def run_paths(runs: list[Run]) -> dict[str, str]:
+    """Where each record goes inside the release: runs/<its path under --runs>, a leading runs/ not doubled (so
+    the default layout keeps its paths); all prefixed when that would make two records collide."""
+    prefix = f"{RUNS_FOLDER}/"
+    placed = {r.rel: r.rel if r.rel.startswith(prefix) else prefix + r.rel for r in runs}
+    if len(set(placed.values())) < len(placed):
+        placed = {r.rel: prefix + r.rel for r in runs}
+    return placed
+
+
+def copy_runs(runs: list[Run], folder: Path) -> dict[str, dict[str, Any]]:
+    """Copy each record and its predictions files into the release folder (byte for byte): record rel path ->
+    {"record": path in the release, "predictions": {split: {"file" (relative to the record), "sha256"}}}."""
+    out: dict[str, dict[str, Any]] = {}
+    placed = run_paths(runs)
+    for run in runs:
+        place = placed[run.rel]
+        target = folder / place
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run.path, target)
+        if sha256_file(target) != run.sha256:
+            raise BenchkitError(Problem("run record changed while the release was built", file=str(run.path),
+                                        hint="build the release again once the runs are finished"))
+        predictions: dict[str, dict[str, str]] = {}
+        for key, file in sorted(run.record.predictions.items()):
+            source = run.folder / file
+            if not source.is_file():
+                continue  # absent predictions are refused where they are needed (CI, submissions)
+            if PurePosixPath(file).is_absolute() or ".." in PurePosixPath(file).parts:
+                raise BenchkitError(Problem(f"predictions path '{file}' leaves the run folder", file=str(run.path),
+                                            field=f"predictions.{key}", hint="paths are relative to the record"))
+            copy = target.parent / file
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+            predictions[key] = {"file": file, "sha256": sha256_file(copy)}
+        out[run.rel] = {"record": place, "predictions": predictions}
+    return out
+
+
+def selection_state(runs: list[Run]) -> dict[str, Any]:
+    """What the scores are measured on and how the checkpoints were chosen, over a set of runs."""
+    summary = selection_summary(runs)
+    return {"eval_splits": eval_splits(runs), "selection": summary, "selection_text": selection_text(summary),
+            "selected_on_dev": on_dev_text(summary)}
 
 
 def cards_state(suite: Suite) -> dict[str, Any]:
@@ -109,13 +164,15 @@ def _entry(entry: Entry) -> dict[str, Any]:
                             "ci": None if s.ci is None else {"low": s.ci[0], "high": s.ci[1]}}
                         for c, s in entry.tasks.items()},
         "costs": entry.costs, "recipes": entry.recipes,
+        "eval_splits": entry.eval_splits, "selection": entry.selection, "selection_text": entry.selection_text,
+        "selected_on_dev": entry.on_dev_text,
     }
 
 
 def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir: Path, data_dir: Path,
           runs_dir: Path, data: dict[str, dict[str, DataFileState | None]], runs: list[Run], entries: list[Entry],
           ci: CISettings, submissions: list[dict[str, Any]], kit: dict[str, Any],
-          dvc: dict[str, Any] | None) -> dict[str, Any]:
+          dvc: dict[str, Any] | None, copies: dict[str, dict[str, Any]]) -> dict[str, Any]:
     from benchkit.scoring import SCORE_RULES
 
     rule = SCORE_RULES.get(suite.card.score_rule)
@@ -146,13 +203,15 @@ def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir
         "dvc": dvc,
         "score_rule": {"name": rule.name, "label": rule.label},
         "confidence_intervals": ci.describe(),
+        "evaluation": selection_state(runs),
         "models": list(models.values()),
         "methods": list(methods.values()),
         "entries": [_entry(e) for e in entries],
-        "runs": [{"record": r.rel, "sha256": r.sha256, "task": r.record.task.id, "model": r.record.model.name,
-                  "method": r.record.method.name, "seed": r.record.seed, "config_hash": r.record.config_hash,
-                  "predictions": {k: {"file": v, "sha256": sha256_file(r.folder / v)}
-                                  for k, v in sorted(r.record.predictions.items()) if (r.folder / v).is_file()}}
+        "runs": [{"record": copies[r.rel]["record"], "source": r.rel, "sha256": r.sha256, "task": r.record.task.id,
+                  "model": r.record.model.name, "method": r.record.method.name, "seed": r.record.seed,
+                  "config_hash": r.record.config_hash, "eval_splits": sorted(r.record.results),
+                  "selection": {**r.record.selection_used.model_dump(), "label": r.record.selection_used.label},
+                  "predictions": copies[r.rel]["predictions"]}
                  for r in runs],
         "submissions": submissions,
         "files": {},

@@ -1,9 +1,13 @@
 """The results table: one row per run with every metric, score and cost -> results.parquet and results.jsonl.
 
 Columns: identity (suite, task, model, method, seed, config hash), ``score`` (the record's task score) and
-``rule_score`` (the task score under the suite's score rule), per evaluation split ``metrics.<split>.<metric>``,
+``rule_score`` (the task score under the suite's score rule), the splits they are measured on (``eval_splits``,
+comma-separated) and how the checkpoint was chosen (``selection``: its label, e.g. "selected on dev";
+``selection_rule`` best|last; ``selection_split`` train_holdout|dev|null), per evaluation split
+``metrics.<split>.<metric>``,
 ``metrics.<split>.examples`` and the record's own CI of the split score (``ci_low``/``ci_high``), the costs, and
-provenance (kit version, commit, creation time, the record's path and sha256). Missing values are null.
+provenance (kit version, commit, creation time, the path of the release's copy of the record and its sha256).
+Missing values are null.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from benchkit.release.scores import Entry
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
-              "rule_score", "selected_epoch")
+              "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch")
 COST_COLUMNS = ("trainable_parameters", "total_parameters", "peak_memory_bytes", "peak_memory_kind", "train_seconds",
                 "eval_seconds", "train_samples", "epochs", "train_samples_per_second")
 TAIL_COLUMNS = ("recipe", "benchkit_version", "git_commit", "created", "record", "record_sha256")
@@ -34,6 +38,9 @@ def _rule_score(entry: Entry, run: Run) -> float | None:
 
 
 def rows(entries: list[Entry]) -> list[dict[str, Any]]:
+    from benchkit.release.manifest import run_paths
+
+    placed = run_paths([run for entry in entries for run in entry.runs])  # the copies inside the release
     out: list[dict[str, Any]] = []
     for entry in entries:
         for run in entry.runs:
@@ -44,7 +51,9 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
                 "model_sha256": r.model.sha256, "method": r.method.name,
                 "method_options": json.dumps(r.method.options, sort_keys=True), "seed": r.seed, "entry": entry.slug,
                 "config_hash": r.config_hash, "primary_metric": r.primary_metric, "score": r.score,
-                "rule_score": _rule_score(entry, run), "selected_epoch": r.selected_epoch,
+                "rule_score": _rule_score(entry, run), "eval_splits": ",".join(sorted(r.results)),
+                "selection": r.selection_used.label, "selection_rule": r.selection_used.rule,
+                "selection_split": r.selection_used.split, "selected_epoch": r.selected_epoch,
             }
             for split, result in r.results.items():
                 for metric, value in result.metrics.items():
@@ -55,8 +64,8 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
                 row[f"metrics.{split}.ci_high"] = result.ci.get("high") if result.ci else None
             row.update({name: getattr(r.costs, name) for name in COST_COLUMNS})
             row.update({"recipe": json.dumps(r.recipe, sort_keys=True), "benchkit_version": r.provenance.benchkit_version,
-                        "git_commit": r.provenance.git_commit, "created": r.provenance.created, "record": run.rel,
-                        "record_sha256": run.sha256})
+                        "git_commit": r.provenance.git_commit, "created": r.provenance.created,
+                        "record": placed[run.rel], "record_sha256": run.sha256})
             out.append(row)
     return out
 

@@ -61,10 +61,53 @@ class Entry:
     ci: tuple[float, float] | None
     costs: dict[str, Any]
     recipes: list[dict[str, Any]] = field(default_factory=list)
+    selection: list[dict[str, Any]] = field(default_factory=list)  # selection_summary(runs)
+    eval_splits: list[str] = field(default_factory=list)  # the splits every score of the entry is measured on
 
     @property
     def label(self) -> str:
         return f"{display_model(self.model.name)} / {self.method.name}"
+
+    @property
+    def selection_text(self) -> str:
+        return selection_text(self.selection)
+
+    @property
+    def on_dev_text(self) -> str:
+        """"selected on dev", with the share of runs when not all were; "" when none was."""
+        return on_dev_text(self.selection)
+
+
+def selection_summary(runs: list[Run]) -> list[dict[str, Any]]:
+    """How the runs' checkpoints were chosen, one item per protocol (most runs first): label, rule, split, on_dev
+    and the number of runs. Old records without the field are read as their recipe's ``select`` implied."""
+    items: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        chosen = run.record.selection_used
+        item = items.setdefault(chosen.label, {"label": chosen.label, "rule": chosen.rule, "split": chosen.split,
+                                               "on_dev": chosen.on_dev, "runs": 0})
+        item["runs"] += 1
+    return sorted(items.values(), key=lambda i: (-i["runs"], i["label"]))
+
+
+def selection_text(summary: list[dict[str, Any]]) -> str:
+    """One protocol: its label; several: each with its share, e.g. "selected on dev (2 of 4 runs); ..."."""
+    total = sum(i["runs"] for i in summary)
+    if len(summary) == 1:
+        return summary[0]["label"]
+    return "; ".join(f"{i['label']} ({i['runs']} of {total} runs)" for i in summary)
+
+
+def on_dev_text(summary: list[dict[str, Any]]) -> str:
+    total = sum(i["runs"] for i in summary)
+    on_dev = sum(i["runs"] for i in summary if i["on_dev"])
+    if not on_dev:
+        return ""
+    return "selected on dev" + ("" if on_dev == total else f" ({on_dev} of {total} runs)")
+
+
+def eval_splits(runs: list[Run]) -> list[str]:
+    return sorted({split for run in runs for split in run.record.results})
 
 
 def display_model(name: str) -> str:
@@ -145,7 +188,8 @@ def summarize(suite: Suite, runs: list[Run], gold: GoldData | None, ci: CISettin
             slug=slug_for(model_name, method_name, first.method.options), model=first.model, method=first.method,
             runs=sorted(group, key=lambda r: (r.record.task.id, r.record.seed)), metrics=metrics, tasks=tasks,
             suite=point, seed_scores=seed_stats(complete_seed_scores) if complete_seed_scores else None, ci=None,
-            costs=_costs(group, by_task), recipes=_distinct([r.record.recipe for r in group]))
+            costs=_costs(group, by_task), recipes=_distinct([r.record.recipe for r in group]),
+            selection=selection_summary(group), eval_splits=eval_splits(group))
         if gold is not None and ci.resamples > 0:
             entry.ci, task_cis = _bootstrap(suite, by_task, gold, ci)
             for column, interval in task_cis.items():

@@ -1,20 +1,24 @@
 """``benchkit release verify DIR``: recompute every hash a release pins and report what changed.
 
-Checked: the manifest's own hash; every file of the release (changed, missing, added); every data split file; every
-card file (and each card's version); every run record and predictions file. Folders are found where the release
-was built (relative to the release first, then the absolute path), or where ``--data-dir``/``--runs`` point.
+Checked: the manifest's own hash; every file of the release (changed, missing, added), the copies of the run
+records and predictions among them (named as such); every data split file; every card file (and each card's
+version); with ``--runs``, the original records and predictions too. A release verifies wherever it is copied: its
+records travel with it; only the data (not copied: they can be large) are looked up outside, in ``--data-dir`` or
+else where the release was built (relative to the release, the absolute path, the displayed path), taking the
+candidate that really holds the data files. When none does, that is a change (exit 2: the scores are claims about
+those data, and a verify that passed without them would say more than it checked) unless ``--skip-data``.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchkit.errors import BenchkitError, Problem
 from benchkit.release.collect import sha256_file
-from benchkit.release.manifest import MANIFEST_NAME, SCHEMA, release_files, self_hash
+from benchkit.release.manifest import MANIFEST_NAME, SCHEMAS, release_files, self_hash
 
 
 @dataclass
@@ -33,20 +37,28 @@ def _short(digest: str | None) -> str:
     return (digest or "none")[:12]
 
 
-def _find(folder: Path, entry: dict[str, str], given: Path | None) -> Path | None:
+def _held(candidate: Path, expected: list[str]) -> int:
+    return sum((candidate / name).is_file() for name in expected)
+
+
+def _find(folder: Path, entry: dict[str, str], given: Path | None, expected: list[str]) -> Path | None:
+    """``given``, else the candidate holding the most of the expected files; None when none holds any (a path
+    relative to a moved release can land on an unrelated folder, e.g. ``/``: being a folder is not enough)."""
     if given is not None:
         return given
+    best, most = None, 0
     for candidate in (folder / entry["from_release"], Path(entry["absolute"]), Path(entry["path"])):
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
+        held = _held(candidate, expected)
+        if held > most:
+            best, most = candidate.resolve(), held
+    return best
 
 
 def load_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST_NAME
     if not folder.is_dir():
         raise BenchkitError(Problem("release folder not found", file=str(folder),
-                                    hint="pass a release folder, e.g. releases/glue-mini/1.0.0"))
+                                    hint="pass a release folder, e.g. results/releases/glue-mini/1.0.0"))
     if not path.is_file():
         raise BenchkitError(Problem("no manifest.json: not a benchkit release", file=str(path),
                                     hint="pass the folder that 'benchkit release' wrote"))
@@ -55,9 +67,9 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as err:
         raise BenchkitError(Problem(f"manifest is not valid JSON: {err}", file=str(path),
                                     hint="restore it from the published release")) from None
-    if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+    if not isinstance(manifest, dict) or manifest.get("schema") not in SCHEMAS:
         raise BenchkitError(Problem(f"unknown manifest schema {manifest.get('schema') if isinstance(manifest, dict) else None!r}",
-                                    file=str(path), field="schema", hint=f"expected {SCHEMA}"))
+                                    file=str(path), field="schema", hint=f"expected one of {', '.join(SCHEMAS)}"))
     return manifest
 
 
@@ -73,40 +85,52 @@ def _compare(report: VerifyReport, path: Path, shown: str, expected: str, what: 
                                       f"{_short(now)} now)", file=shown, field="sha256", hint=hint))
 
 
-def verify_release(folder: Path, data_dir: Path | None = None, runs_dir: Path | None = None) -> VerifyReport:
+def _run_files(run: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A manifest run's record and predictions files: (path relative to the root holding the record, sha256, what)."""
+    base = PurePosixPath(run["record"]).parent
+    return [(run["record"], run["sha256"], "run record")] + [
+        ((base / entry["file"]).as_posix(), entry["sha256"], f"predictions '{key}'")
+        for key, entry in run.get("predictions", {}).items()]
+
+
+def _check_runs(report: VerifyReport, root: Path, runs: list[dict[str, Any]], key: str, what: str,
+                hint: str) -> None:
+    """Each run's record and predictions under ``root``, the record at ``run[key]``."""
+    for run in runs:
+        for rel, digest, kind in _run_files({**run, "record": run[key]}):
+            _compare(report, root / rel, str(root / rel), digest, f"{what}{kind}", hint)
+
+
+def _check_data(report: VerifyReport, folder: Path, manifest: dict[str, Any], data_dir: Path | None,
+                skip: bool) -> None:
+    files = [(task["id"], split, entry) for task in manifest["tasks"] for split, entry in task["data"].items()]
+    expected = [entry["file"] for _, _, entry in files]
+    if not files:
+        return
+    if skip:
+        report.notes.append(f"data not checked (--skip-data): {len(files)} data hashes of the manifest unverified")
+        return
+    where = manifest["data_dir"]
+    root = _find(folder, where, data_dir, expected)
+    if root is None or _held(root, expected) == 0:
+        tried = f"--data-dir {data_dir}" if data_dir is not None else "none of " + ", ".join(dict.fromkeys(
+            [where["path"], where["absolute"], f"{where['from_release']} (relative to the release)"]))
+        report.changes.append(Problem(
+            f"data folder not found: {tried} holds {'none of ' if data_dir is not None else ''}the release's "
+            f"{len(files)} data files (e.g. {expected[0]}), so their hashes were not checked",
+            file=str(data_dir) if data_dir is not None else where["path"], field="--data-dir",
+            hint="pass --data-dir DIR with the data the release was built from, or --skip-data to verify the "
+                 "release without them"))
+        return
+    for task_id, split, entry in files:
+        _compare(report, root / entry["file"], str(root / entry["file"]), entry["sha256"],
+                 f"data of {task_id} split '{split}'",
+                 "restore the release's data (e.g. dvc checkout), or build a new version from the new data")
+
+
+def _check_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
     from benchkit.cards import catalog
     from benchkit.release.manifest import card_files, display_path
-
-    manifest = load_manifest(folder)
-    report = VerifyReport(folder)
-    shown = str(folder)
-
-    report.checked += 1
-    if manifest.get("manifest_sha256") != self_hash(manifest):
-        report.changes.append(Problem("manifest.json was edited after the release was built (its own sha256 "
-                                      "does not match)", file=str(folder / MANIFEST_NAME), field="manifest_sha256",
-                                      hint="restore it from the published release"))
-
-    files = manifest.get("files", {})
-    now = release_files(folder)
-    for name, digest in files.items():
-        _compare(report, folder / name, f"{shown}/{name}", digest, "release file",
-                 "releases are immutable: restore the file, or build a new version")
-    for name in sorted(set(now) - set(files)):
-        report.changes.append(Problem("file added to the release after it was built", file=f"{shown}/{name}",
-                                      hint="remove it, or build a new version"))
-
-    data_root = _find(folder, manifest["data_dir"], data_dir)
-    if data_root is None:
-        report.changes.append(Problem("data folder not found: the data hashes could not be checked",
-                                      file=manifest["data_dir"]["path"], field="--data-dir",
-                                      hint="pass --data-dir with the release's data"))
-    else:
-        for task in manifest["tasks"]:
-            for split, entry in task["data"].items():
-                _compare(report, data_root / entry["file"], str(data_root / entry["file"]), entry["sha256"],
-                         f"data of {task['id']} split '{split}'",
-                         "restore the release's data (e.g. dvc checkout), or build a new version from the new data")
 
     suite = manifest["suite"]
     cards = [("suite", suite["id"], suite["version"], suite["files"])]
@@ -137,17 +161,47 @@ def verify_release(folder: Path, data_dir: Path | None = None, runs_dir: Path | 
                                               file=now_path, field="sha256",
                                               hint="restore the card, or bump its version and build a new release"))
 
-    runs_root = _find(folder, manifest["runs_dir"], runs_dir)
-    if runs_root is None:
-        report.notes.append(f"runs folder {manifest['runs_dir']['path']} not found: run records not checked "
-                            "(pass --runs to check them)")
-    else:
-        for run in manifest["runs"]:
-            record = runs_root / run["record"]
-            _compare(report, record, str(record), run["sha256"], "run record",
-                     "restore the record, or build a new version")
-            for key, entry in run.get("predictions", {}).items():
-                path = record.parent / entry["file"]
-                _compare(report, path, str(path), entry["sha256"], f"predictions '{key}'",
-                         "restore the predictions, or build a new version")
+
+def verify_release(folder: Path, data_dir: Path | None = None, runs_dir: Path | None = None,
+                   skip_data: bool = False) -> VerifyReport:
+    """Every hash the release pins; ``runs_dir`` also compares the original records and predictions there."""
+    manifest = load_manifest(folder)
+    report = VerifyReport(folder)
+    shown = str(folder)
+
+    report.checked += 1
+    if manifest.get("manifest_sha256") != self_hash(manifest):
+        report.changes.append(Problem("manifest.json was edited after the release was built (its own sha256 "
+                                      "does not match)", file=str(folder / MANIFEST_NAME), field="manifest_sha256",
+                                      hint="restore it from the published release"))
+
+    runs = manifest.get("runs", [])
+    copied = [run for run in runs if "source" in run]  # schema 2: records and predictions inside the release
+    _check_runs(report, folder, copied, "record", "",
+                "releases are immutable: restore it from the published release, or build a new version")
+    inside = {rel for run in copied for rel, *_ in _run_files(run)}  # checked above, under their own names
+
+    files = manifest.get("files", {})
+    for name, digest in files.items():
+        if name not in inside:
+            _compare(report, folder / name, f"{shown}/{name}", digest, "release file",
+                     "releases are immutable: restore the file, or build a new version")
+    for name in sorted(set(release_files(folder)) - set(files)):
+        report.changes.append(Problem("file added to the release after it was built", file=f"{shown}/{name}",
+                                      hint="remove it, or build a new version"))
+
+    _check_data(report, folder, manifest, data_dir, skip_data)
+    _check_cards(report, manifest)
+
+    if copied and runs_dir is not None:
+        _check_runs(report, runs_dir, copied, "source", "original ",
+                    "the release holds its own copy; restore the original, or build a new version from it")
+    legacy = [run for run in runs if "source" not in run]  # schema 1: the records are only in the runs folder
+    if legacy:
+        root = _find(folder, manifest["runs_dir"], runs_dir, [run["record"] for run in legacy])
+        if root is None:
+            report.notes.append(f"runs folder {manifest['runs_dir']['path']} not found: run records not checked "
+                                "(pass --runs to check them)")
+        else:
+            _check_runs(report, root, legacy, "record", "", "restore the record, or build a new version")
     return report
