@@ -181,7 +181,7 @@ def test_each_seed_trains_on_its_own_rows_and_the_cache_follows_the_rows(
         grid: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     out, _ = grid
     sst2 = {r.seed: (p, r) for p, r in records(out).items() if r.task.id == "glue-mini/sst2"}
-    (path1, first), (path2, second) = sst2[1], sst2[2]
+    (_, first), (path2, second) = sst2[1], sst2[2]
     # max_train_samples keeps a seeded subset: seed 2's rows are not seed 1's, whatever the cache holds.
     assert first.provenance.rows["train"] != second.provenance.rows["train"]
     assert first.provenance.rows["dev"] == second.provenance.rows["dev"]

@@ -203,8 +203,12 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         log_file.unlink(missing_ok=True)
     spent = checkpoints.seconds_before(checkpoint_dir, checkpoints.step_of(resume)) if resume else 0.0
-    started = time.perf_counter()
-    clock = lambda: spent + time.perf_counter() - started  # noqa: E731  (training seconds, across resumes)
+    started = time.perf_counter()  # reset right before training; the clock reads it when called
+
+    def clock() -> float:
+        """Training seconds of this run, across resumes."""
+        return spent + time.perf_counter() - started
+
     callbacks = [_trainer_callback(progress, log_file), checkpoints.checkpoint_callback(checkpoint_dir, clock, best)]
     if best and recipe.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(recipe.early_stopping_patience))
