@@ -97,10 +97,9 @@ def _precision(recipe: Recipe, cuda: bool) -> dict[str, bool]:
     return {"bf16": wanted == "bf16", "fp16": wanted == "fp16"}
 
 
-def _optimizer() -> str:
-    """Fused AdamW on every device: on CPU, torch's default per-parameter loop spends about 0.15 s a step on
-    MiniLM's 23M parameters, the fused kernel 0.03 s (bench/train_speed.py)."""
-    return "adamw_torch_fused"
+# Fused AdamW on every device: on a CPU, torch's default per-parameter loop spends about 0.15 s a step on MiniLM's
+# 23M parameters, the fused kernel 0.03 s (measured on 2 cores; bench/main_command.py shows the effect end to end).
+OPTIMIZER = "adamw_torch_fused"
 
 
 def choose_selection(card: TaskCard, frames: dict[str, "pd.DataFrame"], train_split: str, dev_splits: list[str],
@@ -195,7 +194,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         load_best_model_at_end=best, metric_for_best_model=primary if best else None,
         greater_is_better=METRICS.get(primary).higher_is_better,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random", length_column_name="length",
-        optim=_optimizer(), use_cpu=not cuda, report_to="none", disable_tqdm=True,
+        optim=OPTIMIZER, use_cpu=not cuda, report_to="none", disable_tqdm=True,
         logging_strategy="steps", logging_steps=10, dataloader_num_workers=0, **_precision(recipe, cuda))
     resume = checkpoints.last_checkpoint(checkpoint_dir)
     log_file = spec.folder / "train_log.jsonl"
