@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO
+from test_bad_inputs import CARD  # the minimal valid card the bad-input tests break
 
 MINI = REPO / "data" / "glue-mini"
 KNOWN_OVERLAP = "a known overlap of the official files, kept as published (the card sets checks.leakage: warning)"
@@ -85,25 +86,6 @@ def test_recipe_file_messages(tmp_path: Path, fake_model: Path, content: str | N
 
 # 3. a list or a mapping as a mapping key ----------------------------------------------------------------------
 
-CARD = """\
-id: test/sst
-version: 1.0.0
-name: Test
-description: A card for the newcomer tests.
-language: eng-Latn
-license: test
-citation: test
-homepage: https://example.org/
-type: single_text_classification
-source: {format: tsv, dir: D}
-fields: {text: sentence, label: label}
-labels: {names: [negative, positive], map: {0: negative, 1: positive}}
-splits:
-  train: {file: train.tsv}
-  dev: {file: dev.tsv}
-metrics: [accuracy]
-primary_metric: accuracy
-"""
 KEY_HINT = "(hint: write 'name: value'; quote a key that starts with [ or {)"
 
 
