@@ -58,3 +58,28 @@ def test_ctrl_c_exits_130_and_the_rerun_resumes_to_the_same_result(tiny_model: P
     at = int(again.stdout.split("resumed at step ", 1)[1].split("/", 1)[0])
     steps = [json.loads(line)["step"] for line in (path.parent / "train_log.jsonl").read_text().splitlines()]
     assert min(steps) < at < max(steps)  # the training log spans the whole run, before and after the resume
+
+
+def test_checkpoints_every_n_steps_resume_mid_epoch(tiny_model: Path, tmp_path: Path) -> None:
+    """`checkpoint_steps` checkpoints inside an epoch: a run stopped mid-epoch resumes at that step, same result."""
+    args = [*ARGS, "--set", "checkpoint_steps=20", "--set", "select=last", "--model", str(tiny_model)]
+    straight = run_cli(*args, "--out", str(tmp_path / "straight"), cwd=tmp_path)
+    assert straight.returncode == 0, straight.stdout + straight.stderr
+    out = tmp_path / "interrupted"
+    process = subprocess.Popen([sys.executable, "-m", "benchkit.cli", "run", *args, "--out", str(out)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and process.poll() is None and not _checkpoint_written(out):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    again = run_cli(*args, "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    at = int(again.stdout.split("resumed at step ", 1)[1].split("/", 1)[0])
+    assert at % 20 == 0 and at % 85  # a checkpoint inside an epoch (85 steps per epoch)
+    (path, resumed), = records(out).items()
+    (ref_path, expected), = records(tmp_path / "straight").items()
+    assert resumed.results["dev"].metrics == expected.results["dev"].metrics
+    assert (path.parent / resumed.predictions["dev"]).read_text() == \
+           (ref_path.parent / expected.predictions["dev"]).read_text()
