@@ -265,7 +265,11 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
     card = catalog.load_task(task)
     split = split or next((s for s in card.splits if s == "dev"), None) or next(
         (s for s in card.splits if s.startswith("dev")), None)
-    if split is None or split not in card.splits:
+    if split is None:  # no dev split (test-only diagnostics such as SuperGLUE AX-b): name the split to score
+        labelled = [s for s, spec in card.splits.items() if spec.labels == "present"]
+        raise BenchkitError(Problem(f"task {card.id} has no dev split; name the split to score", field="--split",
+                                    hint=f"e.g. --split {labelled[0]}" if labelled else _hidden_labels_hint(card)))
+    if split not in card.splits:
         raise BenchkitError(Problem(f"task {card.id} has no split '{split}'", field="--split",
                                     hint=f"its splits are: {', '.join(card.splits)}"))
     if card.splits[split].labels == "hidden":

@@ -55,8 +55,13 @@ def evaluate_split(card: TaskCard, split: str, references: Sequence[Any], predic
     metrics = compute_metrics(card, references, predictions)
     result = SplitEvaluation(card.id, split, len(references), metrics, task_score(metrics), card.primary_metric)
     if resamples > 0:
-        ci = bootstrap_ci(references, predictions, lambda r, p: task_split_score(card, list(r), list(p)),
-                          resamples=resamples, level=level, seed=seed)
+        # A metric over consecutive pairs (AX-g gender parity) is only defined on whole pairs: resample pairs, whose
+        # two members stay adjacent in each draw, instead of single examples that would pair up at random.
+        pairs = any(METRICS.get(ref.name).input_kind == "pairs" for ref in card.metrics)
+        ci = bootstrap_ci(references, predictions,
+                          lambda r, p, groups=None: task_split_score(card, list(r), list(p)),
+                          resamples=resamples, level=level, seed=seed,
+                          groups=[i // 2 for i in range(len(references))] if pairs else None)
         result.ci = {"of": "task score", "low": ci.low, "high": ci.high, "level": ci.level, "resamples": ci.resamples,
                      "method": ci.method, "seed": ci.seed, "unit": ci.unit}
     return result
