@@ -180,7 +180,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         predicted = head.decode(logits, card, _columns(tokenized[selection_split]))
         return {primary: compute_metrics(card, gold_selection, predicted)[primary]}
 
-    every = {"strategy": "steps", "steps": recipe.checkpoint_steps} if recipe.checkpoint_steps else {"strategy": "epoch"}
+    every: dict[str, Any] = ({"strategy": "steps", "steps": recipe.checkpoint_steps} if recipe.checkpoint_steps
+                             else {"strategy": "epoch"})
     eval_batch = recipe.eval_batch_size or recipe.batch_size * (4 if cuda else 2)
     checkpoint_dir = spec.folder / "checkpoints"
     args = TrainingArguments(
