@@ -66,9 +66,7 @@ def checkpoint_callback(root: Path, clock: Any, keep_final: bool) -> Any:
             if not keep_final and state.global_step >= state.max_steps:
                 control.should_save = False
 
-        def on_epoch_end(self, args, state, control, **kwargs):  # noqa: ANN001
-            if not keep_final and state.global_step >= state.max_steps:
-                control.should_save = False
+        on_epoch_end = on_step_end  # the Trainer asks to save after the last step or epoch, whichever strategy
 
         def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
             path = root / TIMING
