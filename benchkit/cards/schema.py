@@ -257,7 +257,9 @@ class TaskCard(Strict):
     splits: dict[str, Split] = Field(min_length=1)
     metrics: list[MetricRef] = Field(min_length=1)
     primary_metric: str
-    evaluated_with: str | None = None
+    # The task(s) whose model predicts this one (GLUE AX: glue/mnli). A list when several tasks train the same kind
+    # of model (AdvGLUE SST-2: glue/sst2 and the embedded glue-mini/sst2); `evaluators` reads both spellings.
+    evaluated_with: str | list[str] | None = None
     checks: dict[Literal["leakage", "duplicate_texts"], Literal["error", "warning", "off"]] = {}
 
     _v_version = field_validator("version")(lambda cls, v: _version(v))
@@ -265,9 +267,12 @@ class TaskCard(Strict):
 
     @field_validator("id", "evaluated_with")
     @classmethod
-    def _task_id(cls, value: str | None) -> str | None:
-        if value is not None and not TASK_ID.match(value):
-            raise CardValueError(f"'{value}' is not a task id", "task ids are <suite>/<task>, e.g. glue/sst2")
+    def _task_id(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for item in [value] if isinstance(value, str) else value or []:
+            if not TASK_ID.match(item):
+                raise CardValueError(f"'{item}' is not a task id", "task ids are <suite>/<task>, e.g. glue/sst2")
+        if isinstance(value, list) and not value:
+            raise CardValueError("evaluated_with is an empty list", "name the task(s) whose model predicts this one")
         return value
 
     @field_validator("type")
@@ -360,6 +365,12 @@ class TaskCard(Strict):
     @property
     def suite(self) -> str:
         return self.id.split("/", 1)[0]
+
+    @property
+    def evaluators(self) -> list[str]:
+        """The tasks whose models predict this one (empty: the task trains its own)."""
+        value = self.evaluated_with
+        return [value] if isinstance(value, str) else list(value or [])
 
     def split_fields(self, split: str) -> Fields:
         override = self.splits[split].fields

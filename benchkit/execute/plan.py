@@ -83,7 +83,7 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                 digest = config_hash(card, data, model, tokenizer, method, {}, seed, recipe.model_dump())
                 folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug / method /
                           f"seed{seed}-{digest[:10]}")
-                companions = [t for t in tasks if t.evaluated_with == card.id]
+                companions = [t for t in tasks if card.id in t.evaluators]
                 plan.append(RunSpec(suite_ref, card, data_dir, data, model, method, {}, seed, recipe, sources, digest,
                                     folder, cache, {"companions": companions}))
     return plan

@@ -69,7 +69,7 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
                                         hint=did_you_mean(unknown[0], known) or f"its tasks: {', '.join(known)}"))
         tasks = [known[t] for t in only_tasks]
     # Tasks evaluated with another task's model (GLUE AX) come along with that task.
-    tasks += [t for t in suite.tasks if t.evaluated_with in {x.id for x in tasks} and t not in tasks]
+    tasks += [t for t in suite.tasks if set(t.evaluators) & {x.id for x in tasks} and t not in tasks]
     directory = catalog.suite_data_dir(suite, data_dir)
     # Cheap checks of what the user typed first: a typo in --set must not wait for a model download.
     seed_list = parse_seeds(seeds)

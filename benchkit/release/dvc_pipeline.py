@@ -160,7 +160,7 @@ def pipeline(suite: Suite, root: Path, data_dir: Path, params: dict[str, Any]) -
     for card in suite.tasks:
         if not any(s.startswith("train") for s in card.splits):
             continue
-        companions = [c for c in suite.tasks if c.evaluated_with == card.id]
+        companions = [c for c in suite.tasks if card.id in c.evaluators]
         files, cards = [], []
         for task in (card, *companions):
             files += task_deps[task.id][0]

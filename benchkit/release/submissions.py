@@ -293,7 +293,9 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
     info: list[dict[str, Any]] = []
     for entry in entries:
         chosen = _best_seed_runs(entry)
-        missing = sorted({(card.evaluated_with or card.id) for card, _ in wanted} - set(chosen))
+        owners = {card.id: next((t for t in card.evaluators if t in chosen), (card.evaluators or [card.id])[0])
+                  for card, _ in wanted}
+        missing = sorted(set(owners.values()) - set(chosen))
         if missing:
             info.append({"entry": entry.slug, "format": fmt, "archive": None,
                          "skipped": f"partial entry: no runs of {', '.join(missing)}"})
@@ -301,8 +303,8 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
         predictions: list[TestPredictions] = []
         problems: list[Problem] = []
         for card, split in wanted:
-            owner = chosen[card.evaluated_with or card.id]
-            key = f"{card.id}:{split}" if card.evaluated_with else split
+            owner = chosen[owners[card.id]]
+            key = f"{card.id}:{split}" if card.evaluators else split
             path = owner.predictions(key)
             if path is None or not path.is_file():
                 problems.append(Problem(
