@@ -148,20 +148,26 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
     """
     from benchkit.cards import catalog
     from benchkit.validation.runner import validate_task
+    from benchkit.validation.suite_checks import evaluator_labels, unread_keys
 
     _check_data_dir(data_dir)
-    cards = (list(catalog.load_suite(target).tasks) if catalog.is_suite_ref(target) else [catalog.load_task(target)])
+    suite = catalog.load_suite(target) if catalog.is_suite_ref(target) else None
+    cards = list(suite.tasks) if suite is not None else [catalog.load_task(target)]
     if data_dir is None and cards:  # a suite that ships its data (glue-mini) is checked with it
         data_dir = catalog.shipped_data_dir(cards[0])
     reports = [validate_task(card, data_dir, strict=strict, max_per_check=max_per_check) for card in cards]
-    errors = sum(len(r.errors) for r in reports)
-    warnings = sum(len(r.problems) - len(r.errors) for r in reports)
+    # Across the suite's cards: evaluators' label orders; keys of a shared JSON file (AdvGLUE's dev.json) none reads.
+    across = [] if suite is None else evaluator_labels(suite) + (unread_keys(suite, data_dir) if data_dir else [])
+    errors = sum(len(r.errors) for r in reports) + sum(p.severity == "error" for p in across)
+    warnings = sum(len(r.problems) - len(r.errors) for r in reports) + sum(p.severity != "error" for p in across)
     if as_json:
         click.echo(json.dumps({"target": target, "data_dir": str(data_dir) if data_dir else None, "errors": errors,
                                "warnings": warnings, "tasks": [
                                    {"task": r.task, "status": r.status, "splits": r.splits, "rows": r.rows,
                                     "problems": [{"severity": p.severity, "message": p.format()} for p in r.problems]}
-                                   for r in reports]}, indent=2))
+                                   for r in reports],
+                               "suite_problems": [{"severity": p.severity, "message": p.format()} for p in across]},
+                              indent=2))
     else:
         for report in reports:
             splits = ", ".join(f"{s} {report.rows[s]}" if s in report.rows else f"{s} {state}"
@@ -170,6 +176,8 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
         for report in reports:
             for problem in report.problems:
                 _print_problem(problem)
+        for problem in across:
+            _print_problem(problem)
         scope = "cards and data" if data_dir else "cards only (pass --data-dir to check the data)"
         click.echo(f"checked {len(reports)} task(s), {scope}: {errors} error(s), {warnings} warning(s)")
     if errors:
@@ -195,16 +203,33 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
                    "(default for the embedded default: 1.0.0).")
 @click.option("--no-release", is_flag=True, help="Only run; build no release.")
 @click.option("--quiet", is_flag=True, help="No progress display: one line per run (for CI and logs).")
+@click.option("--reference-data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Evaluation-only suites (AdvGLUE): the data folder the evaluated runs used (their --data-dir), for "
+                   "the drop from their dev scores (default: the data their suite ships, e.g. glue-mini's).")
 def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
                 data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
-                cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool) -> None:
+                cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool,
+                reference_data_dir: Path | None) -> None:
     """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
 
     TARGET is a suite (glue, a suite card's path) or one task (glue/sst2). Finished runs (same configuration)
     are skipped, so an interrupted grid resumes where it stopped. Exit code 1 when some runs failed.
+    An evaluation-only suite (advglue) trains nothing: it predicts with the saved models of the finished runs in
+    --out of the tasks its cards name (evaluated_with); --model, --seeds and --method then pick those runs.
     """
+    from benchkit.execute.evaluation_only import evaluation_only_target
+
+    borrowed = evaluation_only_target(target, only_tasks)
+    if borrowed is not None:
+        from benchkit.execute.evaluation_only import run_from_cli
+
+        code = run_from_cli(*borrowed, click.get_current_context(), reference_data_dir=reference_data_dir,
+                            echo=click.echo)
+        if code:
+            sys.exit(code)
+        return
     from benchkit.execute.plan import RecipeLayers, build_plan
-    from benchkit.execute.runs import resolve_run_inputs, summarize
+    from benchkit.execute.runs import check_data, resolve_run_inputs, summarize
 
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
     from benchkit.execute.local import execute, progress_for
@@ -213,6 +238,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     METHODS.canonical(method)
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
                       RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir)
+    check_data(plan, out)  # bad data: exit 2 before anything is written
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
                f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
     result = execute(plan, out, progress_for(len(plan), quiet, click.echo))
@@ -258,7 +284,7 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
     tag list. Ids are the task's example ids: the card's id column, else the 0-based row index in the split file.
     """
     from benchkit.cards import catalog
-    from benchkit.evaluate import evaluate_split, gold_targets
+    from benchkit.evaluate import evaluate_split, gold_groups, gold_targets
     from benchkit.loading import load_frames
     from benchkit.predictions import read_predictions
 
@@ -282,7 +308,8 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
                                     hint=f"pass --data-dir with the files of {card.suite}"))
     gold = load_frames(card, data_dir, [split])[split]
     preds = read_predictions(predictions, card, gold)
-    result = evaluate_split(card, split, gold_targets(card, gold), preds, resamples=resamples, level=level, seed=seed)
+    result = evaluate_split(card, split, gold_targets(card, gold), preds, resamples=resamples, level=level, seed=seed,
+                            groups=gold_groups(card, gold))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

@@ -22,15 +22,34 @@ def metric_options(card: TaskCard, ref: MetricRef) -> dict[str, Any]:
     return options
 
 
-def compute_metrics(card: TaskCard, references: Sequence[Any], predictions: Sequence[Any]) -> dict[str, float]:
-    return {ref.name: compute_metric(ref.name, references, predictions, **metric_options(card, ref))
-            for ref in card.metrics}
+def compute_metrics(card: TaskCard, references: Sequence[Any], predictions: Sequence[Any],
+                    groups: Sequence[Any] | None = None) -> dict[str, float]:
+    """Every metric of the card; ``groups`` (one key per example, the card's ``group`` field) go to the metrics that
+    take them (MultiRC EM groups answer options by question)."""
+    out = {}
+    for ref in card.metrics:
+        options = metric_options(card, ref)
+        if groups is not None and "groups" in METRICS.get(ref.name).options:
+            options["groups"] = list(groups)
+        out[ref.name] = compute_metric(ref.name, references, predictions, **options)
+    return out
 
 
-def task_split_score(card: TaskCard, references: Sequence[Any], predictions: Sequence[Any]) -> float:
+def task_split_score(card: TaskCard, references: Sequence[Any], predictions: Sequence[Any],
+                     groups: Sequence[Any] | None = None) -> float:
     from benchkit.scoring import task_score
 
-    return task_score(compute_metrics(card, references, predictions))
+    return task_score(compute_metrics(card, references, predictions, groups))
+
+
+def resampling_units(card: TaskCard, size: int, groups: Sequence[Any] | None) -> list[Any] | None:
+    """What a bootstrap resamples as one unit: the card's groups (MultiRC questions), the consecutive pairs of a
+    pair metric (AX-g), or single examples (None)."""
+    if groups is not None:
+        return list(groups)
+    if any(METRICS.get(ref.name).input_kind == "pairs" for ref in card.metrics):
+        return [i // 2 for i in range(size)]
+    return None
 
 
 @dataclass
@@ -48,20 +67,24 @@ class SplitEvaluation:
 
 
 def evaluate_split(card: TaskCard, split: str, references: Sequence[Any], predictions: Sequence[Any], *,
-                   resamples: int = 1000, level: float = 0.95, seed: int = 0) -> SplitEvaluation:
-    """Every metric, the task score, and (resamples > 0) a bootstrap CI of the task score over examples."""
+                   resamples: int = 1000, level: float = 0.95, seed: int = 0,
+                   groups: Sequence[Any] | None = None) -> SplitEvaluation:
+    """Every metric, the task score, and (resamples > 0) a bootstrap CI of the task score over examples (or over
+    whole groups / pairs, see ``resampling_units``)."""
     from benchkit.scoring import bootstrap_ci, task_score
 
-    metrics = compute_metrics(card, references, predictions)
+    metrics = compute_metrics(card, references, predictions, groups)
     result = SplitEvaluation(card.id, split, len(references), metrics, task_score(metrics), card.primary_metric)
     if resamples > 0:
-        # A metric over consecutive pairs (AX-g gender parity) is only defined on whole pairs: resample pairs, whose
-        # two members stay adjacent in each draw, instead of single examples that would pair up at random.
-        pairs = any(METRICS.get(ref.name).input_kind == "pairs" for ref in card.metrics)
-        ci = bootstrap_ci(references, predictions,
-                          lambda r, p, groups=None: task_split_score(card, list(r), list(p)),
-                          resamples=resamples, level=level, seed=seed,
-                          groups=[i // 2 for i in range(len(references))] if pairs else None)
+        # A metric over consecutive pairs (AX-g gender parity) is only defined on whole pairs, MultiRC EM on whole
+        # questions: those units are resampled, their members staying together in each draw.
+        units = resampling_units(card, len(references), groups)
+        grouped = groups is not None  # the metrics take the drawn groups' fresh ids; pair metrics need none
+
+        def score(r: Sequence[Any], p: Sequence[Any], groups: Sequence[Any] | None = None) -> float:
+            return task_split_score(card, list(r), list(p), list(groups) if grouped and groups is not None else None)
+
+        ci = bootstrap_ci(references, predictions, score, resamples=resamples, level=level, seed=seed, groups=units)
         result.ci = {"of": "task score", "low": ci.low, "high": ci.high, "level": ci.level, "resamples": ci.resamples,
                      "method": ci.method, "seed": ci.seed, "unit": ci.unit}
     return result
@@ -69,3 +92,12 @@ def evaluate_split(card: TaskCard, split: str, references: Sequence[Any], predic
 
 def gold_targets(card: TaskCard, frame: Any) -> list[Any]:
     return list(frame[TASK_TYPES.get(card.type).target_field])
+
+
+def gold_groups(card: TaskCard, frame: Any) -> list[str] | None:
+    """The group key of each example (the card's ``group`` field), or None."""
+    return list(frame["group"]) if _grouped(card) and "group" in frame else None
+
+
+def _grouped(card: TaskCard) -> bool:
+    return card.fields.group is not None

@@ -11,9 +11,16 @@ from benchkit.loading import load_frames, locate
 from benchkit.task_types import TASK_TYPES
 
 
-def _distribution(card: TaskCard, values: list[Any]) -> dict[str, Any]:
+def _distribution(card: TaskCard, values: list[Any], frame: Any) -> dict[str, Any]:
     target = TASK_TYPES.get(card.type).target
-    present = [v for v in values if v is not None]
+    present = [v for v in values if isinstance(v, list) or (v is not None and v == v)]
+    if target == "candidate":  # no label set: how many candidates a row offers, how many of them are gold
+        sizes = [len(c) for c in frame["candidates"]]
+        out = {"candidates_min": min(sizes), "candidates_mean": round(sum(sizes) / len(sizes), 2),
+               "candidates_max": max(sizes)}
+        if present:
+            out["answers_mean"] = round(sum(len(v) for v in present) / len(present), 2)
+        return out
     if not present:
         return {}
     if target == "number":
@@ -49,7 +56,9 @@ def describe_task(card: TaskCard, data_dir: Path | None) -> dict[str, Any]:
         target = TASK_TYPES.get(card.type).target_field
         for split, frame in frames.items():
             info["splits"][split]["rows"] = len(frame)
-            info["splits"][split]["label_distribution"] = _distribution(card, list(frame[target]))
+            info["splits"][split]["label_distribution"] = _distribution(card, list(frame[target]), frame)
+            if "group" in frame:
+                info["splits"][split]["groups"] = int(frame["group"].nunique())
     return info
 
 

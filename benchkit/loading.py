@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchkit.cards.schema import Derive, TaskCard
+from benchkit.compose import SPANS
 from benchkit.errors import BenchkitError, Problem
 from benchkit.sources import FORMATS, RawTable, read_table
 from benchkit.sources.base import raw_key
@@ -47,9 +48,11 @@ def locate(card: TaskCard, split: str, data_dir: Path) -> SplitFile | None:
 
 
 def read_split(card: TaskCard, split: str, data_dir: Path) -> RawTable:
+    from benchkit.compose import prepare
+
     where = locate(card, split, data_dir)
     assert where is not None, "derived splits are carved, not read"
-    return read_table(where.location, card.source, card.split_read(split))
+    return prepare(card, split, read_table(where.location, card.source, card.split_read(split)))
 
 
 def missing_problem(card: TaskCard, where: SplitFile, severity: str = "error") -> Problem:
@@ -61,7 +64,10 @@ def missing_problem(card: TaskCard, where: SplitFile, severity: str = "error") -
 
 def role_columns(card: TaskCard, split: str) -> dict[str, str]:
     """Role -> column for this split (labels left out of hidden-label splits)."""
+    from benchkit.compose import computed
+
     columns = card.split_fields(split).columns()
+    columns.update({role: computed(role) for role in (*card.inputs, *card.lists)})
     if card.splits[split].labels == "hidden":
         columns.pop(TASK_TYPES.get(card.type).target_field, None)
     return columns
@@ -70,6 +76,10 @@ def role_columns(card: TaskCard, split: str) -> dict[str, str]:
 def convert_target(card: TaskCard, value: Any) -> Any:
     """A raw target value -> its canonical form (label string, float, tag list); raises ValueError."""
     target = TASK_TYPES.get(card.type).target
+    if target == "candidate":  # gold strings, computed by benchkit.compose from the card's lists: spec
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise ValueError(f"expected a non-empty list of answer strings, found {value!r}")
+        return list(value)
     if target == "number":
         number = float(raw_key(value)) if not isinstance(value, (int, float)) else float(value)
         if not math.isfinite(number):
@@ -101,9 +111,13 @@ def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFram
     frame = pd.DataFrame(index=range(len(table.frame)))
     frame["id"] = ([raw_key(v) for v in table.frame[columns["id"]]] if "id" in columns
                    else [str(i) for i in range(len(table.frame))])
-    for role in (*TEXT_ROLES, "tokens"):
+    for role in (*TEXT_ROLES, "tokens", "candidates"):
         if role in columns:
             frame[role] = list(table.frame[columns[role]])
+    if "group" in columns:
+        frame["group"] = [raw_key(v) for v in table.frame[columns["group"]]]
+    if SPANS in table.frame.columns:  # marked spans of composed inputs (benchkit.compose), for span-aware heads
+        frame["spans"] = list(table.frame[SPANS])
     choice_columns = [c for r, c in columns.items() if r.startswith("choices[")]
     if choice_columns:
         frame["choices"] = [list(row) for row in zip(*(table.frame[c] for c in choice_columns))]
@@ -123,6 +137,12 @@ def split_off(card: TaskCard, parent: "pd.DataFrame", derive: Derive) -> tuple["
 
     rng = np.random.default_rng(derive.seed)
     target = TASK_TYPES.get(card.type)
+    if "group" in parent.columns:  # grouped rows (MultiRC answer options of one question) are carved as whole groups
+        keys = list(dict.fromkeys(parent["group"]))
+        take = min(max(int(round(derive.fraction * len(keys))), 1), len(keys) - 1) if len(keys) >= 2 else 0
+        chosen_keys = set(rng.permutation(np.asarray(keys, dtype=object))[:take].tolist())
+        mask = parent["group"].isin(chosen_keys).to_numpy()
+        return parent[~mask].reset_index(drop=True), parent[mask].reset_index(drop=True)
     groups = (parent.groupby(target.target_field, sort=True).indices.values()
               if derive.stratify and target.target in ("class", "choice") else [np.arange(len(parent))])
     chosen: list[int] = []
@@ -196,11 +216,21 @@ def to_dataset_dict(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> "datas
         if "tokens" in frame:
             features["tokens"] = datasets.Sequence(datasets.Value("string"))
             data["tokens"] = list(frame["tokens"])
-        if "choices" in frame:
-            features["choices"] = datasets.Sequence(datasets.Value("string"))
-            data["choices"] = list(frame["choices"])
+        for role in ("choices", "candidates"):
+            if role in frame:
+                features[role] = datasets.Sequence(datasets.Value("string"))
+                data[role] = list(frame[role])
+        if "group" in frame:
+            features["group"] = datasets.Value("string")
+            data["group"] = list(frame["group"])
+        if "spans" in frame:
+            features["spans"] = datasets.Sequence(datasets.Sequence(datasets.Value("int32")))
+            data["spans"] = list(frame["spans"])
         values = list(frame[task_type.target_field])
-        if task_type.target == "number":
+        if task_type.target == "candidate":  # the gold strings ([] where hidden); the head finds their positions
+            features["answers"] = datasets.Sequence(datasets.Value("string"))
+            data["answers"] = [v if isinstance(v, list) else [] for v in values]
+        elif task_type.target == "number":
             features["label"] = datasets.Value("float32")
             data["label"] = [float("nan") if v is None else v for v in values]
         elif task_type.target == "tags":

@@ -35,6 +35,8 @@ def _check_value(card: TaskCard, value: Any, tokens: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return f"expected a finite number, found {value!r}"
         return None
+    if target == "candidate":  # any answer string, as the official ReCoRD script accepts (it normalises both sides)
+        return None if isinstance(value, str) else f"expected an answer string, found {value!r}"
     assert card.labels is not None
     if target == "tags":
         if not isinstance(value, list) or not all(isinstance(t, str) for t in value):

@@ -292,6 +292,20 @@ SCORE_RULES.add(
     "mean",
     ScoreRule("mean", "mean of task scores (tasks and score metrics as the suite card defines them)"),
 )
+SCORE_RULES.add(
+    "advglue",
+    ScoreRule(
+        "advglue",
+        "AdvGLUE score (leaderboard rule: mean of 5 task scores; QQP = mean(accuracy, F1), MNLI = mean(matched, "
+        "mismatched); reproduces the published scores, e.g. BERT 33.69, DeBERTa 60.86)",
+        tasks=tuple(f"advglue/{t}" for t in ("sst2", "qqp", "mnli", "qnli", "rte")),
+        metrics={
+            "advglue/qqp": ("accuracy", "f1"),
+            **{f"advglue/{t}": ("accuracy",) for t in ("sst2", "mnli", "qnli", "rte")},
+        },
+        min_splits={"advglue/mnli": 2},
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -495,3 +509,36 @@ def paired_bootstrap(
     p_value = min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
     return PairedBootstrap(difference, low, high, p_value, score_a, score_b, level, resamples,
                            CI_METHODS.canonical(method), seed, "group" if groups is not None else "example")
+
+
+def unpaired_bootstrap(
+    references_a: Sequence[Any],
+    predictions_a: Sequence[Any],
+    references_b: Sequence[Any],
+    predictions_b: Sequence[Any],
+    metric_fn: MetricFn,
+    resamples: int = 1000,
+    level: float = 0.95,
+    method: str = "percentile",
+    seed: int = 0,
+) -> PairedBootstrap:
+    """Bootstrap of metric(a) - metric(b) where a and b are DIFFERENT example sets scored by one system (a GLUE dev
+    split and its adversarial version): each resample draws each set with replacement on its own, since no example
+    of one set corresponds to an example of the other. Same fields as ``paired_bootstrap`` (unit "example, each set
+    resampled independently")."""
+    interval = _check_bootstrap_args(len(references_a), len(predictions_a), resamples, level, method)
+    _check_bootstrap_args(len(references_b), len(predictions_b), resamples, level, method)
+    refs_a, preds_a = _objects(references_a), _objects(predictions_a)
+    refs_b, preds_b = _objects(references_b), _objects(predictions_b)
+    score_a, score_b = _call(metric_fn, refs_a, preds_a, None), _call(metric_fn, refs_b, preds_b, None)
+    rng = np.random.default_rng(seed)
+    deltas = np.empty(resamples)
+    for r in range(resamples):
+        ia = rng.integers(0, len(refs_a), size=len(refs_a))
+        ib = rng.integers(0, len(refs_b), size=len(refs_b))
+        deltas[r] = _call(metric_fn, refs_a[ia], preds_a[ia], None) - _call(metric_fn, refs_b[ib], preds_b[ib], None)
+    difference = score_a - score_b
+    low, high = interval(difference, deltas, level)
+    p_value = min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
+    return PairedBootstrap(difference, low, high, p_value, score_a, score_b, level, resamples,
+                           CI_METHODS.canonical(method), seed, "example, each set resampled independently")

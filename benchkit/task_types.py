@@ -11,8 +11,9 @@ from typing import Literal
 
 from benchkit.registry import Registry
 
-# What a target value is: one label string, a number, a tag sequence, or the index/name of a choice.
-TargetKind = Literal["class", "number", "tags", "choice"]
+# What a target value is: one label string, a number, a tag sequence, the name of one of fixed choices, or the
+# gold strings among a per-example list of candidates.
+TargetKind = Literal["class", "number", "tags", "choice", "candidate"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class TaskType:
     target: TargetKind
     target_field: str
     description: str
+    head: str | None = None  # the head that models it (benchkit.train.heads.HEADS); None: the one of its target kind
+    marked_spans: bool = False  # its inputs must mark spans (card inputs: ... marks:), which the head reads
+
+    @property
+    def head_name(self) -> str:
+        return self.head or self.target
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -31,6 +38,9 @@ class TaskType:
 
 
 _TEXT_FIELDS = frozenset({"text", "text_pair", "question", "context"})
+# Fields that group rows (MultiRC's question key): metrics taking a ``groups`` option get them, and bootstrap CIs
+# resample whole groups.
+GROUP_FIELD = "group"
 
 TASK_TYPES: Registry[TaskType] = Registry("task type")
 
@@ -45,5 +55,13 @@ for _entry in (
              "a token sequence -> one tag per token, in a BIO scheme (CoNLL-2003 NER)"),
     TaskType("multiple_choice", ("choices", "label"), ("id", "context", "question"), "choice", "label",
              "a context and N candidate answers -> the right one (COPA)"),
+    TaskType("grouped_classification", ("text", "group", "label"), ("id", "text_pair"), "class", "label",
+             "one or two texts -> one label, rows grouped (MultiRC: answer options grouped by question)"),
+    TaskType("span_classification", ("text", "label"), ("id", "text_pair"), "class", "label",
+             "one or two texts with marked spans -> one label, read from the spans' own representations (WiC, WSC)",
+             head="span", marked_spans=True),
+    TaskType("candidate_choice", ("context", "candidates", "label"), ("id", "question"), "candidate", "label",
+             "a context, a question and a per-example list of candidate strings -> the right candidate; gold is one "
+             "or more of them (ReCoRD)"),
 ):
     TASK_TYPES.add(_entry.name, _entry)

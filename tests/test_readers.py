@@ -673,3 +673,43 @@ def test_derived_split_without_stratify_takes_the_fraction(tmp_path: Path) -> No
     stratified = load_frames(card_from(tmp_path, body.replace("stratify: false", "stratify: true"), name="s.yaml"),
                              tmp_path)
     assert Counter(stratified["dev"]["label"]) == {"positive": 18, "negative": 2}
+
+
+def test_unnest_serves_any_nested_json_not_only_superglue(tmp_path: Path) -> None:
+    """A SQuAD-shaped JSON file (data -> paragraphs -> qas) with its boolean 'is_impossible' as the label: the same
+    card mechanism unfolds it into one row per question that keeps its article title and paragraph context."""
+    data = {"version": "v2.0", "data": [
+        {"title": "Warsaw", "paragraphs": [
+            {"context": "Warsaw is the capital of Poland.", "qas": [
+                {"id": "q1", "question": "What is the capital of Poland?", "is_impossible": False},
+                {"id": "q2", "question": "What is the capital of Mars?", "is_impossible": True}]},
+            {"context": "The Vistula flows through Warsaw.", "qas": [
+                {"id": "q3", "question": "Which river flows through Warsaw?", "is_impossible": False}]}]},
+        {"title": "Kraków", "paragraphs": [
+            {"context": "Kraków lies on the Vistula.", "qas": [
+                {"id": "q4", "question": "Who founded Kraków in 1990?", "is_impossible": True}]}]}]}
+    (tmp_path / "dev.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    card = card_from(tmp_path, f"""\
+        type: text_pair_classification
+        source:
+          format: json
+          dir: {tmp_path}
+          read:
+            records_path: data
+            unnest: [{{path: paragraphs, as: paragraph}}, {{path: paragraph.qas, as: qa}}]
+        fields: {{id: qa.id, text: qa.question, label: qa.is_impossible}}
+        inputs:
+          text_pair: {{template: "{{title}}: {{paragraph.context}}"}}
+        labels: {{names: [answerable, unanswerable], map: {{"false": answerable, "true": unanswerable}}}}
+        splits:
+          dev: {{file: dev.json, rows: 4}}
+        metrics: [accuracy]
+        primary_metric: accuracy
+        """)
+    frame = load_frames(card, Path("/"))["dev"]
+    assert records(frame, ["id", "text_pair", "label"]) == [
+        {"id": "q1", "text_pair": "Warsaw: Warsaw is the capital of Poland.", "label": "answerable"},
+        {"id": "q2", "text_pair": "Warsaw: Warsaw is the capital of Poland.", "label": "unanswerable"},
+        {"id": "q3", "text_pair": "Warsaw: The Vistula flows through Warsaw.", "label": "answerable"},
+        {"id": "q4", "text_pair": "Kraków: Kraków lies on the Vistula.", "label": "unanswerable"}]
+    assert list(frame["_location"]) == [0, 0, 0, 1]  # the record (article) each row came from

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from benchkit.errors import did_you_mean
 
+TEXT_ROLES = ("text", "text_pair", "question", "context")
 SPLIT_NAME = re.compile(r"^(train|dev|test)(_[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{3}-[A-Z][a-z]{3}$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -66,6 +67,7 @@ class ReadOptions(Strict):
     encoding: str = "utf-8"
     skip_blank_lines: bool = True
     records_path: str | None = None
+    unnest: list["Unnest"] | None = None
     token_column: int = 0
     tag_column: int = -1
 
@@ -80,6 +82,19 @@ class ReadOptions(Strict):
         if override is None:
             return self
         return self.model_copy(update=override.model_dump(exclude_unset=True))
+
+
+class Unnest(Strict):
+    """One level of nested records to unfold: each item of the list at ``path`` becomes a row of its own that keeps
+    its parents' values; the item's keys become columns ``<as>.<key>`` (MultiRC: paragraph -> questions -> answers)."""
+
+    path: str = Field(min_length=1)
+    as_: str = Field(alias="as", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+ReadOptions.model_rebuild()
 
 
 class Source(Strict):
@@ -116,10 +131,18 @@ class Source(Strict):
         return self
 
 
-class Fields(Strict):
-    """Which columns hold what. Which ones a card needs depends on its task type."""
+ColumnOrColumns = str | list[str]
 
-    id: str | None = None
+
+class Fields(Strict):
+    """Which columns hold what. Which ones a card needs depends on its task type.
+
+    ``id`` and ``group`` may list several columns: their values are joined with '-' (MultiRC's answer id
+    "<paragraph>-<question>-<answer>", its question key "<paragraph>-<question>").
+    """
+
+    id: ColumnOrColumns | None = None
+    group: ColumnOrColumns | None = None
     text: str | None = None
     text_pair: str | None = None
     question: str | None = None
@@ -128,16 +151,34 @@ class Fields(Strict):
     tokens: str | None = None
     tags: str | None = None
     choices: list[str] | None = None
+    candidates: str | None = None
+
+    @field_validator("id", "group")
+    @classmethod
+    def _some_columns(cls, value: ColumnOrColumns | None) -> ColumnOrColumns | None:
+        if isinstance(value, list) and not value:
+            raise CardValueError("an empty list of columns", "name one column, or several to join with '-'")
+        return value
 
     def columns(self) -> dict[str, str]:
-        """Role -> column name, for the roles that are set (choices expand to choices[0], ...)."""
+        """Role -> column name, for the roles that are set (choices expand to choices[0], ...; a role made of
+        several columns maps to its computed column, see ``benchkit.compose``)."""
+        from benchkit.compose import computed
+
         out: dict[str, str] = {}
         for role, value in self.model_dump(exclude_none=True).items():
             if role == "choices":
                 out.update({f"choices[{i}]": c for i, c in enumerate(value)})
+            elif isinstance(value, list):
+                out[role] = computed(role)
             else:
                 out[role] = value
         return out
+
+    def sources(self, role: str) -> list[str]:
+        """The file column(s) a role is read from."""
+        value = getattr(self, role)
+        return [] if value is None else value if isinstance(value, list) else [value]
 
 
 class Labels(Strict):
@@ -240,6 +281,74 @@ class MetricRef(Strict):
         return self
 
 
+class Mark(Strict):
+    """A span of a field marked in the composed input, e.g. WiC's target word ``*class*`` or WSC's pronoun.
+
+    ``start`` names the column holding the span's start (a character offset, or a word index into the text split
+    on whitespace with ``unit: word``); the span ends at ``end`` (exclusive unless ``end_inclusive``) or, without
+    ``end``, after the text of the ``text`` column (its length in characters or words).
+    """
+
+    field: str
+    start: str
+    end: str | None = None
+    text: str | None = None
+    unit: Literal["char", "word"] = "char"
+    end_inclusive: bool = False
+    open: str = "*"
+    close: str = "*"
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Mark":
+        if (self.end is None) == (self.text is None):
+            raise CardValueError("a mark needs exactly one of end, text",
+                                 "end: the column with the span's end offset, or text: the column with the span's text")
+        return self
+
+
+class Compose(Strict):
+    """A model input built from fields: ``{column}`` is replaced by the column's value (``{{``/``}}`` are braces),
+    after the marks are inserted. Substitution and marking only: no expressions."""
+
+    template: str = Field(min_length=1)
+    marks: list[Mark] = []
+
+    @model_validator(mode="after")
+    def _parses(self) -> "Compose":
+        from benchkit.compose import template_columns
+
+        try:
+            names = template_columns(self.template)
+        except ValueError as err:
+            raise CardValueError(f"template {self.template!r}: {err}", "write {column} for a field, {{ and }} for braces",
+                                 ("template",)) from None
+        for mark in self.marks:
+            if mark.field not in names:
+                raise CardValueError(f"a mark on '{mark.field}', which the template {self.template!r} does not use",
+                                     f"mark a field the template names: {', '.join(names)}", ("marks",))
+        return self
+
+
+class ListItems(Strict):
+    """How a list column becomes a list of strings: items are strings, or objects whose ``key`` holds the string,
+    or ``{start, end}`` offsets into the ``span_of`` column (ReCoRD's entities, end inclusive)."""
+
+    key: str | None = None
+    span_of: str | None = None
+    start: str = "start"
+    end: str = "end"
+    end_inclusive: bool = False
+    unique: bool = True  # duplicates dropped and the rest sorted, as the HF loader does for ReCoRD
+    fill: str | None = None  # a placeholder in the question that each candidate fills (ReCoRD's @placeholder)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ListItems":
+        if self.key is not None and self.span_of is not None:
+            raise CardValueError("list items are read with key or span_of, not both", "objects with a text key: key;"
+                                 " offsets into a text: span_of")
+        return self
+
+
 class TaskCard(Strict):
     id: str
     version: str
@@ -257,6 +366,10 @@ class TaskCard(Strict):
     splits: dict[str, Split] = Field(min_length=1)
     metrics: list[MetricRef] = Field(min_length=1)
     primary_metric: str
+    # Model inputs composed from several fields (role -> template and marks), and list-valued fields (role -> how
+    # their items become strings); see benchkit/compose.py.
+    inputs: dict[str, Compose] = {}
+    lists: dict[str, ListItems] = {}
     # The task(s) whose model predicts this one (GLUE AX: glue/mnli). A list when several tasks train the same kind
     # of model (AdvGLUE SST-2: glue/sst2 and the embedded glue-mini/sst2); `evaluators` reads both spellings.
     evaluated_with: str | list[str] | None = None
@@ -319,6 +432,19 @@ class TaskCard(Strict):
         task_type = TASK_TYPES.get(self.type)
         allowed = set(task_type.required_fields) | set(task_type.optional_fields)
         given = set(self.fields.model_dump(exclude_none=True))
+        for role in self.inputs:
+            if role in given:
+                raise CardValueError(f"role '{role}' is both a field and a composed input", "keep one of them",
+                                     ("inputs", role))
+            if role not in TEXT_ROLES:
+                raise CardValueError(f"inputs.{role}: only text roles are composed", f"compose one of {list(TEXT_ROLES)}",
+                                     ("inputs", role))
+        given |= set(self.inputs)
+        for role in self.lists:
+            if role not in given - set(self.inputs):
+                raise CardValueError(f"lists.{role}: the card has no field '{role}'",
+                                     "lists: describes the items of a list-valued field named under fields:",
+                                     ("lists", role))
         # A test-only task with hidden labels (GLUE AX) has no label column anywhere.
         labelled = any(split.labels == "present" for split in self.splits.values())
         required = [f for f in task_type.required_fields if labelled or f != task_type.target_field]
@@ -330,7 +456,14 @@ class TaskCard(Strict):
         if extra:
             raise CardValueError(f"task type '{self.type}' has no field(s) {extra}",
                                  f"its fields are: {', '.join(sorted(allowed))}", ("fields", extra[0]))
-        if task_type.target == "number":
+        if task_type.marked_spans and not any(spec.marks for spec in self.inputs.values()):
+            raise CardValueError(f"task type '{self.type}' reads marked spans, and the card marks none",
+                                 "compose the text under inputs: with marks: [{field, start, end or text}]", ("inputs",))
+        if task_type.target == "candidate":
+            if self.labels is not None:
+                raise CardValueError("a candidate-choice card has no label set", "the answers are candidate strings; "
+                                     "remove labels:", ("labels",))
+        elif task_type.target == "number":
             if self.labels is not None:
                 raise CardValueError("a regression card has no labels", "use value_range: [min, max] instead", ("labels",))
         elif self.labels is None:

@@ -1,7 +1,9 @@
 """The run plan: suite x models x methods x seeds, each run with its full configuration and a hash of it.
 
 A run is identified by its configuration hash (task card version, data hashes, model and tokenizer hashes,
-method, seed, effective recipe), never by its folder name, so resuming skips exactly the runs already done.
+method, seed, effective recipe; for a task whose model also scores companion tasks with labels, e.g. RTE with the
+diagnostics AX-b and AX-g, also their data hashes), never by its folder name, so resuming skips exactly the runs
+already done. Companions with hidden labels (GLUE AX with MNLI) are only predicted and do not enter the hash.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from benchkit.train.loop import RunSpec
 from benchkit.train.methods import METHODS
 from benchkit.train.models import ResolvedModel
 from benchkit.train.provenance import file_sha256
-from benchkit.train.recipes import resolve_recipe
+from benchkit.train.recipes import NOT_HASHED, resolve_recipe
 from benchkit.train.records import CardRef, DataFile
 
 
@@ -57,11 +59,31 @@ def data_files(card: TaskCard, data_dir: Path) -> dict[str, DataFile]:
     return files
 
 
+def companion_files(companions: list[TaskCard], data_dir: Path) -> dict[str, DataFile]:
+    """"<task>:<split>" -> the file of each companion split a run predicts (absent files are skipped, as the run
+    skips them)."""
+    from benchkit.train.loop import companion_splits
+
+    files: dict[str, DataFile] = {}
+    for companion in companions:
+        for split in companion_splits(companion, data_dir):
+            where = locate(companion, split, data_dir)
+            if where is None or companion.splits[split].hf_split:
+                continue
+            files[f"{companion.id}:{split}"] = DataFile(
+                file=str(Path(where.location).relative_to(data_dir)), sha256=file_sha256(Path(where.location)),
+                rows=companion.splits[split].rows or 0)
+    return files
+
+
 def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel, tokenizer: str, method: str,
-                method_options: dict[str, Any], seed: int, recipe: dict[str, Any]) -> str:
+                method_options: dict[str, Any], seed: int, recipe: dict[str, Any],
+                companions: dict[str, DataFile] | None = None) -> str:
     config = {"task": card.id, "task_version": card.version, "data": {s: d.sha256 for s, d in sorted(data.items())},
               "model": model.sha256, "model_name": model.name, "tokenizer": tokenizer, "method": method, "method_options": method_options,
               "seed": seed, "recipe": recipe}
+    if companions:  # labelled companion splits: the record's diagnostics are scores on them
+        config["companions"] = {k: d.sha256 for k, d in sorted(companions.items())}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
@@ -74,16 +96,21 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
     trainable = [t for t in tasks if any(s.startswith("train") for s in t.splits)]
     for card in trainable:
         data = data_files(card, data_dir)
+        companions = [t for t in tasks if card.id in t.evaluators]
+        predicted = companion_files(companions, data_dir)
+        cards = {c.id: c for c in companions}
+        scored = {k: d for k, d in predicted.items()
+                  if cards[k.rsplit(":", 1)[0]].splits[k.rsplit(":", 1)[1]].labels == "present"}
         for model in models:
             tokenizer = tokenizer_sha256(model.path)
             recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
                                               (f"model:{model.name}", model.recipe),
                                               ("recipe-file", layers.file), ("cli", layers.cli)])
             for seed in seeds:
-                digest = config_hash(card, data, model, tokenizer, method, {}, seed, recipe.model_dump())
+                digest = config_hash(card, data, model, tokenizer, method, {}, seed,
+                                     recipe.model_dump(exclude=set(NOT_HASHED)), scored)
                 folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug / method /
                           f"seed{seed}-{digest[:10]}")
-                companions = [t for t in tasks if card.id in t.evaluators]
                 plan.append(RunSpec(suite_ref, card, data_dir, data, model, method, {}, seed, recipe, sources, digest,
-                                    folder, cache, {"companions": companions}))
+                                    folder, cache, {"companions": companions, "companion_data": predicted}))
     return plan

@@ -79,6 +79,44 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
                      file_layer, cli_layer)
 
 
+def check_data(plan: list[RunSpec], out: Path) -> None:
+    """Read and check the data of every task with a run still to do, and of the companion splits its runs predict,
+    before the grid starts: bad data is bad input (one line per problem with file, line, field and hint; exit 2;
+    nothing written), not a failed run. Tasks whose runs are all done earlier are not read.
+
+    The frames read stay in ``benchkit.train.frames`` for the runs: tasks are checked in reverse plan order, so the
+    first task's frames are the ones kept and its runs do not read the files again.
+    """
+    from benchkit.train import frames as frame_cache
+    from benchkit.train.loop import companion_splits
+    from benchkit.train.records import iter_records
+
+    done = {record.config_hash for _, record in iter_records(out / "runs")}
+    groups: dict[str, RunSpec] = {}
+    for spec in plan:
+        if spec.config_hash not in done:
+            groups.setdefault(spec.card.id, spec)
+    found: list[list[Problem]] = []
+    checked: set[str] = set()
+    for spec in reversed(list(groups.values())):
+        companions: list[TaskCard] = spec.extra.get("companions", [])
+        frame_cache.retain({spec.card.id, *(c.id for c in companions)})
+        problems: list[Problem] = []
+        for card, splits in [(spec.card, None), *((c, companion_splits(c, spec.data_dir)) for c in companions)]:
+            if card.id in checked or splits == []:
+                continue
+            checked.add(card.id)
+            try:
+                frame_cache.frames(card, spec.data_dir, splits)
+            except BenchkitError as err:
+                problems.extend(err.problems)
+        found.insert(0, problems)
+    problems = [p for group in found for p in group]
+    if problems:
+        frame_cache.clear()
+        raise BenchkitError(*problems)
+
+
 def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> None:
     """The grid as a table that fits 80 columns, then how the reported checkpoints were selected."""
     import json

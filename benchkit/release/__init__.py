@@ -4,6 +4,7 @@ One job per module:
 
 * ``collect``      read the run records of a suite and refuse mixtures (card versions, data hashes, duplicates)
 * ``scores``       aggregate seeds per (model, method), suite score with a bootstrap CI over seeds and examples
+* ``drops``        evaluation-only records (AdvGLUE): each entry's drop from its source runs' scores, with a CI
 * ``results``      one row per run -> ``results.parquet`` and ``results.jsonl``
 * ``leaderboard``  ``leaderboard.html`` (self-contained: sortable table, plot) and ``leaderboard.md``
 * ``datasheet``    ``datasheet.md``: per task description, licence, citation, split sizes, labels, data hashes

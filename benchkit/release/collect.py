@@ -198,6 +198,40 @@ def _distinct_values(values: list[Any]) -> list[Any]:
     return out
 
 
+def _diagnostic_data(task_id: str, group: list[Run], data: dict[str, dict[str, DataFileState | None]],
+                     runs_dir: Path) -> list[Problem]:
+    """The data of the diagnostics scored by a task's runs (AX-b, AX-g with RTE): one hash per split across the
+    records, and the hash of the file on disk now (for diagnostics of tasks in the suite)."""
+    problems: list[Problem] = []
+    keys = sorted({k for r in group for k in r.record.diagnostics if k in r.record.provenance.companions})
+    for key in keys:
+        users = [r for r in group if key in r.record.diagnostics and key in r.record.provenance.companions]
+        hashes = _groups(users, lambda r, key=key: r.record.provenance.companions[key].sha256)
+        file = users[0].record.provenance.companions[key].file
+        companion, split = key.rsplit(":", 1)
+        if len(hashes) > 1:
+            problems.append(Problem(
+                f"records of {task_id} scored the diagnostic {key} on different data ({file}): "
+                + "; ".join(f"sha256 {_short(h)} ({_paths(rs)})" for h, rs in sorted(hashes.items())),
+                file=str(runs_dir), field=f"provenance.companions.{key}",
+                hint="a release pins one data hash per split: rerun the runs on the old data or move them out"))
+            continue
+        (recorded,) = hashes
+        now = data.get(companion, {}).get(split)
+        if now is None and split in data.get(companion, {}):
+            problems.append(Problem(
+                f"missing data: split '{split}' of {companion} ({file}) was scored by the {task_id} runs but is not "
+                "in the data folder", file=str(runs_dir), field=f"provenance.companions.{key}",
+                hint="a release hashes the data its runs used: pass --data-dir with them"))
+        elif now is not None and now.sha256 != recorded:
+            problems.append(Problem(
+                f"data file {now.file} of {companion} has sha256 {_short(now.sha256)} now, but the {task_id} records "
+                f"scored it on {_short(recorded)}: {_paths(hashes[recorded])}", file=str(runs_dir),
+                field=f"provenance.companions.{key}",
+                hint="restore the data the runs used (e.g. dvc checkout), or rerun the runs on the new data"))
+    return problems
+
+
 def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFileState | None]],
                  configs: frozenset[str] | None = None, where: Mapping[str, Any] | None = None) -> list[Run]:
     """The suite's records under ``runs_dir``, checked for one card version and one data hash per split.
@@ -270,6 +304,7 @@ def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFil
                     f"built from {_short(recorded)}: {_paths(hashes[recorded])}", file=str(runs_dir),
                     field=f"provenance.data.{split}",
                     hint="restore the data the runs used (e.g. dvc checkout), or rerun the runs on the new data"))
+        problems.extend(_diagnostic_data(task_id, group, data, runs_dir))
         for model, rs in sorted(_groups(group, lambda r: r.record.model.name).items()):
             weights = _groups(rs, lambda r: r.record.model.sha256)
             if len(weights) > 1:

@@ -43,7 +43,7 @@ def tasks_info(suite: Suite, data_dir: Path, data: dict[str, dict[str, DataFileS
                     "citation": card.citation.strip(), "homepage": card.homepage,
                     "labels": card.labels.names if card.labels else None, "value_range": card.value_range,
                     "metrics": [m.name for m in card.metrics], "primary_metric": card.primary_metric,
-                    "evaluated_with": card.evaluated_with, "scored": scored.get(card.id, True), "splits": splits})
+                    "evaluated_with": "`, `".join(card.evaluators), "scored": scored.get(card.id, True), "splits": splits})
     return out
 
 
@@ -53,9 +53,18 @@ def evaluation_info(suite: Suite, runs: list[Run]) -> dict[str, Any]:
 
     summary = selection_summary(runs)
     per_task = {card.id: eval_splits([r for r in runs if r.record.task.id == card.id]) for card in suite.tasks}
+    diagnostics: list[str] = []
+    for card in suite.tasks:  # companion tasks scored in the records of their evaluator's runs (AX-b, AX-g)
+        for split in card.splits:
+            key = f"{card.id}:{split}"
+            by = sorted({r.record.task.id for r in runs if key in r.record.diagnostics})
+            if by:
+                per_task[card.id] = per_task.get(card.id, []) + [
+                    f"{split} (diagnostic: predicted by the {', '.join(by)} runs; not part of the suite score)"]
+                diagnostics.append(f"{card.id} {split}")
     return {"splits": eval_splits(runs), "per_task": {t: s for t, s in per_task.items() if s},
             "selection": selection_text(summary), "on_dev": on_dev_text(summary),
-            "runs": len(runs), "all_same": len(summary) == 1}
+            "runs": len(runs), "all_same": len(summary) == 1, "diagnostics": diagnostics}
 
 
 def write(folder: Path, suite: Suite, version: str, data_dir: Path, data: dict[str, dict[str, DataFileState | None]],

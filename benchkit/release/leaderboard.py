@@ -5,7 +5,9 @@ click handler), the suite score with its CI, per-task scores, efficiency columns
 memory, training time) and a PNG plot of score against trainable parameters and against training time, inlined as
 base64. No external resources. The caption names the split(s) the scores are measured on and the checkpoint
 selection; each entry states its selection, and entries with runs selected on dev carry a "selected on dev" badge
-next to the score (their scores are optimistic).
+next to the score (their scores are optimistic). Diagnostics (AX-b, AX-g) get columns of their own after the task
+columns, labelled as diagnostics, every metric in the card's order as the benchmark's leaderboard shows them
+(AX-g "GP/Acc"); the caption says they are not part of the suite score.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
-from benchkit.release.scores import CISettings, Entry, display_model, on_dev_text, selection_summary, selection_text
+from benchkit.release.scores import (
+    CISettings,
+    DiagnosticSummary,
+    Entry,
+    display_model,
+    on_dev_text,
+    selection_summary,
+    selection_text,
+)
 from benchkit.scoring import SCORE_RULES, SeedStats
 
 
@@ -62,6 +72,48 @@ def _value(x: float | None) -> str:
     return "" if x is None or not math.isfinite(x) else repr(float(x))
 
 
+# How the benchmarks' leaderboards abbreviate metrics in column headers (SuperGLUE: AX-b "MCC", AX-g "GP/Acc").
+METRIC_ABBREVIATIONS = {"mcc": "MCC", "gender_parity": "GP", "accuracy": "Acc", "f1": "F1", "f1_macro": "F1",
+                        "pearson": "Pearson", "spearman": "Spearman"}
+
+
+def metric_abbreviation(name: str) -> str:
+    return METRIC_ABBREVIATIONS.get(name, name)
+
+
+def diagnostic_columns(suite: Suite, entries: list[Entry]) -> list[str]:
+    """The diagnostics any entry has, in suite task order ("<task>:<split>")."""
+    order = {card.id: i for i, card in enumerate(suite.tasks)}
+    seen = {key: d for e in entries for key, d in e.diagnostics.items()}
+    return sorted(seen, key=lambda k: (order.get(seen[k].task_id, len(order)), k))
+
+
+def _diagnostic_label(suite: Suite, entries: list[Entry], key: str) -> tuple[str, str]:
+    """Header ("axb MCC (diagnostic)") and its tooltip."""
+    summary = next(e.diagnostics[key] for e in entries if key in e.diagnostics)
+    card = next((c for c in suite.tasks if c.id == summary.task_id), None)
+    names = [m.name for m in card.metrics] if card else list(summary.metrics)
+    split = "" if summary.split == "test" else f" [{summary.split}]"
+    label = f"{_task_label(summary.task_id)}{split} {'/'.join(metric_abbreviation(m) for m in names)} (diagnostic)"
+    title = (f"diagnostic: {summary.task_id} on the {summary.split} split ({summary.examples} examples), predicted by "
+             f"the {summary.evaluated_with} runs; {'/'.join(names)}; not part of the suite score")
+    return label, title
+
+
+def _diagnostic_cell(summary: DiagnosticSummary | None) -> dict[str, str]:
+    if summary is None or not summary.metrics:
+        return {"text": "–", "value": "", "title": "not run", "ci": ""}
+    stats = list(summary.metrics.values())
+    text = "/".join(_pct(s.mean) for s in stats)
+    if all(s.n > 1 and math.isfinite(s.std) for s in stats):
+        text += " ± " + "/".join(_pct(s.std) for s in stats)
+    ci = "/".join(_ci_text(summary.ci.get(m)) or "–" for m in summary.metrics) if summary.ci else ""
+    primary = summary.metrics.get(summary.primary, stats[0])  # AX-g sorts by accuracy, its primary metric
+    return {"text": text, "value": _value(primary.mean), "ci": ci,
+            "title": f"{summary.key}: {'/'.join(summary.metrics)}, {len(summary.seeds)} seed(s) "
+                     f"of {summary.evaluated_with} {ci}".strip()}
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -89,16 +141,23 @@ def _task_label(column: str) -> str:
 def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[str, Any]]]:
     """Columns and rows (each cell: text, sort value, tooltip) shared by the HTML and Markdown templates."""
     tasks = task_columns(suite, entries)
+    diagnostics = diagnostic_columns(suite, entries)
     on = splits_text(sorted({s for e in entries for s in e.eval_splits}))
     columns = [Column("rank", "#", "number", "rank by suite score (complete entries first)"),
                Column("model", "model", "text"), Column("method", "method", "text"),
                Column("score", "suite score", "number", f"on {on}; mean ± sd over seeds; CI below"),
                *[Column(f"task:{c}", _task_label(c), "number", f"{c} on {splits_text(_task_splits(entries, c))}")
                  for c in tasks],
+               *[Column(f"diag:{k}", label, "number", title)
+                 for k in diagnostics for label, title in [_diagnostic_label(suite, entries, k)]],
                Column("trainable", "trainable params", "number", "largest over the entry's runs"),
                Column("memory", "peak memory", "number", "largest over the entry's runs"),
                Column("time", "training time", "number", "sum over tasks of the mean over seeds"),
                Column("seeds", "seeds", "number")]
+    drops = any(e.drop for e in entries)  # evaluation-only suites (AdvGLUE): the drop from the source runs' scores
+    if drops:
+        columns.insert(4, Column("drop", "drop", "number", "the source runs' score on their own dev split(s) minus the "
+                                                           "suite score (same rule); CI below"))
     rows = []
     for rank, entry in enumerate(entries, start=1):
         seeds = sorted({r.record.seed for r in entry.runs})
@@ -119,6 +178,17 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
                 "title": (f"{column}: {summary.score.n} seed(s) {_ci_text(summary.ci)}".strip() if summary
                           else f"{column}: not run"),
                 "ci": _ci_text(summary.ci) if summary else ""}
+        for key in diagnostics:
+            cells[f"diag:{key}"] = _diagnostic_cell(entry.diagnostics.get(key))
+        if drops:
+            drop = entry.drop
+            cells["drop"] = ({"text": _pct(drop.value), "value": _value(drop.value), "ci": _ci_text(drop.ci),
+                              "title": f"{_pct(drop.source_score)} on {', '.join(drop.sources)} - {_pct(drop.score)} "
+                                       "here"}
+                             if drop else {"text": "–", "value": "", "title": "no source runs"})
+            for column, (value, ci) in (entry.drop.tasks.items() if entry.drop else []):
+                if f"task:{column}" in cells:
+                    cells[f"task:{column}"]["drop"] = f"drop {_pct(value)} {_ci_text(ci)}".strip()
         costs = entry.costs
         cells["trainable"] = {"text": human_count(costs["trainable_parameters"]),
                               "value": str(costs["trainable_parameters"]),
@@ -130,6 +200,7 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
         cells["seeds"] = {"text": str(len(seeds)), "value": str(len(seeds)), "title": ", ".join(map(str, seeds))}
         for cell in cells.values():
             cell.setdefault("ci", "")
+            cell.setdefault("drop", "")
         rows.append({"entry": entry.slug, "partial": entry.suite.partial, "missing": list(entry.suite.missing),
                      "cells": cells, "selection": entry.selection_text, "on_dev": entry.on_dev_text})
     return columns, rows
@@ -154,6 +225,13 @@ def task_details(suite: Suite, entries: list[Entry]) -> list[dict[str, Any]]:
                 lines.append({"entry": entry.label, "split": split,
                               "metrics": [{"name": m, "text": _stats_text(s)} for m, s in metrics.items()],
                               "seeds": max((s.n for s in metrics.values()), default=0)})
+            for diagnostic in entry.diagnostics.values():
+                if diagnostic.task_id == card.id:
+                    lines.append({"entry": entry.label, "split": f"{diagnostic.split} (diagnostic)",
+                                  "metrics": [{"name": m, "text": _stats_text(s)
+                                               + (f" {_ci_text(diagnostic.ci[m])}" if m in diagnostic.ci else "")}
+                                              for m, s in diagnostic.metrics.items()],
+                                  "seeds": len(diagnostic.seeds)})
         if lines:
             out.append({"id": card.id, "name": card.name, "primary": card.primary_metric, "rows": lines})
     return out
@@ -204,12 +282,31 @@ def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> s
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def diagnostics_text(suite: Suite, entries: list[Entry]) -> str:
+    """One sentence on the diagnostic columns ("" when there are none)."""
+    keys = diagnostic_columns(suite, entries)
+    if not keys:
+        return ""
+    found = [next(e.diagnostics[k] for e in entries if k in e.diagnostics) for k in keys]
+    names = ", ".join(f"{_task_label(d.task_id)} ({'/'.join(metric_abbreviation(m) for m in d.metrics)}, "
+                      f"{d.split} split)" for d in found)
+    by = ", ".join(sorted({d.evaluated_with for d in found}))
+    return (f"Diagnostics {names} are predicted by the models of the {by} runs, scored on their labelled split "
+            "(mean ± sd over those runs' seeds; CI below: two-level bootstrap, pairs kept whole for pair metrics) "
+            "and are not part of the suite score.")
+
+
 def context(suite: Suite, entries: list[Entry], version: str, created: str, ci: CISettings,
             kit: dict[str, Any]) -> dict[str, Any]:
     columns, rows = table(suite, entries)
     rule = SCORE_RULES.get(suite.card.score_rule)
     selection = selection_summary([run for entry in entries for run in entry.runs])  # the release's protocols
+    diagnostics = diagnostics_text(suite, entries)
+    from benchkit.release.drops import note
+
     return {
+        "diagnostics": diagnostics,
+        "drop_note": note(entries),
         "evaluation": {"splits": splits_text(sorted({s for e in entries for s in e.eval_splits})),
                        "selection": selection_text(selection), "on_dev": on_dev_text(selection),
                        "all_same": len(selection) == 1, "runs": sum(i["runs"] for i in selection)},

@@ -22,6 +22,7 @@ from typing import Any
 
 from benchkit.cards.catalog import Suite, task_path
 from benchkit.errors import BenchkitError, Problem
+from benchkit.release import drops
 from benchkit.release.collect import RELEASE_MARKER, DataFileState, Run, sha256_file
 from benchkit.release.scores import CISettings, Entry, eval_splits, on_dev_text, selection_summary, selection_text
 
@@ -166,6 +167,15 @@ def _entry(entry: Entry) -> dict[str, Any]:
         "costs": entry.costs, "recipes": entry.recipes,
         "eval_splits": entry.eval_splits, "selection": entry.selection, "selection_text": entry.selection_text,
         "selected_on_dev": entry.on_dev_text,
+        # not part of the suite score: companion tasks scored from the predictions of their evaluator's runs
+        "diagnostics": {key: {"task": d.task_id, "split": d.split, "evaluated_with": d.evaluated_with,
+                              "examples": d.examples, "seeds": list(d.seeds), "in_suite_score": False,
+                              "metrics": {m: {"mean": s.mean, "std": s.std, "n": s.n,
+                                              "ci": None if m not in d.ci else {"low": d.ci[m][0], "high": d.ci[m][1]}}
+                                          for m, s in d.metrics.items()}}
+                        for key, d in entry.diagnostics.items()},
+        # evaluation-only suites (AdvGLUE): the drop from the source runs' scores on their own splits
+        **({"drop": drops.manifest_entry(entry.drop)} if entry.drop else {}),
     }
 
 
@@ -210,6 +220,10 @@ def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir
         "runs": [{"record": copies[r.rel]["record"], "source": r.rel, "sha256": r.sha256, "task": r.record.task.id,
                   "model": r.record.model.name, "method": r.record.method.name, "seed": r.record.seed,
                   "config_hash": r.record.config_hash, "eval_splits": sorted(r.record.results),
+                  "diagnostics": sorted(r.record.diagnostics),
+                  **({"source_run": {"task": r.record.source.task.id, "config_hash": r.record.source.config_hash,
+                                     "splits": {s: d.source_split for s, d in r.record.drops.items()}}}
+                     if r.record.source else {}),
                   "selection": {**r.record.selection_used.model_dump(), "label": r.record.selection_used.label},
                   "predictions": copies[r.rel]["predictions"]}
                  for r in runs],

@@ -5,8 +5,9 @@ Columns: identity (suite, task, model, method, seed, config hash), ``score`` (th
 comma-separated) and how the checkpoint was chosen (``selection``: its label, e.g. "selected on dev";
 ``selection_rule`` best|last; ``selection_split`` train_holdout|dev|null), per evaluation split
 ``metrics.<split>.<metric>``,
-``metrics.<split>.examples`` and the record's own CI of the split score (``ci_low``/``ci_high``), the costs, and
-provenance (kit version, commit, creation time, the path of the release's copy of the record and its sha256).
+``metrics.<split>.examples`` and the record's own CI of the split score (``ci_low``/``ci_high``), the same for the
+diagnostics the run scored (``diagnostics.<task>:<split>.<metric>``, e.g. ``diagnostics.superglue/axb:test.mcc``
+in the RTE runs' rows; never part of ``score``), the costs, and provenance (kit version, commit, creation time, the path of the release's copy of the record and its sha256).
 Missing values are null.
 """
 
@@ -25,6 +26,8 @@ ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_
               "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch")
 COST_COLUMNS = ("trainable_parameters", "total_parameters", "peak_memory_bytes", "peak_memory_kind", "train_seconds",
                 "eval_seconds", "train_samples", "epochs", "train_samples_per_second")
+# Evaluation-only records (AdvGLUE): the run whose model predicted (present only in releases that have such records).
+SOURCE_COLUMNS = ("source_task", "source_config_hash")
 TAIL_COLUMNS = ("recipe", "benchkit_version", "git_commit", "created", "record", "record_sha256")
 
 
@@ -62,6 +65,21 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
                 row[f"metrics.{split}.examples"] = result.examples
                 row[f"metrics.{split}.ci_low"] = result.ci.get("low") if result.ci else None
                 row[f"metrics.{split}.ci_high"] = result.ci.get("high") if result.ci else None
+                drop = r.drops.get(split)  # evaluation-only records (AdvGLUE): the drop from the source run's split
+                if drop is not None:
+                    row[f"metrics.{split}.source_score"] = drop.source_score
+                    row[f"metrics.{split}.drop"] = drop.value
+                    row[f"metrics.{split}.drop_ci_low"] = drop.ci.get("low") if drop.ci else None
+                    row[f"metrics.{split}.drop_ci_high"] = drop.ci.get("high") if drop.ci else None
+            if r.source is not None:
+                row.update({"source_task": r.source.task.id, "source_config_hash": r.source.config_hash})
+            for key, result in r.diagnostics.items():
+                for metric, value in result.metrics.items():
+                    row[f"diagnostics.{key}.{metric}"] = value
+                row[f"diagnostics.{key}.score"] = result.score
+                row[f"diagnostics.{key}.examples"] = result.examples
+                row[f"diagnostics.{key}.ci_low"] = result.ci.get("low") if result.ci else None
+                row[f"diagnostics.{key}.ci_high"] = result.ci.get("high") if result.ci else None
             row.update({name: getattr(r.costs, name) for name in COST_COLUMNS})
             row.update({"recipe": json.dumps(r.recipe, sort_keys=True), "benchkit_version": r.provenance.benchkit_version,
                         "git_commit": r.provenance.git_commit, "created": r.provenance.created,
@@ -72,7 +90,9 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
 
 def columns(table: list[dict[str, Any]]) -> list[str]:
     metric_columns = sorted({k for row in table for k in row if k.startswith("metrics.")})
-    return [*ID_COLUMNS, *metric_columns, *COST_COLUMNS, *TAIL_COLUMNS]
+    diagnostic_columns = sorted({k for row in table for k in row if k.startswith("diagnostics.")})
+    sources = [c for c in SOURCE_COLUMNS if any(c in row for row in table)]
+    return [*ID_COLUMNS, *sources, *metric_columns, *diagnostic_columns, *COST_COLUMNS, *TAIL_COLUMNS]
 
 
 def _json_value(value: Any) -> Any:
@@ -86,7 +106,7 @@ def write(table: list[dict[str, Any]], folder: Path) -> list[Path]:
     names = columns(table)
     frame = pd.DataFrame([{name: row.get(name) for name in names} for row in table], columns=names)
     for name in names:
-        if name.startswith("metrics.") or name in ("score", "rule_score", "selected_epoch"):
+        if name.startswith(("metrics.", "diagnostics.")) or name in ("score", "rule_score", "selected_epoch"):
             frame[name] = frame[name].astype("float64")
     parquet = folder / "results.parquet"
     frame.to_parquet(parquet, index=False)

@@ -8,6 +8,9 @@
   replacement and the evaluation examples with replacement, recomputes every drawn run's metrics on the drawn
   examples from its predictions, averages them over the drawn seeds and applies the score rule. It so covers both
   seed variance and the finite evaluation set. The same resamples give per-task CIs.
+* Diagnostics (AX-b, AX-g: labelled splits of tasks evaluated with another task's model, scored in the records of
+  that task's runs) are shown per entry, every metric as mean +- sd over seeds with a CI from the same two-level
+  bootstrap (pairs of AX-g resampled whole), drawn from an RNG of their own. They never enter the suite score.
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ class TaskSummary:
 
 
 @dataclass
+class DiagnosticSummary:
+    """A companion task's labelled split, scored from the predictions of the entry's runs of its evaluator task."""
+
+    key: str  # "<task id>:<split>", as in RunRecord.diagnostics
+    task_id: str
+    split: str
+    evaluated_with: str  # the task whose runs predicted it (e.g. superglue/rte)
+    examples: int
+    seeds: tuple[int, ...]
+    metrics: dict[str, SeedStats]  # in the card's metric order (AX-g: gender_parity, accuracy)
+    primary: str  # the card's primary metric (AX-g: accuracy; gender parity alone is meaningless)
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # metric -> CI
+
+
+@dataclass
 class Entry:
     slug: str
     model: ModelRef
@@ -63,6 +81,8 @@ class Entry:
     recipes: list[dict[str, Any]] = field(default_factory=list)
     selection: list[dict[str, Any]] = field(default_factory=list)  # selection_summary(runs)
     eval_splits: list[str] = field(default_factory=list)  # the splits every score of the entry is measured on
+    diagnostics: dict[str, DiagnosticSummary] = field(default_factory=dict)  # key -> summary, in suite task order
+    drop: Any = None  # release.drops.DropSummary: evaluation-only records' drop from their source runs (AdvGLUE)
 
     @property
     def label(self) -> str:
@@ -195,6 +215,10 @@ def summarize(suite: Suite, runs: list[Run], gold: GoldData | None, ci: CISettin
             for column, interval in task_cis.items():
                 if column in entry.tasks:
                     entry.tasks[column].ci = interval
+        entry.diagnostics = summarize_diagnostics(suite, group, gold, ci)
+        from benchkit.release.drops import summarize_drops
+
+        entry.drop = summarize_drops(suite, by_task, gold, ci)
         entries.append(entry)
     entries.sort(key=lambda e: (e.suite.partial, -_finite(e.suite.value), e.model.name, e.method.name))
     return entries
@@ -226,6 +250,47 @@ def _costs(group: list[Run], by_task: dict[str, list[Run]]) -> dict[str, Any]:
     }
 
 
+def diagnostic_cards(suite: Suite) -> list[TaskCard]:
+    """The suite's tasks evaluated with another task's model (GLUE AX, AX-b, AX-g), in suite order."""
+    return [card for card in suite.tasks if card.evaluators]
+
+
+def diagnostic_runs(card: TaskCard, key: str, runs: list[Run]) -> tuple[str, list[Run]] | None:
+    """The evaluator task and its runs that scored this diagnostic (the first evaluator, in the card's order, with
+    such runs), one per seed."""
+    for evaluator in card.evaluators:
+        found = sorted((r for r in runs if r.record.task.id == evaluator and key in r.record.diagnostics),
+                       key=lambda r: r.record.seed)
+        if found:
+            return evaluator, found
+    return None
+
+
+def summarize_diagnostics(suite: Suite, runs: list[Run], gold: GoldData | None,
+                          settings: CISettings) -> dict[str, DiagnosticSummary]:
+    """Per diagnostic split scored by these runs: each metric's mean +- sd over seeds, and (with gold and
+    resamples) its two-level bootstrap CI."""
+    out: dict[str, DiagnosticSummary] = {}
+    for card in diagnostic_cards(suite):
+        for split in card.splits:
+            key = f"{card.id}:{split}"
+            found = diagnostic_runs(card, key, runs)
+            if found is None:
+                continue
+            evaluator, chosen = found
+            results = [r.record.diagnostics[key] for r in chosen]
+            metrics = {m.name: seed_stats([res.metrics[m.name] for res in results]) for m in card.metrics
+                       if all(m.name in res.metrics for res in results)}
+            summary = DiagnosticSummary(key, card.id, split, evaluator, results[0].examples,
+                                        tuple(r.record.seed for r in chosen), metrics, card.primary_metric)
+            if gold is not None and settings.resamples > 0 and key in gold.diagnostic_gold:
+                summary.ci = _bootstrap_diagnostic(card, gold.diagnostic_gold[key],
+                                                   [gold.diagnostic_predictions[r.rel][key] for r in chosen],
+                                                   list(metrics), settings)
+            out[key] = summary
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # bootstrap
 
@@ -237,12 +302,49 @@ class GoldData:
     cards: dict[str, TaskCard]
     gold: dict[str, dict[str, list[Any]]]  # task -> split -> gold targets
     predictions: dict[str, dict[str, list[Any]]]  # record rel path -> split -> predictions aligned with gold
+    # diagnostics: "<task>:<split>" -> gold targets; record rel path -> "<task>:<split>" -> aligned predictions
+    diagnostic_gold: dict[str, list[Any]] = field(default_factory=dict)
+    diagnostic_predictions: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    # task -> split -> the group key of each example (the card's group field, MultiRC questions), where it has one
+    groups: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+
+
+class UnitSampler:
+    """Draws a bootstrap resample of one split: examples with replacement, or whole units -- the card's groups
+    (MultiRC questions) or the consecutive pairs of a pair metric (AX-g) -- whose members stay together, in file
+    order. ``draw`` returns the drawn indices and, for grouped cards, a fresh group id per drawn unit (so a unit
+    drawn twice counts as two questions), which the metrics taking ``groups`` receive."""
+
+    def __init__(self, card: TaskCard, size: int, groups: list[Any] | None):
+        import numpy as np
+
+        from benchkit.evaluate import resampling_units
+
+        self.size, self.grouped = size, groups is not None
+        keys = resampling_units(card, size, groups)
+        self.units = None
+        if keys is not None:
+            members: dict[Any, list[int]] = {}
+            for i, key in enumerate(keys):
+                members.setdefault(key, []).append(i)
+            self.units = [np.asarray(m) for m in members.values()]
+
+    def draw(self, rng: Any) -> tuple[Any, list[int] | None]:
+        import numpy as np
+
+        if self.units is None:
+            return rng.integers(0, self.size, size=self.size), None
+        picks = rng.integers(0, len(self.units), size=len(self.units)).tolist()
+        index = np.concatenate([self.units[u] for u in picks])
+        ids = [k for k, u in enumerate(picks) for _ in range(len(self.units[u]))] if self.grouped else None
+        return index, ids
 
 
 def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
-    """Read gold dev targets and every run's dev predictions (validated: ids must match the gold split)."""
+    """Read gold dev targets and every run's dev predictions (validated: ids must match the gold split), and the
+    same for the diagnostics the runs scored (companion tasks of the suite)."""
     from benchkit.errors import BenchkitError, Problem
-    from benchkit.evaluate import gold_targets
+    from benchkit.evaluate import gold_groups, gold_targets
     from benchkit.loading import load_frames
     from benchkit.predictions import read_predictions
 
@@ -252,6 +354,8 @@ def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
         wanted.setdefault(run.record.task.id, set()).update(run.record.results)
     frames = {task: load_frames(cards[task], data_dir, sorted(splits)) for task, splits in wanted.items() if splits}
     gold = {task: {split: gold_targets(cards[task], frame) for split, frame in fs.items()} for task, fs in frames.items()}
+    groups = {task: {split: found for split, frame in fs.items() if (found := gold_groups(cards[task], frame)) is not None}
+              for task, fs in frames.items()}
     predictions: dict[str, dict[str, list[Any]]] = {}
     problems: list[Problem] = []
     for run in runs:
@@ -268,9 +372,73 @@ def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
                 predictions[run.rel][split] = read_predictions(path, cards[task], frames[task][split])
             except BenchkitError as err:
                 problems.extend(err.problems)
+    diagnostic_gold: dict[str, list[Any]] = {}
+    diagnostic_frames: dict[str, Any] = {}
+    diagnostic_predictions: dict[str, dict[str, list[Any]]] = {}
+    for card in diagnostic_cards(suite):
+        for split in card.splits:
+            key = f"{card.id}:{split}"
+            found = diagnostic_runs(card, key, runs)
+            for run in found[1] if found else []:
+                path = run.predictions(key)
+                if path is None or not path.is_file():
+                    problems.append(Problem(f"the record has no predictions file for the diagnostic '{key}'",
+                                            file=str(run.path), field=f"predictions.{key}",
+                                            hint="the bootstrap CI needs them: rerun the run, or pass --resamples 0"))
+                    continue
+                try:
+                    if key not in diagnostic_frames:
+                        diagnostic_frames[key] = load_frames(card, data_dir, [split])[split]
+                        diagnostic_gold[key] = gold_targets(card, diagnostic_frames[key])
+                    diagnostic_predictions.setdefault(run.rel, {})[key] = read_predictions(
+                        path, card, diagnostic_frames[key])
+                except BenchkitError as err:
+                    problems.extend(err.problems)
     if problems:
         raise BenchkitError(*problems)
-    return GoldData(cards, gold, predictions)
+    return GoldData(cards, gold, predictions, diagnostic_gold, diagnostic_predictions, groups)
+
+
+def _bootstrap_diagnostic(card: TaskCard, gold: list[Any], runs: list[list[Any]], metrics: list[str],
+                          settings: CISettings) -> dict[str, tuple[float, float]]:
+    """Per metric, the two-level percentile bootstrap CI: seeds with replacement, then examples with replacement
+    (whole consecutive pairs for a card with a pair metric, such as AX-g's gender parity), the metrics of each drawn
+    run averaged over the drawn seeds."""
+    import numpy as np
+
+    from benchkit.evaluate import compute_metrics
+
+    rng = np.random.default_rng(settings.seed)
+    n = len(gold)
+    sampler = UnitSampler(card, n, None)  # diagnostics have no group field; pair metrics resample whole pairs
+    gold_array = np.empty(n, dtype=object)
+    gold_array[:] = gold
+    run_arrays = []
+    for values in runs:
+        array = np.empty(n, dtype=object)
+        array[:] = values
+        run_arrays.append(array)
+    draws: dict[str, list[float]] = {m: [] for m in metrics}
+    for _ in range(settings.resamples):
+        drawn = rng.integers(0, len(run_arrays), size=len(run_arrays))
+        index, _ = sampler.draw(rng)  # members of a pair stay adjacent, in file order
+        cache: dict[int, dict[str, float]] = {}
+        sums: dict[str, list[float]] = {m: [] for m in metrics}
+        for i in drawn.tolist():
+            if i not in cache:
+                cache[i] = compute_metrics(card, list(gold_array[index]), list(run_arrays[i][index]))
+            for m in metrics:
+                sums[m].append(cache[i][m])
+        for m in metrics:
+            draws[m].append(float(np.mean(sums[m])))
+    out: dict[str, tuple[float, float]] = {}
+    for m, values in draws.items():
+        array = np.asarray(values, dtype=float)
+        array = array[np.isfinite(array)]
+        if array.size:
+            low, high = np.quantile(array, [(1 - settings.level) / 2, (1 + settings.level) / 2])
+            out[m] = (float(low), float(high))
+    return out
 
 
 def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
@@ -291,6 +459,8 @@ def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
     pred_arrays = {t: [{s: objects(v) for s, v in gold.predictions[r.rel].items()} for r in rs]
                    for t, rs in by_task.items()}
     splits = {t: sorted({s for r in rs for s in r.record.results}) for t, rs in by_task.items()}
+    samplers = {t: {s: UnitSampler(gold.cards[t], len(gold_arrays[t][s]), gold.groups.get(t, {}).get(s))
+                    for s in splits[t]} for t in tasks}
     suite_values: list[float] = []
     task_values: dict[str, list[float]] = {}
     for _ in range(settings.resamples):
@@ -298,13 +468,14 @@ def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
         for task in tasks:
             runs = pred_arrays[task]
             drawn = rng.integers(0, len(runs), size=len(runs))
-            index = {s: rng.integers(0, len(gold_arrays[task][s]), size=len(gold_arrays[task][s])) for s in splits[task]}
+            draws = {s: samplers[task][s].draw(rng) for s in splits[task]}
             cache: dict[int, dict[str, dict[str, float]]] = {}
             sums: dict[str, dict[str, list[float]]] = {}
             for i in drawn.tolist():
                 if i not in cache:
                     cache[i] = {s: compute_metrics(gold.cards[task], list(gold_arrays[task][s][idx]),
-                                                   list(runs[i][s][idx])) for s, idx in index.items() if s in runs[i]}
+                                                   list(runs[i][s][idx]), ids)
+                                for s, (idx, ids) in draws.items() if s in runs[i]}
                 for s, values in cache[i].items():
                     for m, v in values.items():
                         sums.setdefault(s, {}).setdefault(m, []).append(v)

@@ -138,11 +138,15 @@ def _idx(value: str) -> Any:
 
 
 def _boolean(preds: TestPredictions, value: Any) -> bool:
-    text = str(_file_code(preds.card, value) if isinstance(value, str) else value).lower()
-    if text in _TRUE or str(value).lower() in _TRUE:
-        return True
-    if text in _FALSE or str(value).lower() in _FALSE:
-        return False
+    """A label's truth value by its meaning, never its spelling: the official string itself when it says true or
+    false in any case (BoolQ/WiC "true", WSC/MultiRC "True"), else the file value the card maps to it (JSON
+    true/false, 0/1)."""
+    for candidate in (value, _file_code(preds.card, value) if isinstance(value, str) else None):
+        text = str(candidate).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
     raise _refuse(preds, f"cannot write label {value!r} as true/false", "the card's labels must be booleans")
 
 

@@ -7,21 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from benchkit.errors import BenchkitError, Problem
 from benchkit.sources.base import FORMATS, Format, RawTable, read_text
+from benchkit.sources.nested import NestingError, unfold
 
 if TYPE_CHECKING:
     from benchkit.cards.schema import ReadOptions, Source
-
-
-def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects become dotted columns (``target.span1_text``); lists stay values."""
-    flat: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _frame(objects: list[dict[str, Any]]):
@@ -51,8 +40,13 @@ def read_jsonl(path: str, options: "ReadOptions", source: "Source") -> RawTable:
             problems.append(Problem(f"expected a JSON object, found {type(obj).__name__}", file=path, line=number,
                                     hint="JSON Lines files hold one object per line"))
             continue
-        objects.append(_flatten(obj))
-        locations.append(number)
+        try:
+            rows = unfold(obj, options.unnest)
+        except NestingError as err:
+            problems.append(Problem(str(err), file=path, line=number, field=err.field, hint=err.hint))
+            continue
+        objects.extend(rows)
+        locations.extend([number] * len(rows))
     if not objects and not problems:
         raise BenchkitError(Problem("file is empty: no JSON objects", file=path, hint="check that the download completed"))
     return RawTable(path, _frame(objects), locations, "line", problems)
@@ -81,14 +75,20 @@ def read_json(path: str, options: "ReadOptions", source: "Source") -> RawTable:
     problems: list[Problem] = []
     for index, obj in enumerate(data):
         if isinstance(obj, dict):
-            objects.append(_flatten(obj))
-            locations.append(index)
+            try:
+                rows = unfold(obj, options.unnest)
+            except NestingError as err:
+                problems.append(Problem(str(err), file=path, line=index, field=err.field, hint=err.hint,
+                                        location_kind="record"))
+                continue
+            objects.extend(rows)
+            locations.extend([index] * len(rows))
         else:
             problems.append(Problem(f"expected a JSON object, found {type(obj).__name__}", file=path, line=index,
                                     location_kind="record", hint="every record must be an object"))
     return RawTable(path, _frame(objects), locations, "record", problems)
 
 
-FORMATS.add("jsonl", Format("jsonl", read_jsonl, frozenset({"encoding"}), "JSON Lines: one object per line (SuperGLUE)"))
-FORMATS.add("json", Format("json", read_json, frozenset({"encoding", "records_path"}),
+FORMATS.add("jsonl", Format("jsonl", read_jsonl, frozenset({"encoding", "unnest"}), "JSON Lines: one object per line (SuperGLUE)"))
+FORMATS.add("json", Format("json", read_json, frozenset({"encoding", "records_path", "unnest"}),
                            "a JSON array of objects, optionally under read.records_path (AdvGLUE)"))

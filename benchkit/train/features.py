@@ -37,10 +37,13 @@ def rows_fingerprint(dataset: "datasets.Dataset") -> str:
     return digest.hexdigest()
 
 
-def cache_key(rows_sha256: str, tokenizer_hash: str, head: Head, max_length: int) -> str:
-    """Tokenized rows depend on the rows, the tokenizer, the head's encoding and the length limit: nothing else."""
+def cache_key(rows_sha256: str, tokenizer_hash: str, head: Head, max_length: int, card: TaskCard | None = None) -> str:
+    """Tokenized rows depend on the rows, the tokenizer, the head's encoding (with the card's list specs, e.g. the
+    placeholder candidates fill) and the length limit: nothing else."""
+    lists = {role: spec.model_dump() for role, spec in card.lists.items()} if card is not None else {}
     material = json.dumps({"rows": rows_sha256, "tokenizer": tokenizer_hash, "head": head.name,
-                           "max_length": max_length, "format": 2}, sort_keys=True)
+                           "max_length": max_length, "format": 2, **({"lists": lists} if lists else {})},
+                          sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
@@ -52,7 +55,7 @@ def tokenize(dataset: "datasets.Dataset", tokenizer: Any, card: TaskCard, head: 
     target = cache_dir / key if cache_dir else None
     if target is not None and (target / "dataset_info.json").is_file():
         return datasets.load_from_disk(str(target)), True
-    keep = {"id", "tokens"}
+    keep = {"id", "tokens", *head.keep}
     encoded = dataset.map(lambda batch: head.encode(batch, tokenizer, card, max_length), batched=True,
                           remove_columns=[c for c in dataset.column_names if c not in keep], desc=None,
                           load_from_cache_file=False)

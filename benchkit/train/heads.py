@@ -26,6 +26,8 @@ class Head:
     encode: Callable[[dict[str, list], Any, TaskCard, int], dict[str, list]]  # batch, tokenizer, card, max_length
     decode: Callable[["np.ndarray", TaskCard, dict[str, Any]], list[Any]]  # logits, card, dataset columns -> predictions
     collate: Callable[[Any], Callable]  # tokenizer -> collator (dynamic padding)
+    loss: Callable[..., Any] | None = None  # (outputs, labels, num_items_in_batch) -> per-batch mean loss; None: the model's
+    keep: tuple[str, ...] = ()  # dataset columns that decoding needs besides id and tokens (kept through tokenization)
 
 
 HEADS: Registry[Head] = Registry("head")
@@ -40,7 +42,7 @@ def pad_multiple() -> int | None:
 
 
 def head_for(card: TaskCard) -> Head:
-    return HEADS.get(TASK_TYPES.get(card.type).target)
+    return HEADS.get(TASK_TYPES.get(card.type).head_name)
 
 
 def _label_maps(card: TaskCard) -> dict[str, Any]:
@@ -186,3 +188,127 @@ def _choice_collator(tokenizer: Any) -> Callable:
 
 
 HEADS.add("choice", Head("choice", _build_choice, _encode_choice, _decode_class, _choice_collator))
+
+
+# --- candidate choice: a per-example list of candidates (ReCoRD), each scored against the context --------------
+# The model is the multiple-choice architecture (one score per candidate); batches pad the candidate axis by
+# repeating a row's first candidate, and the labels say which positions are gold (1), other candidates (0) or
+# padding (-1), so the loss is -log P(any gold) over the row's real candidates only.
+
+def _candidate_texts(batch: dict[str, list], card: TaskCard) -> tuple[list[str], list[str], list[int]]:
+    spec = card.lists.get("candidates")
+    fill = spec.fill if spec is not None else None
+    questions = batch.get("question") or [""] * len(batch["candidates"])
+    first: list[str] = []
+    second: list[str] = []
+    counts: list[int] = []
+    for context, question, candidates in zip(batch["context"], questions, batch["candidates"]):
+        for candidate in candidates:
+            first.append(context)
+            # ReCoRD's query holds @placeholder: each candidate is written into it; otherwise it follows the question
+            second.append(question.replace(fill, candidate) if fill and fill in question
+                          else " ".join(filter(None, (question, candidate))))
+        counts.append(len(candidates))
+    return first, second, counts
+
+
+def _encode_candidates(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
+    first, second, counts = _candidate_texts(batch, card)
+    flat = tokenizer(first, second, truncation=True, max_length=max_length)
+    encoded: dict[str, list] = {key: [] for key in flat}
+    offset = 0
+    for count in counts:
+        for key, values in flat.items():
+            encoded[key].append(values[offset:offset + count])
+        offset += count
+    answers = batch.get("answers") or [[] for _ in counts]
+    encoded["labels"] = [[1.0 if c in set(golds) else 0.0 for c in candidates]
+                         for candidates, golds in zip(batch["candidates"], answers)]
+    return encoded
+
+
+def _candidate_collator(tokenizer: Any) -> Callable:
+    import torch
+
+    def collate(features: list[dict[str, Any]]) -> dict[str, Any]:
+        width = max(len(f["input_ids"]) for f in features)
+        keys = [k for k in features[0] if k != "labels"]
+        flat = [{k: f[k][min(i, len(f["input_ids"]) - 1)] for k in keys} for f in features for i in range(width)]
+        batch = tokenizer.pad(flat, padding=True, pad_to_multiple_of=pad_multiple(), return_tensors="pt")
+        batch = {k: v.view(len(features), width, -1) for k, v in batch.items()}
+        if "labels" in features[0]:
+            batch["labels"] = torch.tensor([list(f["labels"]) + [-1.0] * (width - len(f["labels"])) for f in features])
+        return batch
+
+    return collate
+
+
+def _candidate_loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
+    """Mean over rows of -log(sum of the gold candidates' probabilities), padding positions left out."""
+    import torch
+
+    logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
+    floor = torch.finfo(logits.dtype).min
+    everything = torch.logsumexp(logits.masked_fill(labels < 0, floor), dim=-1)
+    gold = torch.logsumexp(logits.masked_fill(labels <= 0, floor), dim=-1)
+    has_gold = (labels > 0).any(dim=-1)
+    return (everything - gold)[has_gold].mean() if has_gold.any() else logits.sum() * 0.0
+
+
+def _decode_candidates(logits: "np.ndarray", card: TaskCard, columns: dict[str, Any]) -> list[Any]:
+    """The highest-scoring candidate string of each row (padding positions, beyond its candidates, ignored)."""
+    out = []
+    for row, candidates in zip(logits, columns["candidates"]):
+        scores = row[:len(candidates)]
+        out.append(candidates[int(scores.argmax())])
+    return out
+
+
+HEADS.add("candidate", Head("candidate", _build_choice, _encode_candidates, _decode_candidates, _candidate_collator,
+                            loss=_candidate_loss, keep=("candidates",)))
+
+
+# --- span classification: [CLS] plus the mean vector of each marked span (WiC, WSC) ----------------------------
+
+def _build_spans(folder: str, card: TaskCard) -> Any:
+    from benchkit.train.span_model import load
+
+    return load(folder, list(card.labels.names), sum(len(spec.marks) for spec in card.inputs.values()))
+
+
+def _encode_spans(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
+    """Each mark's [first, last] token: the tokens overlapping its characters (markers included) in its text."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"{card.id}: span classification needs a fast tokenizer (character offsets of tokens)")
+    first, second = _texts(batch)
+    encoded = tokenizer(first, second, truncation=True, max_length=max_length, return_offsets_mapping=True)
+    tokens = []
+    for row, spans in enumerate(batch["spans"]):
+        sequence = encoded.sequence_ids(row)
+        offsets = encoded["offset_mapping"][row]
+        row_tokens = []
+        for which, start, end in spans:
+            inside = [t for t, (s, (a, b)) in enumerate(zip(sequence, offsets)) if s == which and a < end and b > start]
+            row_tokens.append([inside[0], inside[-1]] if inside else [0, 0])  # cut off by max_length: [CLS] stands in
+        tokens.append(row_tokens)
+    del encoded["offset_mapping"]
+    encoded["span_tokens"] = tokens
+    encoded["labels"] = batch["label"]
+    return encoded
+
+
+def _span_collator(tokenizer: Any) -> Callable:
+    import torch
+
+    inner = _padding_collator(tokenizer)
+
+    def collate(features: list[dict[str, Any]]) -> dict[str, Any]:
+        spans = torch.tensor([f["span_tokens"] for f in features], dtype=torch.long)
+        batch = inner([{k: v for k, v in f.items() if k != "span_tokens"} for f in features])
+        batch["span_tokens"] = spans
+        return batch
+
+    return collate
+
+
+HEADS.add("span", Head("span", _build_spans, _encode_spans, _decode_class, _span_collator))

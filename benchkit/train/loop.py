@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from benchkit import __version__
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
-from benchkit.evaluate import compute_metrics, evaluate_split
+from benchkit.evaluate import compute_metrics, evaluate_split, gold_groups
 from benchkit.metrics import METRICS
 from benchkit.train.heads import head_for
 from benchkit.train.memory import PeakMemory
@@ -131,8 +131,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     import transformers
     from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
 
-    from benchkit.loading import load_frames, to_dataset_dict
+    from benchkit.loading import to_dataset_dict
     from benchkit.train import checkpoints
+    from benchkit.train import frames as frame_cache
     from benchkit.train.features import cache_key, rows_fingerprint, tokenize, tokenizer_sha256
     from benchkit.train.provenance import git_state, hardware, library_versions, now
 
@@ -141,7 +142,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     spec.folder.mkdir(parents=True, exist_ok=True)
     cuda = torch.cuda.is_available()
     head = head_for(card)
-    frames = load_frames(card, spec.data_dir)
+    companions: list[TaskCard] = spec.extra.get("companions", [])
+    frame_cache.retain({card.id, *(c.id for c in companions)})  # read once by the grid's data check
+    frames = frame_cache.frames(card, spec.data_dir)
     train_split = next(s for s in frames if s.startswith("train"))
     dev_splits = [s for s in frames if s.startswith("dev") and card.splits[s].labels == "present"]
     test_splits = [s for s in frames if s.startswith("test")]
@@ -161,7 +164,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     fingerprints: dict[str, str] = {}
     for split in data:
         fingerprints[split] = rows_fingerprint(data[split])
-        key = cache_key(fingerprints[split], tokenizer_hash, head, recipe.max_length)
+        key = cache_key(fingerprints[split], tokenizer_hash, head, recipe.max_length, card)
         tokenized[split], hit = tokenize(data[split], tokenizer, card, head, recipe.max_length, spec.cache_dir, key)
         log.info("tokenized %s/%s: %d rows (%s)", card.id, split, len(tokenized[split]), "cache" if hit else "new")
         if split != train_split:
@@ -174,11 +177,14 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     best = selection_split is not None
     gold_selection = (_in_sorted_order(tokenized[selection_split], list(frames[selection_split][_target(card)]))
                       if best else [])
+    selection_groups = gold_groups(card, frames[selection_split]) if best else None
+    group_selection = (_in_sorted_order(tokenized[selection_split], selection_groups)
+                       if selection_groups is not None else None)
 
     def selection_metrics(prediction: Any) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         predicted = head.decode(logits, card, _columns(tokenized[selection_split]))
-        return {primary: compute_metrics(card, gold_selection, predicted)[primary]}
+        return {primary: compute_metrics(card, gold_selection, predicted, group_selection)[primary]}
 
     every: dict[str, Any] = ({"strategy": "steps", "steps": recipe.checkpoint_steps} if recipe.checkpoint_steps
                              else {"strategy": "epoch"})
@@ -216,7 +222,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                       train_dataset=_model_inputs(tokenized[train_split]),
                       eval_dataset=_model_inputs(tokenized[selection_split]) if best else None,
                       processing_class=tokenizer, compute_metrics=selection_metrics if best else None,
-                      callbacks=callbacks)
+                      compute_loss_func=head.loss, callbacks=callbacks)
+    if head.loss is not None:
+        trainer.loss_is_scaled_for_ga = False  # the head's loss is a per-batch mean
     trainer.remove_callback(PrinterCallback)  # our progress display and train_log.jsonl replace its prints
     if resume is not None:
         log.info("resuming from %s (step %d, %.1f s of training done)", resume.name, checkpoints.step_of(resume), spent)
@@ -236,17 +244,26 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
             predictions[split] = str(path)
             if split in dev_splits:
                 evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
-                                            resamples=recipe.bootstrap_resamples, seed=spec.seed)
+                                            resamples=recipe.bootstrap_resamples, seed=spec.seed,
+                                            groups=gold_groups(card, frames[split]))
                 results[split] = SplitResult(examples=evaluation.examples, metrics=evaluation.metrics,
                                              score=evaluation.score, ci=evaluation.ci)
-        for companion in spec.extra.get("companions", []):
-            predictions.update(_predict_companion(trainer, companion, spec, tokenizer))
+        diagnostics: dict[str, SplitResult] = {}
+        companion_rows: dict[str, int] = {}
+        for companion in companions:
+            written, scored, rows = _predict_companion(trainer, companion, spec, tokenizer)
+            predictions.update(written)
+            diagnostics.update(scored)
+            companion_rows.update(rows)
         eval_seconds = time.perf_counter() - started_eval
     epochs_run = float(trainer.state.epoch or recipe.epochs)
     selected_epoch = _selected_epoch(trainer, primary)
+    model_dir = save_model(trainer.model, tokenizer, spec.folder) if recipe.save_model else None
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     data_files = {split: entry.model_copy(update={"rows": len(frames[split])}) if split in frames else entry
                   for split, entry in spec.data.items()}
+    companion_files = {key: entry.model_copy(update={"rows": companion_rows[key]}) if key in companion_rows else entry
+                       for key, entry in spec.extra.get("companion_data", {}).items()}
     train_rows = len(tokenized[train_split])
     commit, dirty = git_state()
     return RunRecord(
@@ -256,13 +273,14 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         method=MethodRef(name=spec.method, options=spec.method_options), seed=spec.seed,
         recipe=recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=primary, results=results,
         score=sum(r.score for r in results.values()) / len(results), selected_epoch=selected_epoch,
-        selection=selection, predictions=predictions,
+        selection=selection, predictions=predictions, diagnostics=diagnostics, model_dir=model_dir,
         costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
                     peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),
                     eval_seconds=round(eval_seconds, 3), train_samples=train_rows, epochs=epochs_run,
                     train_samples_per_second=round(train_rows * epochs_run / max(train_seconds, 1e-9), 3)),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
-                              rows=fingerprints, libraries=library_versions(), created=now(),
+                              rows=fingerprints, companions=companion_files,
+                              libraries=library_versions(), created=now(),
                               hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim}),
     )
 
@@ -275,32 +293,52 @@ def predict_in_file_order(trainer: Any, dataset: Any, head: Any, card: TaskCard)
     return _in_file_order(dataset, head.decode(logits, card, _columns(dataset)))
 
 
-def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec, tokenizer: Any) -> dict[str, str]:
-    """Predict the test splits of a task evaluated with this task's model (GLUE AX with the MNLI model)."""
+def companion_splits(companion: TaskCard, data_dir: Path) -> list[str]:
+    """The splits of a companion task that a run of its evaluator predicts: its test splits whose files exist."""
+    from benchkit.loading import locate
+
+    return [s for s in companion.splits if s.startswith("test")
+            and (w := locate(companion, s, data_dir)) is not None and w.exists]
+
+
+def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec,
+                       tokenizer: Any) -> tuple[dict[str, str], dict[str, SplitResult], dict[str, int]]:
+    """Predict the test splits of a task evaluated with this task's model (GLUE AX with the MNLI model, AX-b and
+    AX-g with the RTE model); score those whose labels are present (AX-b, AX-g; GLUE AX hides them) with the
+    companion card's metrics and a bootstrap CI. Returns, keyed "<task>:<split>", the predictions files, the results
+    and the rows predicted."""
     from benchkit.errors import BenchkitError
-    from benchkit.loading import load_frames, locate, to_dataset_dict
+    from benchkit.loading import to_dataset_dict
+    from benchkit.train import frames as frame_cache
     from benchkit.train.features import tokenize
 
-    splits = [s for s, split in companion.splits.items() if s.startswith("test")
-              and (w := locate(companion, s, spec.data_dir)) is not None and w.exists]
+    splits = companion_splits(companion, spec.data_dir)
     if not splits:
         log.warning("%s: no test data for %s under %s; skipped", spec.card.id, companion.id, spec.data_dir)
-        return {}
+        return {}, {}, {}
     try:
-        data = to_dataset_dict(companion, load_frames(companion, spec.data_dir, splits))
+        frames = frame_cache.frames(companion, spec.data_dir, splits)
     except BenchkitError as err:
         log.warning("%s: cannot read %s: %s", spec.card.id, companion.id, err)
-        return {}
+        return {}, {}, {}
+    data = to_dataset_dict(companion, frames)
     head = head_for(companion)
     written: dict[str, str] = {}
+    scored: dict[str, SplitResult] = {}
     for split in splits:
         encoded, _ = tokenize(data[split], tokenizer, companion, head, spec.recipe.max_length, None, "")
         encoded = _by_length(encoded)
         path = Path("predictions") / companion.id.replace("/", "__") / f"{split}.jsonl"
-        write_predictions(spec.folder / path, list(data[split]["id"]),
-                          predict_in_file_order(trainer, encoded, head, companion))
-        written[f"{companion.id}:{split}"] = str(path)
-    return written
+        predicted = predict_in_file_order(trainer, encoded, head, companion)  # file order: AX-g pairs stay adjacent
+        write_predictions(spec.folder / path, list(data[split]["id"]), predicted)
+        key = f"{companion.id}:{split}"
+        written[key] = str(path)
+        if companion.splits[split].labels == "present":
+            evaluation = evaluate_split(companion, split, list(frames[split][_target(companion)]), predicted,
+                                        resamples=spec.recipe.bootstrap_resamples, seed=spec.seed)
+            scored[key] = SplitResult(examples=evaluation.examples, metrics=evaluation.metrics,
+                                      score=evaluation.score, ci=evaluation.ci)
+    return written, scored, {key: len(frames[key.rsplit(":", 1)[1]]) for key in written}
 
 
 def _ordered_trainer_class(base: type) -> type:
@@ -332,7 +370,7 @@ def _target(card: TaskCard) -> str:
 
 
 def _columns(dataset: Any) -> dict[str, Any]:
-    return {name: dataset[name] for name in ("tokens", "word_index") if name in dataset.column_names}
+    return {name: dataset[name] for name in ("tokens", "word_index", "candidates") if name in dataset.column_names}
 
 
 def _by_length(dataset: Any) -> Any:
@@ -355,10 +393,32 @@ def _in_file_order(dataset: Any, values: list[Any]) -> list[Any]:
 
 
 def _model_inputs(dataset: Any, labels: bool = True) -> Any:
-    drop = [c for c in ("id", "tokens", "word_index", "_order") if c in dataset.column_names]
+    drop = [c for c in ("id", "tokens", "word_index", "candidates", "_order") if c in dataset.column_names]
     if not labels and "labels" in dataset.column_names:
         drop.append("labels")
     return dataset.remove_columns(drop)
+
+
+MODEL_DIR = "model"  # the run's final model, inside its folder
+
+
+def save_model(model: Any, tokenizer: Any, folder: Path) -> str:
+    """The run's final model (the reported checkpoint: the selected epoch's weights) and its tokenizer, saved to
+    ``<folder>/model/``, built aside and renamed into place (``benchkit.atomic.install_dir``), so the folder holds a
+    complete model or none. Returns the path relative to ``folder`` (``RunRecord.model_dir``)."""
+    import tempfile
+
+    from benchkit.atomic import install_dir
+
+    work = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR}.", suffix=".building", dir=folder))
+    try:
+        model.save_pretrained(str(work))
+        tokenizer.save_pretrained(str(work))
+        install_dir(work, folder / MODEL_DIR)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return MODEL_DIR
 
 
 def _selected_epoch(trainer: Any, primary: str) -> float | None:

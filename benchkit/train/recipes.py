@@ -40,6 +40,14 @@ class Recipe(BaseModel):
     group_by_length: bool = True  # length-grouped batches (with dynamic padding: fewer pad tokens)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 on a GPU that supports it, else fp32
     bootstrap_resamples: int = Field(1000, ge=0)
+    # Keep the run's final model (weights + tokenizer) in <run folder>/model/, so evaluation-only suites (AdvGLUE) can
+    # predict with it later. Not part of a run's identity (execute.plan.config_hash leaves it out): switching it
+    # re-runs nothing.
+    save_model: bool = True
+
+
+# Recipe fields that do not change a run's result, left out of its configuration hash.
+NOT_HASHED = frozenset({"save_model"})
 
 
 RECIPE_FIELDS = tuple(Recipe.model_fields)

@@ -52,6 +52,9 @@ class Provenance(Strict):
     # sha256 of the exact rows of each split the run used (after carving and subsetting): which rows trained,
     # selected and were evaluated. Empty in records written before benchkit recorded it.
     rows: dict[str, str] = {}
+    # The data files of companion tasks this run predicted ("<task id>:<split>" -> file; e.g. AX-b with the RTE
+    # model). Empty in records written before benchkit recorded it, and for tasks without companions.
+    companions: dict[str, DataFile] = {}
     libraries: dict[str, str]
     hardware: dict[str, Any]
     created: str
@@ -110,6 +113,32 @@ class Costs(Strict):
     train_samples_per_second: float
 
 
+class SourceRun(Strict):
+    """The finished run whose saved model made an evaluation-only record's predictions (AdvGLUE: a GLUE run)."""
+
+    task: CardRef
+    config_hash: str
+    record: str  # its record.json, relative to the runs folder
+    model_dir: str  # the saved model used, relative to the runs folder
+    data: dict[str, DataFile] = {}  # the source task's splits compared with, as that run used them
+
+
+class Drop(Strict):
+    """An evaluation-only record's score on one split against its source run's on the source task's split (the split
+    of the same name, else its dev split): ``value`` = source score - this score, both task scores under THIS card's
+    metrics, with a bootstrap CI of the difference that resamples the two example sets independently."""
+
+    split: str  # this record's split (dev, dev_matched, ...)
+    source_split: str  # the source task's split compared with
+    score: float
+    source_score: float
+    source_metrics: dict[str, float]  # this card's metrics on the source split
+    source_examples: int
+    value: float
+    ci: dict[str, Any] | None = None
+    source_predictions: str  # the source split's {"id", "gold", "prediction"} lines, relative to the record
+
+
 class RunRecord(Strict):
     schema_: str = RECORD_SCHEMA
     config_hash: str
@@ -126,8 +155,16 @@ class RunRecord(Strict):
     selected_epoch: float | None
     selection: Selection | None = None  # None only in records written before benchkit recorded it
     predictions: dict[str, str]  # split -> path of the predictions JSONL, relative to the record
+    # Labelled splits of companion tasks predicted by this run's model ("<task id>:<split>", e.g. AX-b and AX-g with
+    # the RTE model), scored with the companion card's metrics. Diagnostics: never part of ``score``.
+    diagnostics: dict[str, SplitResult] = {}
     costs: Costs
     provenance: Provenance
+    model_dir: str | None = None  # the run's saved final model, relative to the record (None: not kept)
+    # Evaluation-only records (a task with no train split predicted by another task's run, e.g. AdvGLUE by GLUE):
+    # the run whose model predicted, and per evaluation split the drop from that run's score on its own split.
+    source: SourceRun | None = None
+    drops: dict[str, Drop] = {}
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

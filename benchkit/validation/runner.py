@@ -63,7 +63,7 @@ def validate_task(card: TaskCard, data_dir: Path | None, *, strict: bool = False
             continue
         found = table.problems + check_table(card, split, table, max_per_check)
         report.problems.extend(found)
-        report.rows[split] = len(table.frame) + len(table.problems)
+        report.rows[split] = len(table.frame) + sum(p.severity == "error" and p.line is not None for p in table.problems)
         kinds[split] = table.location_kind
         if any(p.severity == "error" for p in found):
             report.splits[split] = "invalid"

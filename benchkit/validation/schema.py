@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable
 
 from benchkit.cards.schema import TaskCard
+from benchkit.compose import is_computed
 from benchkit.errors import Problem, did_you_mean
 from benchkit.loading import TEXT_ROLES, convert_target, role_columns
 from benchkit.sources import RawTable
@@ -75,9 +76,13 @@ def build_schema(card: TaskCard, split: str) -> "pa.DataFrameSchema":
             checks = [pa.Check(_converts(card), element_wise=True, name=f"valid_{task_type.target}")]
             if task_type.target == "number" and card.value_range:
                 checks.append(pa.Check(_in_range(card), element_wise=True, name="in_range"))
-        elif role == "id":
-            checks = [pa.Check(_is_id, element_wise=True, name="valid_id"),
-                      pa.Check(_first_of_each_id, name="unique_id")]
+        elif role == "candidates":
+            checks = [pa.Check(lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(t, str) and t for t in v),
+                               element_wise=True, name="candidate_list")]
+        elif role in ("id", "group"):
+            checks = [pa.Check(_is_id, element_wise=True, name="valid_id")]
+            if role == "id":
+                checks.append(pa.Check(_first_of_each_id, name="unique_id"))
         elif role == "tokens":
             checks = [pa.Check(lambda v: isinstance(v, list) and all(isinstance(t, str) and t for t in v),
                                element_wise=True, name="token_list")]
@@ -110,6 +115,10 @@ def _message(card: TaskCard, check: str, column: str, value: Any, table: RawTabl
     if check == "in_range":
         low, high = card.value_range or (None, None)
         return f"{shown} is outside value_range [{low}, {high}]", "fix the value or the card's value_range"
+    if check == "candidate_list":
+        return "expected a non-empty list of candidate strings", "check the candidates field and lists: spec"
+    if check == "valid_candidate":
+        return f"expected a non-empty list of answer strings, found {shown}", "check the label field and lists: spec"
     if check == "token_list":
         return "expected a non-empty list of non-empty tokens", "check the tokens column"
     if check == "tags_align":
@@ -134,7 +143,8 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
     columns = role_columns(card, split)
     present = list(map(str, table.frame.columns))
     missing = [(role, col) for role, col in columns.items() if col not in present]
-    for role, column in missing:
+    # A computed column is absent only when its source columns are, which benchkit.compose has reported.
+    for role, column in [(r, c) for r, c in missing if not is_computed(c)]:
         problems.append(Problem(f"column '{column}' (fields.{role.split('[')[0]}) not found; the file has {present}",
                                 file=table.source, field=f"fields.{role}",
                                 hint=did_you_mean(column, present) or "fix the card's fields or read.columns/header"))
@@ -144,7 +154,7 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
         except pa.errors.SchemaErrors as err:
             problems.extend(_failures(card, table, err.failure_cases, max_per_check))
     expected = card.splits[split].rows
-    found = len(table.frame) + len(table.problems)
+    found = len(table.frame) + sum(p.severity == "error" and p.line is not None for p in table.problems)
     if found == 0 and expected != 0:
         problems.append(Problem("no data rows" + (f" (the card expects {expected})" if expected else ""), file=table.source,
                                 hint="a header alone is not data; check that the download completed"))

@@ -1,0 +1,319 @@
+"""Columns a card computes from the columns a file has: declarative, field substitution and marking only.
+
+* ``fields.id`` / ``fields.group`` naming several columns: their values joined with '-' (MultiRC "0-1-7");
+* ``inputs.<role>``: a template (``"{word}: {sentence1}"``) whose ``{column}``s are replaced by the column values, after
+  ``marks`` insert markers around spans given by character offsets (WiC) or word indices (WSC);
+* ``lists.<role>``: a list column turned into a list of strings (ReCoRD: entity offsets into the passage -> entity
+  strings; answer objects -> their text).
+
+``prepare`` adds the computed columns (named ``@<role>``) to a ``RawTable``. A row whose values do not fit (a span
+outside its text, a missing value, a gold answer that is not a candidate) is dropped with one Problem naming its
+file, line and field, like the rows a reader cannot parse; the schema checks then see only well-formed rows.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import TYPE_CHECKING, Any
+
+from benchkit.errors import Problem, did_you_mean
+from benchkit.sources.base import RawTable, raw_key
+
+if TYPE_CHECKING:
+    from benchkit.cards.schema import Compose, ListItems, Mark, TaskCard
+
+PREFIX = "@"
+# The marked spans of a row: [input, start, end] per mark, in the card's order, where input is the position of the
+# sequence the composed role is (0: the first text the model reads, 1: the second, as heads pair them) and
+# [start, end) are character offsets into it, markers included. Span-aware heads find their tokens from these.
+SPANS = "@spans"
+SEQUENCE_OF = {"text": 0, "question": 0, "text_pair": 1, "context": 1}
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_MAX_WARNINGS = 20
+
+
+def computed(role: str) -> str:
+    """The name of the column holding a computed role."""
+    return f"{PREFIX}{role}"
+
+
+def is_computed(column: str) -> bool:
+    return column.startswith(PREFIX)
+
+
+def template_columns(template: str) -> list[str]:
+    """The columns a template names, in order; raises ValueError on a stray brace or an empty name."""
+    names = []
+    for match in _PLACEHOLDER.finditer(template):
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            continue
+        if match.group(1) is None:
+            raise ValueError(f"unmatched '{token}' at position {match.start()}")
+        name = match.group(1).strip()
+        if not name:
+            raise ValueError(f"empty {{}} at position {match.start()}")
+        names.append(name)
+    return names
+
+
+def _fill(template: str, values: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """The filled template, and where the first substitution of each column starts in it."""
+    out: list[str] = []
+    starts: dict[str, int] = {}
+    size = 0
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        literal = template[position:match.start()]
+        token = match.group(0)
+        piece = token[0] if token in ("{{", "}}") else values[match.group(1).strip()]
+        if token not in ("{{", "}}"):
+            starts.setdefault(match.group(1).strip(), size + len(literal))
+        out += [literal, piece]
+        size += len(literal) + len(piece)
+        position = match.end()
+    out.append(template[position:])
+    return "".join(out), starts
+
+
+class RowError(ValueError):
+    def __init__(self, message: str, field: str, hint: str):
+        super().__init__(message)
+        self.field = field
+        self.hint = hint
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _integer(row: dict[str, Any], column: str, mark_field: str) -> int:
+    value = row.get(column)
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise RowError(f"span offset {column} is {value!r}, expected an integer", column,
+                       f"{mark_field}: offsets are integers (character offsets or word indices)")
+    return value
+
+
+def _normal(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch not in string.punctuation).strip()
+
+
+def _mark(text: str, marks: "list[Mark]", row: dict[str, Any],
+          warnings: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int]]]:
+    """Insert each mark's open/close markers around its span; spans must lie inside the text and not overlap.
+    Returns the marked text and, per mark (in the given order), the character span it covers in it, markers
+    included."""
+    unit = marks[0].unit
+    if any(m.unit != unit for m in marks):
+        raise RowError("marks on one field mix word and character spans", marks[0].field, "use one unit per field")
+    pieces = text.split() if unit == "word" else list(text)
+    spans = []
+    for mark in marks:
+        start = _integer(row, mark.start, f"inputs mark on {mark.field}")
+        if mark.end is not None:
+            end = _integer(row, mark.end, f"inputs mark on {mark.field}") + (1 if mark.end_inclusive else 0)
+            expected = None
+        else:
+            expected = raw_key(row.get(mark.text))
+            end = start + (len(expected.split()) if unit == "word" else len(expected))
+        size = len(pieces)
+        if not 0 <= start < end <= size:
+            what = "words" if unit == "word" else "characters"
+            raise RowError(f"span [{start}, {end}) of {mark.field} ({mark.start}"
+                           f"{'/' + mark.end if mark.end else ''}) falls outside its text ({size} {what})",
+                           mark.start, "check the offsets against the text (word indices count whitespace-separated "
+                           "words; character ends are exclusive unless end_inclusive)")
+        covered = (" " if unit == "word" else "").join(pieces[start:end])
+        if expected is not None and _normal(covered) != _normal(expected):
+            warnings.append((mark.text or mark.start, f"span text {expected!r} does not match {covered!r} at "
+                                                      f"{unit} {start} of {mark.field}"))
+        spans.append((start, end, mark))
+    spans.sort(key=lambda s: s[0])
+    for (s1, e1, _), (s2, _e2, m2) in zip(spans, spans[1:]):
+        if s2 < e1:
+            raise RowError(f"spans of {mark.field} overlap ([{s1}, {e1}) and [{s2}, ...))", m2.start,
+                           "marks on one field must not overlap")
+    covered_at: dict[int, tuple[int, int]] = {}  # id(mark) -> span in the marked text
+    if unit == "word":
+        for start, end, mark in spans:
+            pieces[start] = mark.open + pieces[start]
+            pieces[end - 1] = pieces[end - 1] + mark.close
+        offsets = [0]
+        for word in pieces:
+            offsets.append(offsets[-1] + len(word) + 1)
+        for start, end, mark in spans:
+            covered_at[id(mark)] = (offsets[start], offsets[end - 1] + len(pieces[end - 1]))
+        marked = " ".join(pieces)
+    else:
+        shift = 0
+        for start, end, mark in spans:  # ascending, not overlapping: earlier markers shift later spans
+            covered_at[id(mark)] = (start + shift, end + shift + len(mark.open) + len(mark.close))
+            shift += len(mark.open) + len(mark.close)
+        for start, end, mark in sorted(spans, key=lambda s: -s[0]):
+            pieces[end:end] = [mark.close]
+            pieces[start:start] = [mark.open]
+        marked = "".join(pieces)
+    return marked, [covered_at[id(mark)] for mark in marks]
+
+
+def _compose(spec: "Compose", row: dict[str, Any], warnings: list[tuple[str, str]]) -> tuple[str, list[list[int]]]:
+    """The composed input and the character span ([start, end)) of each of its marks, in the card's order."""
+    values: dict[str, str] = {}
+    for name in template_columns(spec.template):
+        value = row.get(name)
+        if _missing(value):
+            raise RowError("missing value", name, "every row needs the fields its input template names")
+        values[name] = raw_key(value)
+    by_field: dict[str, list[Mark]] = {}
+    for mark in spec.marks:
+        by_field.setdefault(mark.field, []).append(mark)
+    within: dict[int, tuple[str, tuple[int, int]]] = {}
+    for name, marks in by_field.items():
+        values[name], covered = _mark(values[name], marks, row, warnings)
+        within.update({id(m): (name, c) for m, c in zip(marks, covered)})
+    text, starts = _fill(spec.template, values)
+    spans = []
+    for mark in spec.marks:
+        name, (start, end) = within[id(mark)]
+        spans.append([starts[name] + start, starts[name] + end])
+    return text, spans
+
+
+def _items(spec: "ListItems", column: str, row: dict[str, Any]) -> list[str]:
+    items = row.get(column)
+    if not isinstance(items, list):
+        raise RowError(f"expected a list, found {type(items).__name__}", column, "this field holds a list")
+    out: list[str] = []
+    text = None
+    if spec.span_of is not None:
+        text = row.get(spec.span_of)
+        if not isinstance(text, str):
+            raise RowError(f"expected the text the spans point into, found {type(text).__name__}", spec.span_of,
+                           "lists.<role>.span_of names the text column")
+    for position, item in enumerate(items):
+        where = f"{column}[{position}]"
+        if text is not None:
+            if not isinstance(item, dict):
+                raise RowError(f"{where} is {type(item).__name__}, expected {{{spec.start}, {spec.end}}}", column,
+                               "span items are objects with start and end offsets")
+            start, end = _integer(item, spec.start, where), _integer(item, spec.end, where)
+            stop = end + (1 if spec.end_inclusive else 0)
+            if not 0 <= start < stop <= len(text):
+                raise RowError(f"{where} span [{start}, {end}{']' if spec.end_inclusive else ')'} falls outside "
+                               f"{spec.span_of} ({len(text)} characters)", column,
+                               "offsets are character positions into the text" +
+                               (" (end inclusive)" if spec.end_inclusive else " (end exclusive)"))
+            out.append(text[start:stop])
+        elif spec.key is not None:
+            value = item.get(spec.key) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                raise RowError(f"{where} has no string '{spec.key}'", column,
+                               f"each item is an object with a '{spec.key}' string")
+            out.append(value)
+        else:
+            if not isinstance(item, str):
+                raise RowError(f"{where} is {type(item).__name__}, expected a string", column,
+                               "set lists.<role>.key for objects, or span_of for offsets")
+            out.append(item)
+    return sorted(set(out)) if spec.unique else out
+
+
+def prepare(card: "TaskCard", split: str, table: RawTable) -> RawTable:
+    """The table with the card's computed columns added; rows that cannot be computed are dropped with a Problem."""
+    from benchkit.task_types import TASK_TYPES
+
+    fields = card.split_fields(split)
+    joined = {role: fields.sources(role) for role in ("id", "group") if isinstance(getattr(fields, role), list)}
+    target = TASK_TYPES.get(card.type)
+    hidden = card.splits[split].labels == "hidden"
+    lists = {role: spec for role, spec in card.lists.items() if not (hidden and role == target.target_field)}
+    if not (joined or card.inputs or lists):
+        return table
+    present = set(map(str, table.frame.columns))
+    problems = list(table.problems)
+    needed: dict[str, str] = {}  # column -> where the card names it
+    for role, columns in joined.items():
+        needed.update({c: f"fields.{role}" for c in columns})
+    for role, spec in card.inputs.items():
+        needed.update({c: f"inputs.{role}" for c in template_columns(spec.template)})
+        for mark in spec.marks:
+            needed.update({c: f"inputs.{role}.marks" for c in (mark.field, mark.start, mark.end, mark.text) if c})
+    for role, spec in lists.items():
+        needed[fields.sources(role)[0]] = f"fields.{role}"
+        if spec.span_of:
+            needed[spec.span_of] = f"lists.{role}.span_of"
+    absent = [c for c in needed if c not in present]
+    if absent:
+        known = sorted(present)
+        problems += [Problem(f"column '{c}' not found; the file has {known}", file=table.source,
+                             field=needed[c], hint=did_you_mean(c, known) or "fix the card or check the file's format")
+                     for c in absent]
+        return RawTable(table.source, table.frame, table.locations, table.location_kind, problems)
+
+    records = table.frame.to_dict("records")
+    computed_values: dict[str, list[Any]] = {computed(r): [] for r in (*joined, *card.inputs, *lists)}
+    if any(spec.marks for spec in card.inputs.values()):
+        computed_values[SPANS] = []
+    keep: list[int] = []
+    warnings: list[Problem] = []
+    for index, row in enumerate(records):
+        row_warnings: list[tuple[str, str]] = []
+        try:
+            values: dict[str, Any] = {}
+            for role, columns in joined.items():
+                parts = [row.get(c) for c in columns]
+                gap = next((c for c, v in zip(columns, parts) if _missing(v)), None)
+                if gap is not None:
+                    raise RowError("missing value", gap, f"every row needs the columns of fields.{role}")
+                values[computed(role)] = "-".join(raw_key(v) for v in parts)
+            marked: list[list[int]] = []
+            for role, spec in card.inputs.items():
+                values[computed(role)], spans = _compose(spec, row, row_warnings)
+                marked += [[SEQUENCE_OF[role], *span] for span in spans]
+            if any(spec.marks for spec in card.inputs.values()):
+                values[SPANS] = marked
+            for role, spec in lists.items():
+                values[computed(role)] = _items(spec, fields.sources(role)[0], row)
+            _check_gold(card, target, values, fields)
+        except RowError as err:
+            problems.append(table.problem(index, str(err), field=err.field, hint=err.hint))
+            continue
+        for name, value in values.items():
+            computed_values[name].append(value)
+        keep.append(index)
+        warnings += [table.problem(index, message, field=column, severity="warning",
+                                   hint="the span covers other words than its text says; check the offsets")
+                     for column, message in row_warnings]
+    if len(warnings) > _MAX_WARNINGS:
+        rest = len(warnings) - _MAX_WARNINGS
+        warnings = warnings[:_MAX_WARNINGS] + [Problem(f"... and {rest} more span-text mismatches", file=table.source,
+                                                       severity="warning")]
+    frame = table.frame.iloc[keep].reset_index(drop=True)
+    for name, column in computed_values.items():
+        frame[name] = column
+    return RawTable(table.source, frame, [table.locations[i] for i in keep], table.location_kind,
+                    problems + warnings)
+
+
+def _check_gold(card: "TaskCard", target: Any, values: dict[str, Any], fields: Any) -> None:
+    """Candidate choice: every gold answer must be one of the row's candidates (else the task cannot be learned)."""
+    if target.target != "candidate":
+        return
+    golds, candidates = values.get(computed(target.target_field)), values.get(computed("candidates"))
+    if golds is None or candidates is None:
+        return
+    if not golds:
+        raise RowError("no gold answer", fields.sources(target.target_field)[0],
+                       "a labelled row needs at least one answer; mark the split labels: hidden if it has none")
+    pool = set(candidates)
+    stray = [g for g in golds if g not in pool]
+    if stray:
+        raise RowError(f"gold answer {stray[0]!r} is not among the row's {len(candidates)} candidates",
+                       fields.sources(target.target_field)[0],
+                       did_you_mean(stray[0], candidates) or "check the answer and candidate offsets")
