@@ -81,7 +81,13 @@ def render_task(info: dict[str, Any]) -> None:
         else:
             rows_text = "" if rows is None else str(rows)
         dist = entry.get("label_distribution") or {}
-        dist_text = ", ".join(f"{k} {v}" for k, v in dist.items())
+        if "candidates_min" in dist:  # candidate choice: candidates per row, gold answers per row
+            dist_text = (f"{dist['candidates_min']}-{dist['candidates_max']} candidates (mean "
+                         f"{dist['candidates_mean']})" + (f", {dist['answers_mean']} answers" if "answers_mean" in dist else ""))
+        else:
+            dist_text = ", ".join(f"{k} {v}" for k, v in dist.items())
+        if entry.get("groups") is not None:
+            rows_text += f" ({entry['groups']} groups)"
         expected = "" if entry["expected_rows"] is None else str(entry["expected_rows"])
         origin = entry.get("derived_from") and f"derived from {entry['derived_from']}" or str(entry["file"])
         cells = (split, entry["labels"], rows_text, expected, dist_text, origin) if with_data else (
