@@ -114,7 +114,7 @@ CARD_CASES: dict[str, Case] = {
         CARD + "maintainer: me\n",
         stderr=["error: {dir}/card.yaml:18: maintainer: unknown field 'maintainer' (hint: allowed fields here: id, "
                 "version, name, description, language, license, citation, homepage, type, source, fields, labels, "
-                "value_range, splits, metrics, primary_metric, evaluated_with, checks)"]),
+                "value_range, splits, metrics, primary_metric, inputs, lists, evaluated_with, checks)"]),
     "missing field": validate(
         edit(CARD, "license: test\n", ""),
         stderr=[f"error: {{dir}}/card.yaml: license: missing required field 'license' (hint: {ADD_FIELD})"]),
@@ -128,7 +128,8 @@ CARD_CASES: dict[str, Case] = {
     "unknown task type": validate(
         edit(CARD, "type: single_text_classification", "type: single_text_clasification"),
         stderr=["error: {dir}/card.yaml:9: type: unknown task type 'single_text_clasification'; expected one of: "
-                "multiple_choice, regression, single_text_classification, text_pair_classification, "
+                "candidate_choice, grouped_classification, multiple_choice, regression, single_text_classification, "
+                "span_classification, text_pair_classification, "
                 "token_classification (hint: did you mean 'single_text_classification'?)"]),
     "unknown format": validate(
         edit(CARD, "format: tsv", "format: tvs"),
