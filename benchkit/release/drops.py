@@ -122,15 +122,10 @@ def _bootstrap(suite: Suite, tasks: dict[str, list[Run]], gold: Any,
             if column in before.task_scores:
                 task_values.setdefault(column, []).append(before.task_scores[column] - value)
 
-    def interval(values: list[float]) -> tuple[float, float] | None:
-        array = np.asarray(values, dtype=float)
-        array = array[np.isfinite(array)]
-        if array.size == 0:
-            return None
-        low, high = np.quantile(array, [(1 - settings.level) / 2, (1 + settings.level) / 2])
-        return float(low), float(high)
+    from benchkit.release.scores import percentile_interval
 
-    return interval(suite_values), {c: i for c, v in task_values.items() if (i := interval(v)) is not None}
+    return (percentile_interval(suite_values, settings.level),
+            {c: i for c, v in task_values.items() if (i := percentile_interval(v, settings.level)) is not None})
 
 
 def manifest_entry(summary: DropSummary) -> dict[str, Any]:

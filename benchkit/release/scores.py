@@ -309,6 +309,18 @@ class GoldData:
     groups: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
 
+def percentile_interval(values: list[float], level: float) -> tuple[float, float] | None:
+    """The central ``level`` percentile interval of bootstrap draws (non-finite draws dropped); None without any."""
+    import numpy as np
+
+    array = np.asarray(values, dtype=float)
+    array = array[np.isfinite(array)]
+    if array.size == 0:
+        return None
+    low, high = np.quantile(array, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
 class UnitSampler:
     """Draws a bootstrap resample of one split: examples with replacement, or whole units -- the card's groups
     (MultiRC questions) or the consecutive pairs of a pair metric (AX-g) -- whose members stay together, in file
@@ -431,14 +443,7 @@ def _bootstrap_diagnostic(card: TaskCard, gold: list[Any], runs: list[list[Any]]
                 sums[m].append(cache[i][m])
         for m in metrics:
             draws[m].append(float(np.mean(sums[m])))
-    out: dict[str, tuple[float, float]] = {}
-    for m, values in draws.items():
-        array = np.asarray(values, dtype=float)
-        array = array[np.isfinite(array)]
-        if array.size:
-            low, high = np.quantile(array, [(1 - settings.level) / 2, (1 + settings.level) / 2])
-            out[m] = (float(low), float(high))
-    return out
+    return {m: i for m, values in draws.items() if (i := percentile_interval(values, settings.level)) is not None}
 
 
 def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
@@ -485,12 +490,5 @@ def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
         for column, value in scored.task_scores.items():
             task_values.setdefault(column, []).append(value)
 
-    def interval(values: list[float]) -> tuple[float, float] | None:
-        array = np.asarray(values, dtype=float)
-        array = array[np.isfinite(array)]
-        if array.size == 0:
-            return None
-        low, high = np.quantile(array, [(1 - settings.level) / 2, (1 + settings.level) / 2])
-        return float(low), float(high)
-
-    return interval(suite_values), {c: i for c, v in task_values.items() if (i := interval(v)) is not None}
+    return (percentile_interval(suite_values, settings.level),
+            {c: i for c, v in task_values.items() if (i := percentile_interval(v, settings.level)) is not None})
