@@ -73,5 +73,9 @@ class Report:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean' suggestion, or None when nothing is close."""
-    matches = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    same_letters = [c for c in choices if str(c).casefold() == str(word).casefold()]
+    if same_letters:  # 'entailment' for 'ENTAILMENT': difflib compares case-sensitively and finds nothing
+        return f"did you mean '{same_letters[0]}'?"
+    matches = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None

@@ -286,7 +286,8 @@ DATA_CASES: dict[str, Case] = {
     "wrong encoding in a data file": validate(
         data=sst_data(dev_tsv="sentence\tlabel\nfine film\t1\nna\u00efve film\t0\n".encode("latin-1")),
         stderr=["error: data/D/dev.tsv:3: read.encoding: cannot decode byte 0xef as utf-8 "
-                "(hint: re-save the file as UTF-8 or set read.encoding in the card)"]),
+                "(hint: re-save the file as UTF-8 or set read.encoding in the card "
+                "(e.g. cp1250 or iso8859-2 for a legacy Central European file))"]),
     "missing split file": validate(
         data=sst_data(dev_tsv="<absent>"), code=0,
         stderr=[f"warning: data/D: test/sst: missing data: dev (dev.tsv) not found (hint: {MISSING_HINT}; "

@@ -85,7 +85,8 @@ def read_text(path: str, encoding: str) -> str:
         line = raw.count(b"\n", 0, err.start) + 1
         raise BenchkitError(Problem(
             f"cannot decode byte 0x{raw[err.start]:02x} as {encoding}", file=path, line=line,
-            field="read.encoding", hint="re-save the file as UTF-8 or set read.encoding in the card")) from None
+            field="read.encoding", hint="re-save the file as UTF-8 or set read.encoding in the card "
+                                        "(e.g. cp1250 or iso8859-2 for a legacy Central European file)")) from None
 
 
 def raw_key(value: Any) -> str:

@@ -280,6 +280,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                     train_samples_per_second=round(train_rows * epochs_run / max(train_seconds, 1e-9), 3)),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
                               rows=fingerprints, companions=companion_files,
+                              derived={split: {**spec_.derive.model_dump(by_alias=True), "rows": len(frames[split])}
+                                       for split, spec_ in card.splits.items() if spec_.derive and split in frames},
                               libraries=library_versions(), created=now(),
                               hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim}),
     )

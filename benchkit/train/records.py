@@ -55,6 +55,9 @@ class Provenance(Strict):
     # The data files of companion tasks this run predicted ("<task id>:<split>" -> file; e.g. AX-b with the RTE
     # model). Empty in records written before benchkit recorded it, and for tasks without companions.
     companions: dict[str, DataFile] = {}
+    # Splits the card carves out of another (``derive:``, e.g. KLEJ CBD's dev from train): split -> {from, fraction,
+    # stratify, seed, rows}. Empty in records written before benchkit recorded it, and where the card carves none.
+    derived: dict[str, dict[str, Any]] = {}
     libraries: dict[str, str]
     hardware: dict[str, Any]
     created: str

@@ -148,6 +148,7 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
         problems.append(Problem(f"column '{column}' (fields.{role.split('[')[0]}) not found; the file has {present}",
                                 file=table.source, field=f"fields.{role}",
                                 hint=did_you_mean(column, present) or "fix the card's fields or read.columns/header"))
+    problems.extend(_labels_in_hidden_split(card, split, table))
     if not missing and len(table.frame):
         try:
             build_schema(card, split).validate(table.frame, lazy=True)
@@ -162,6 +163,31 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
         problems.append(Problem(f"expected {expected} rows, found {found}", file=table.source, field=f"splits.{split}.rows",
                                 hint="the file may be truncated, modified or another version of the dataset"))
     return problems
+
+
+def _labels_in_hidden_split(card: TaskCard, split: str, table: RawTable) -> list[Problem]:
+    """A split the card marks ``labels: hidden`` whose file fills the card's label column: the labelled file in the
+    place of the unlabelled one (e.g. KLEJ's test_features.tsv). One problem, at the first row with a label."""
+    if card.splits[split].labels != "hidden":
+        return []
+    target = TASK_TYPES.get(card.type).target_field
+    column = card.split_fields(split).columns().get(target)
+    if not isinstance(column, str) or column not in table.frame.columns:
+        return []
+    import pandas as pd
+
+    def labelled(value: Any) -> bool:  # None, NaN, pd.NA and blank cells hold no label
+        if isinstance(value, str):
+            return bool(value.strip())
+        return isinstance(value, (list, dict)) or not pd.isna(value)
+
+    filled = [i for i, v in enumerate(table.frame[column]) if labelled(v)]
+    if not filled:  # an empty column (Hub test splits: -1 read as missing) holds no labels
+        return []
+    where = card.splits[split].file or "this split's file"
+    return [table.problem(filled[0], f"labels present in a split the card marks hidden: column '{column}' holds values "
+                                     f"in {len(filled)} of {len(table.frame)} rows", field=f"fields.{target}",
+                          hint=f"is this the labelled file? {where} ships without labels")]
 
 
 def _failures(card: TaskCard, table: RawTable, cases: "Any", max_per_check: int) -> list[Problem]:
