@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from card_helpers import card_with_rows
 
 from benchkit.cards import catalog
 from benchkit.cards.loader import load_task_card
@@ -115,10 +116,7 @@ def test_dataset_dict_keeps_official_label_strings(glue_dir: Path) -> None:
 
 def _fixture_card(tmp_path: Path, task: str, rows: dict[str, int]) -> Path:
     """The real card with the expected row counts of the small fixture files."""
-    splits = "\n".join(f"  {split}: {{rows: {n}}}" for split, n in rows.items())
-    card = tmp_path / f"{task.split('/')[1]}.yaml"
-    card.write_text(f"extends: {REPO / 'tasks' / (task + '.yaml')}\nsplits:\n{splits}\n", encoding="utf-8")
-    return card
+    return card_with_rows(tmp_path / f"{task.split('/')[1]}.yaml", task, rows)
 
 
 def test_qqp_card_on_official_format_fixture(tmp_path: Path) -> None:

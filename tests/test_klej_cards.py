@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from card_helpers import card_with_rows
 from conftest import FIXTURES, REPO
 from scipy.stats import spearmanr
 from sklearn.metrics import accuracy_score, f1_score
@@ -93,10 +94,7 @@ def file_rows(task: str) -> dict[str, int]:
 
 def write_fixture_card(where: Path, task: str) -> Path:
     """The official card with the fixture's row counts (counted independently); derived splits keep no count."""
-    splits = "\n".join(f"  {split}: {{rows: {n}}}" for split, n in file_rows(task).items())
-    card = where / f"{task.split('/')[1]}.yaml"
-    card.write_text(f"extends: {REPO / 'tasks' / (task + '.yaml')}\nsplits:\n{splits}\n", encoding="utf-8")
-    return card
+    return card_with_rows(where / f"{task.split('/')[1]}.yaml", task, file_rows(task))
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from card_helpers import card_with_rows
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from benchkit.cards import catalog
@@ -94,10 +95,7 @@ def counts(task: str) -> dict[str, int]:
 
 def write_fixture_card(folder: Path, task: str) -> Path:
     """The official card with the fixture's row counts (counted independently)."""
-    splits = "\n".join(f"  {split}: {{rows: {n}}}" for split, n in counts(task).items())
-    card = folder / f"{task.split('/')[1]}.yaml"
-    card.write_text(f"extends: {REPO / 'tasks' / (task + '.yaml')}\nsplits:\n{splits}\n", encoding="utf-8")
-    return card
+    return card_with_rows(folder / f"{task.split('/')[1]}.yaml", task, counts(task))
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from card_helpers import card_with_rows
 from conftest import FIXTURES, REPO
 from sklearn.metrics import accuracy_score, matthews_corrcoef
 from test_run import TINY_RECIPE, records, run_cli
@@ -247,9 +248,7 @@ def test_glue_ax_is_still_only_predicted(tiny_model: Path, tmp_path: Path) -> No
     rows = {"glue/mnli": {"train": 6, "dev_matched": 3, "dev_mismatched": 2, "test_matched": 2, "test_mismatched": 1},
             "glue/ax": {"test": 3}}
     for task, counts in rows.items():
-        splits = "\n".join(f"  {split}: {{rows: {n}}}" for split, n in counts.items())
-        (tmp_path / "tasks" / task).with_suffix(".yaml").write_text(
-            f"extends: {REPO / 'tasks' / task}.yaml\nsplits:\n{splits}\n", encoding="utf-8")
+        card_with_rows((tmp_path / "tasks" / task).with_suffix(".yaml"), task, counts)
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "mnli-ax.yaml").write_text(
         "id: mnli-ax\nversion: 1.0.0\nname: MNLI and AX\ndescription: a test slice\nlanguages: [eng-Latn]\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from card_helpers import card_with_rows
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "fixtures" / "superglue"
@@ -62,9 +63,7 @@ def write_cards(root: Path, data: Path = DATA) -> Path:
 
             card = catalog.load_task(str(path))
             counts = {s: len(lines(data / card.source.dir / spec.file)) for s, spec in card.splits.items()}
-        splits = "".join(f"  {s}: {{rows: {n}}}\n" for s, n in counts.items())
-        (root / "tasks" / "superglue" / path.name).write_text(
-            f"extends: {path}\n" + (f"splits:\n{splits}" if splits else ""), encoding="utf-8")
+        card_with_rows(root / "tasks" / "superglue" / path.name, f"superglue/{task}", counts)
     return root
 
 
