@@ -386,6 +386,7 @@ def _read_frames(suite: Suite, tasks: list[TaskCard], data_dir: Path) -> dict[st
 def run_evaluation_only(suite: Suite, tasks: list[TaskCard], *, data_dir: Path | None, out: Path,
                         reference_data_dir: Path | None, models: tuple[str, ...] = (), seeds: list[int] | None = None,
                         method: str | None = None, echo: Callable[[str], None] = print) -> EvaluationResult:
+    from benchkit.execute.local import run_log
     from benchkit.train.records import iter_records, write_record
 
     directory = catalog.suite_data_dir(suite, data_dir)
@@ -413,27 +414,19 @@ def run_evaluation_only(suite: Suite, tasks: list[TaskCard], *, data_dir: Path |
         if ev not in todo:
             continue
         ev.folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(ev.folder / "run.log", mode="w", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        loggers = [logging.getLogger("benchkit"), logging.getLogger("transformers")]
-        for logger in loggers:
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-        try:
-            log.info("evaluate %s with the model of %s (config %s)", ev.label, ev.source_path.parent, ev.config_hash)
-            record = evaluate(ev, frames[ev.card.id], suite, runs_dir, reference)
-            write_record(ev.folder, record)
-            result.done.append((ev, record))
-            echo(f"done  {ev.label}: {_summary(record)}")
-        except Exception as err:  # noqa: BLE001  (one failing evaluation must not stop the others)
-            log.error("evaluation failed:\n%s", traceback.format_exc())
-            message = " ".join(str(err).split()) or type(err).__name__
-            result.failed.append((ev, message))
-            echo(f"FAIL  {ev.label}: {message[:300]} (log: {ev.folder / 'run.log'})")
-        finally:
-            for logger in loggers:
-                logger.removeHandler(handler)
-            handler.close()
+        with run_log(ev.folder):
+            try:
+                log.info("evaluate %s with the model of %s (config %s)", ev.label, ev.source_path.parent,
+                         ev.config_hash)
+                record = evaluate(ev, frames[ev.card.id], suite, runs_dir, reference)
+                write_record(ev.folder, record)
+                result.done.append((ev, record))
+                echo(f"done  {ev.label}: {_summary(record)}")
+            except Exception as err:  # noqa: BLE001  (one failing evaluation must not stop the others)
+                log.error("evaluation failed:\n%s", traceback.format_exc())
+                message = " ".join(str(err).split()) or type(err).__name__
+                result.failed.append((ev, message))
+                echo(f"FAIL  {ev.label}: {message[:300]} (log: {ev.folder / 'run.log'})")
     echo(f"{len(result.done)} evaluation(s) done, {len(result.skipped)} skipped (done earlier), "
          f"{len(result.failed)} failed")
     echo(f"results: {runs_dir.resolve()}")

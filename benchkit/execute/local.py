@@ -11,9 +11,10 @@ import logging
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from benchkit.train.loop import RunSpec, run_one
 from benchkit.train.records import RunRecord, iter_records, write_record
@@ -182,6 +183,25 @@ def _label(spec: RunSpec) -> str:
     return f"{spec.card.id} {spec.model.name} {spec.method} seed {spec.seed}"
 
 
+
+@contextmanager
+def run_log(folder: Path, append: bool = False) -> Iterator[None]:
+    """While a run (or an evaluation) works in ``folder``, benchkit's and transformers' log lines go to its
+    ``run.log`` (appended to when the run resumes)."""
+    handler = logging.FileHandler(folder / "run.log", mode="a" if append else "w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger("benchkit"), logging.getLogger("transformers")]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
+
+
 def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResult:
     result = GridResult()
     finished = {record.config_hash: path for path, record in iter_records(out / "runs")}
@@ -196,37 +216,29 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
             progress.run_started(label, spec.recipe.epochs)
             spec.folder.mkdir(parents=True, exist_ok=True)
             resuming = (spec.folder / "checkpoints").is_dir()
-            handler = logging.FileHandler(spec.folder / "run.log", mode="a" if resuming else "w", encoding="utf-8")
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-            loggers = [logging.getLogger("benchkit"), logging.getLogger("transformers")]
-            for logger in loggers:
-                logger.addHandler(handler)
-                logger.setLevel(logging.INFO)
-            try:
-                logging.getLogger("benchkit").info("run %s (config %s)", label, spec.config_hash)
-                record = run_one(spec, progress)
-                write_record(spec.folder, record)
-                result.done.append((spec, record))
-                split, main = next(iter(record.results.items()))
-                progress.print(f"done  {label}: {split} {record.primary_metric} "
-                               f"{main.metrics[record.primary_metric] * 100:.2f}, task score {record.score * 100:.2f} "
-                               f"({record.selection_used.label}), train {record.costs.train_seconds:.0f}s")
-            except KeyboardInterrupt:
-                progress.stop()
-                logging.getLogger("benchkit").warning("interrupted by the user")
-                raise RunInterrupted(f"interrupted during {label} ({len(result.done)} run(s) finished and kept, "
-                                     f"{len(plan) - len(result.done) - len(result.skipped)} left)") from None
-            except Exception as err:  # one failing run must not stop the grid
-                progress.stop()
-                logging.getLogger("benchkit").error("run failed:\n%s", traceback.format_exc())
-                message = " ".join(str(err).split()) or type(err).__name__
-                result.failed.append((spec, message))
-                progress.print(f"FAIL  {label}: {message[:300]} (log: {spec.folder / 'run.log'})")
-                progress.run_finished()
-            else:
-                progress.run_finished()
-            finally:
-                for logger in loggers:
-                    logger.removeHandler(handler)
-                handler.close()
+            with run_log(spec.folder, append=resuming):
+                try:
+                    logging.getLogger("benchkit").info("run %s (config %s)", label, spec.config_hash)
+                    record = run_one(spec, progress)
+                    write_record(spec.folder, record)
+                    result.done.append((spec, record))
+                    split, main = next(iter(record.results.items()))
+                    progress.print(f"done  {label}: {split} {record.primary_metric} "
+                                   f"{main.metrics[record.primary_metric] * 100:.2f}, "
+                                   f"task score {record.score * 100:.2f} ({record.selection_used.label}), "
+                                   f"train {record.costs.train_seconds:.0f}s")
+                except KeyboardInterrupt:
+                    progress.stop()
+                    logging.getLogger("benchkit").warning("interrupted by the user")
+                    raise RunInterrupted(f"interrupted during {label} ({len(result.done)} run(s) finished and kept, "
+                                         f"{len(plan) - len(result.done) - len(result.skipped)} left)") from None
+                except Exception as err:  # one failing run must not stop the grid
+                    progress.stop()
+                    logging.getLogger("benchkit").error("run failed:\n%s", traceback.format_exc())
+                    message = " ".join(str(err).split()) or type(err).__name__
+                    result.failed.append((spec, message))
+                    progress.print(f"FAIL  {label}: {message[:300]} (log: {spec.folder / 'run.log'})")
+                    progress.run_finished()
+                else:
+                    progress.run_finished()
     return result
