@@ -254,7 +254,7 @@ def prepare(card: "TaskCard", split: str, table: RawTable) -> RawTable:
         problems += [Problem(f"column '{c}' not found; the file has {known}", file=table.source,
                              field=needed[c], hint=did_you_mean(c, known) or "fix the card or check the file's format")
                      for c in absent]
-        return RawTable(table.source, table.frame, table.locations, table.location_kind, problems)
+        return RawTable(table.source, table.frame, table.locations, table.location_kind, problems, table.declared)
 
     records = table.frame.to_dict("records")
     computed_values: dict[str, list[Any]] = {computed(r): [] for r in (*joined, *card.inputs, *lists)}
@@ -298,7 +298,7 @@ def prepare(card: "TaskCard", split: str, table: RawTable) -> RawTable:
     for name, column in computed_values.items():
         frame[name] = column
     return RawTable(table.source, frame, [table.locations[i] for i in keep], table.location_kind,
-                    problems + warnings)
+                    problems + warnings, table.declared)
 
 
 def _check_gold(card: "TaskCard", target: Any, values: dict[str, Any], fields: Any) -> None:

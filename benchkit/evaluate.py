@@ -17,7 +17,7 @@ def metric_options(card: TaskCard, ref: MetricRef) -> dict[str, Any]:
     if card.labels is not None:
         if "labels" in accepted:
             options.setdefault("labels", list(card.labels.names))
-        if "scheme" in accepted and card.labels.scheme:
+        if "scheme" in accepted and card.labels.scheme and card.labels.scheme != "plain":  # plain: no prefixes
             options.setdefault("scheme", card.labels.scheme)
     return options
 
@@ -39,7 +39,7 @@ def task_split_score(card: TaskCard, references: Sequence[Any], predictions: Seq
                      groups: Sequence[Any] | None = None) -> float:
     from benchkit.scoring import task_score
 
-    return task_score(compute_metrics(card, references, predictions, groups))
+    return task_score(compute_metrics(card, references, predictions, groups), card.score_metrics)
 
 
 def resampling_units(card: TaskCard, size: int, groups: Sequence[Any] | None) -> list[Any] | None:
@@ -74,7 +74,8 @@ def evaluate_split(card: TaskCard, split: str, references: Sequence[Any], predic
     from benchkit.scoring import bootstrap_ci, task_score
 
     metrics = compute_metrics(card, references, predictions, groups)
-    result = SplitEvaluation(card.id, split, len(references), metrics, task_score(metrics), card.primary_metric)
+    result = SplitEvaluation(card.id, split, len(references), metrics, task_score(metrics, card.score_metrics),
+                              card.primary_metric)
     if resamples > 0:
         # A metric over consecutive pairs (AX-g gender parity) is only defined on whole pairs, MultiRC EM on whole
         # questions: those units are resampled, their members staying together in each draw.

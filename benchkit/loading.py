@@ -31,20 +31,48 @@ class SplitFile:
     """Where a split's data lives, and whether it is there."""
 
     split: str
-    location: str  # a file path, or hub:<repo>/<config>@<revision>:<split>
+    location: str  # a file path; a Hub split's local copy (folder); or hub:<repo>[/<config>]@<revision>:<split>
     exists: bool
     is_dir: bool = False
+    hub: bool = False  # a Hub split (``hf_split``), read from the local copy or the Hub
 
 
 def locate(card: TaskCard, split: str, data_dir: Path) -> SplitFile | None:
     """None for derived splits, which have no file of their own."""
+    from benchkit.sources.hub_local import local_folder
+
     spec = card.splits[split]
     if spec.derive is not None:
         return None
     if spec.hf_split is not None:
-        return SplitFile(split, spec.hf_split, exists=True)
+        folder = local_folder(card.source, data_dir)
+        if folder is not None:
+            return SplitFile(split, str(folder), exists=True, is_dir=True, hub=True)
+        config = f"/{card.source.config}" if card.source.config else ""
+        return SplitFile(split, f"hub:{card.source.repo}{config}@{card.source.revision}:{spec.hf_split}", exists=True,
+                         hub=True)
     path = data_dir / card.source.dir / spec.file
     return SplitFile(split, str(path), exists=path.is_file(), is_dir=path.is_dir())
+
+
+def split_identity(card: TaskCard, where: SplitFile, data_dir: Path) -> tuple[str, str]:
+    """(what the record names, its sha256) for a split that exists: a file's path under ``data_dir`` and content
+    hash; a Hub split's local copy (its data files' digest); or the Hub split at the commit read (an ``unconfirmed``
+    revision resolved to the commit it points to now), whose digest is that of its name."""
+    import hashlib
+
+    from benchkit.sources.hub_local import folder_sha256, resolve_revision
+    from benchkit.train.provenance import file_sha256
+
+    if not where.hub:
+        return str(Path(where.location).relative_to(data_dir)), file_sha256(Path(where.location))
+    if where.is_dir:
+        folder = Path(where.location)
+        name = str(folder.relative_to(data_dir)) + f":{card.splits[where.split].hf_split}"
+        return name, folder_sha256(folder)
+    config = f"/{card.source.config}" if card.source.config else ""
+    name = f"hub:{card.source.repo}{config}@{resolve_revision(card.source)}:{card.splits[where.split].hf_split}"
+    return name, hashlib.sha256(name.encode()).hexdigest()
 
 
 def read_split(card: TaskCard, split: str, data_dir: Path) -> RawTable:
@@ -52,6 +80,13 @@ def read_split(card: TaskCard, split: str, data_dir: Path) -> RawTable:
 
     where = locate(card, split, data_dir)
     assert where is not None, "derived splits are carved, not read"
+    spec = card.splits[split]
+    if spec.hf_split is not None and where.is_dir:  # a local copy of a Hub dataset
+        reader = FORMATS.get(card.source.format).read_copy
+        assert reader is not None, "only formats that read local copies locate one"
+        return prepare(card, split, reader(Path(where.location), spec.hf_split, card.source))
+    if spec.hf_split is not None:
+        return prepare(card, split, read_table(spec.hf_split, card.source, card.split_read(split)))
     return prepare(card, split, read_table(where.location, card.source, card.split_read(split)))
 
 

@@ -103,7 +103,11 @@ class Source(Strict):
     read: ReadOptions = ReadOptions()
     repo: str | None = None
     config: str | None = None
+    # A Hub commit (pinned), or "unconfirmed" where none could be confirmed: then revision_source must say why, and
+    # the data are read at the commit the default branch points to when read (which run records keep).
     revision: str | None = None
+    # Where the pinned revision was seen (a Hub page, a config that pins it), or why none could be confirmed.
+    revision_source: str | None = None
 
     @field_validator("format")
     @classmethod
@@ -128,6 +132,17 @@ class Source(Strict):
             if not self.revision:
                 raise CardValueError("format 'hub' needs a pinned source.revision",
                                      "pin the dataset's commit sha so the data cannot change under the card")
+            if self.revision in ("main", "master"):
+                raise CardValueError(f"source.revision '{self.revision}' is a branch, which moves",
+                                     "pin a commit sha, or write revision: unconfirmed with revision_source: why",
+                                     ("revision",))
+            if self.revision == "unconfirmed" and not self.revision_source:
+                raise CardValueError("source.revision is unconfirmed and revision_source does not say why",
+                                     "write what was looked up and why no commit could be confirmed",
+                                     ("revision_source",))
+        elif self.revision_source:
+            raise CardValueError(f"revision_source is for format 'hub', not '{self.format}'", "remove it",
+                                 ("revision_source",))
         return self
 
 
@@ -184,7 +199,9 @@ class Fields(Strict):
 class Labels(Strict):
     names: list[str] = Field(min_length=1)
     map: dict[str, str] | None = None
-    scheme: Literal["IOB1", "IOB2", "BIOES"] | None = None
+    # Chunk scheme of tags: IOB1, IOB2 (BIO), BIOES; or "plain" for tags with no chunk prefix (POS tags,
+    # AspectEmo's a_plus_m), which seqeval chunks as it does any tag (LEPISZCZE scored them so).
+    scheme: Literal["IOB1", "IOB2", "BIOES", "plain"] | None = None
 
     @field_validator("map", mode="before")
     @classmethod
@@ -366,6 +383,9 @@ class TaskCard(Strict):
     splits: dict[str, Split] = Field(min_length=1)
     metrics: list[MetricRef] = Field(min_length=1)
     primary_metric: str
+    # The metrics whose mean is the task score (default: all of the card's metrics); the others are reported only
+    # (LEPISZCZE: the score is macro-F1, accuracy is shown next to it).
+    score_metrics: list[str] | None = None
     # Model inputs composed from several fields (role -> template and marks), and list-valued fields (role -> how
     # their items become strings); see benchkit/compose.py.
     inputs: dict[str, Compose] = {}
@@ -469,7 +489,8 @@ class TaskCard(Strict):
         elif self.labels is None:
             raise CardValueError(f"task type '{self.type}' needs labels", "list the official label strings under labels.names")
         if task_type.target == "tags" and self.labels and self.labels.scheme is None:
-            raise CardValueError("token classification needs labels.scheme", "one of IOB1, IOB2, BIOES", ("labels",))
+            raise CardValueError("token classification needs labels.scheme",
+                                 "one of IOB1, IOB2, BIOES, or plain for tags without B-/I- prefixes", ("labels",))
         if self.value_range is not None and task_type.target != "number":
             raise CardValueError("value_range is only for regression", "remove it", ("value_range",))
         if self.value_range is not None and not self.value_range[0] < self.value_range[1]:
@@ -489,6 +510,13 @@ class TaskCard(Strict):
                     raise CardValueError(f"split '{name}': read option(s) {extra_options} do not apply to format "
                                          f"'{self.source.format}'", None, ("splits", name, "read", extra_options[0]))
         names = [m.name for m in self.metrics]
+        for name in self.score_metrics or []:
+            if name not in names:
+                raise CardValueError(f"score_metrics names '{name}', which is not among the card's metrics {names}",
+                                     did_you_mean(name, names) or "name metrics listed under metrics:",
+                                     ("score_metrics",))
+        if self.score_metrics == []:
+            raise CardValueError("score_metrics is empty", "name at least one metric, or remove it", ("score_metrics",))
         if self.primary_metric not in names:
             raise CardValueError(f"primary_metric '{self.primary_metric}' is not among the card's metrics {names}",
                                  did_you_mean(self.primary_metric, names)

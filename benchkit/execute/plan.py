@@ -18,12 +18,11 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
-from benchkit.loading import locate
+from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
 from benchkit.train.loop import RunSpec
 from benchkit.train.methods import METHODS
 from benchkit.train.models import ResolvedModel
-from benchkit.train.provenance import file_sha256
 from benchkit.train.recipes import NOT_HASHED, resolve_recipe
 from benchkit.train.records import CardRef, DataFile
 
@@ -46,14 +45,14 @@ def data_files(card: TaskCard, data_dir: Path) -> dict[str, DataFile]:
     problems: list[Problem] = []
     for split in card.splits:
         where = locate(card, split, data_dir)
-        if where is None or card.splits[split].hf_split:
+        if where is None:
             continue
         if not where.exists:
             problems.append(Problem(f"missing data: split '{split}' of {card.id} not found", file=where.location,
                                     hint="run 'benchkit validate' on the suite with this --data-dir"))
             continue
-        files[split] = DataFile(file=str(Path(where.location).relative_to(data_dir)), sha256=file_sha256(Path(where.location)),
-                                rows=card.splits[split].rows or 0)
+        name, digest = split_identity(card, where, data_dir)
+        files[split] = DataFile(file=name, sha256=digest, rows=card.splits[split].rows or 0)
     if problems:
         raise BenchkitError(*problems)
     return files
@@ -68,11 +67,10 @@ def companion_files(companions: list[TaskCard], data_dir: Path) -> dict[str, Dat
     for companion in companions:
         for split in companion_splits(companion, data_dir):
             where = locate(companion, split, data_dir)
-            if where is None or companion.splits[split].hf_split:
+            if where is None:
                 continue
-            files[f"{companion.id}:{split}"] = DataFile(
-                file=str(Path(where.location).relative_to(data_dir)), sha256=file_sha256(Path(where.location)),
-                rows=companion.splits[split].rows or 0)
+            name, digest = split_identity(companion, where, data_dir)
+            files[f"{companion.id}:{split}"] = DataFile(file=name, sha256=digest, rows=companion.splits[split].rows or 0)
     return files
 
 

@@ -17,6 +17,7 @@ a warning, for every average, instead of seqeval's nan for the macro average.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -101,9 +102,13 @@ def _seqeval(score: str, average: str):
         elif spec is not None and spec.conll_prefix_map:
             rename = spec.conll_prefix_map
             y_true, y_pred = ([[rename.get(t[0], t[0]) + t[1:] for t in s] for s in side] for side in (y_true, y_pred))
-        if not _has_entities(y_true + y_pred, kwargs.get("scheme")):
-            return undefined(f"seqeval {score} ({average})", "no entities in references nor predictions", 0.0)
-        return float(getattr(seqeval.metrics, f"{score}_score")(y_true, y_pred, **kwargs))
+        with warnings.catch_warnings():
+            # prefix-less tags (scheme plain: POS tags, AspectEmo) are chunked as seqeval chunks any tag; its
+            # "seems not to be NE tag" warning per tag says only that
+            warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+            if not _has_entities(y_true + y_pred, kwargs.get("scheme")):
+                return undefined(f"seqeval {score} ({average})", "no entities in references nor predictions", 0.0)
+            return float(getattr(seqeval.metrics, f"{score}_score")(y_true, y_pred, **kwargs))
 
     compute.__name__ = f"seqeval_{score}_{average}"
     return compute

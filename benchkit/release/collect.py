@@ -16,7 +16,7 @@ from typing import Any
 
 from benchkit.cards.catalog import Suite
 from benchkit.errors import BenchkitError, Problem
-from benchkit.loading import locate
+from benchkit.loading import locate, split_identity
 from benchkit.train.provenance import file_sha256 as sha256_file  # also used by the other release modules
 from benchkit.train.records import RECORD_NAME, RunRecord
 
@@ -60,7 +60,11 @@ def current_data(suite: Suite, data_dir: Path) -> dict[str, dict[str, DataFileSt
         out[card.id] = {}
         for split in card.splits:
             where = locate(card, split, data_dir)
-            if where is None or card.splits[split].hf_split:
+            if where is None:
+                continue
+            if where.hub:
+                name, digest = split_identity(card, where, data_dir)
+                out[card.id][split] = DataFileState(name, digest)
                 continue
             path = Path(where.location)
             out[card.id][split] = (DataFileState(path.relative_to(data_dir).as_posix(), sha256_file(path))

@@ -63,7 +63,7 @@ def _data_deps(card: TaskCard, data_dir: Path, root: Path) -> list[str]:
     deps = []
     for split in card.splits:
         where = locate(card, split, data_dir)
-        if where is None or card.splits[split].hf_split:
+        if where is None or (where.hub and not where.is_dir):  # the Hub itself is pinned by revision, not tracked
             continue
         deps.append(_relative(Path(where.location), root, f"data of {card.id}",
                               "DVC tracks data inside the repository: copy the data in and pass --data-dir"))

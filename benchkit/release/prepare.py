@@ -14,8 +14,7 @@ from typing import Any
 
 from benchkit.atomic import install_dir
 from benchkit.cards.schema import TaskCard
-from benchkit.loading import load_frames, locate
-from benchkit.release.collect import sha256_file
+from benchkit.loading import load_frames, locate, split_identity
 
 
 def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:
@@ -29,11 +28,11 @@ def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:
             frame.to_parquet(work / f"{split}.parquet", index=False)
             spec = card.splits[split]
             where = locate(card, spec.derive.from_ if spec.derive else split, data_dir)
-            source = Path(where.location) if where is not None and not spec.hf_split else None
+            name, digest = split_identity(card, where, data_dir) if where is not None else (None, None)
             splits[split] = {"rows": len(frame), "parquet": f"{split}.parquet",
                              "derived_from": spec.derive.from_ if spec.derive else None,
-                             "file": source.relative_to(data_dir).as_posix() if source else None,
-                             "sha256": sha256_file(source) if source else None}
+                             "file": Path(name).as_posix() if name and not name.startswith("hub:") else name,
+                             "sha256": digest}
         info = {"task": card.id, "version": card.version, "splits": splits}
         (work / "prepared.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         install_dir(work, out)

@@ -13,6 +13,9 @@ a suite card's ``submission_format`` picks the writer. Layouts (reference: docs 
   query idx, the prediction the answer entity string).
 * klej: ``test_pred_<task>.tsv``, one column with header ``target``, the original label strings (file codes where
   the card maps them) or numbers, in test-file order.
+* lepiszcze: no predictions: ``<dataset>_<model with / as __>.json`` per dataset with the test metrics of every run
+  (seed) and their mean and standard deviation, the JSON a pull request into ``CLARIN-PL/embeddings:webpage/data/
+  results/`` adds (``webpage/content/submission.md``).
 
 Each archive holds one (model, method) entry's predictions: per task the seed with the best dev score under the
 suite's rule (ties: the lowest seed). A missing or unknown test id is refused, naming the predictions file.
@@ -31,6 +34,7 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.registry import Registry
+from benchkit.release.scores import display_model
 from benchkit.task_types import TASK_TYPES
 
 
@@ -52,6 +56,9 @@ class SubmissionWriter:
     file_name: Callable[[TaskCard, str], str | None]
     # writes every file into the folder and returns their names
     write: Callable[[list[TestPredictions], Path], list[str]]
+    # Benchmarks that publish scores rather than score test predictions (LEPISZCZE, whose test labels are public)
+    # take every run of an entry instead: (suite, entry, folder) -> the names written. Set, it replaces ``write``.
+    write_results: Callable[[Suite, Any, Path], list[str]] | None = None
 
 
 SUBMISSION_WRITERS: Registry[SubmissionWriter] = Registry("submission writer")
@@ -230,6 +237,86 @@ SUBMISSION_WRITERS.add("klej", SubmissionWriter(
     if split == "test" and _config(card) in KLEJ_TASKS else None, _klej_write))
 
 # ---------------------------------------------------------------------------------------------------------------
+# LEPISZCZE
+
+# task -> (dataset key of the leaderboard's result files, leaderboard task name); CLARIN-PL/embeddings
+# embeddings/evaluator/leaderboard.py and the reference's section 4.1.
+LEPISZCZE_DATASETS = {
+    "abusive-clauses": ("abusive_clauses", "Abusive Clauses Detection"),
+    "aspectemo": ("aspectemo", "Aspect-based Sentiment Analysis"),
+    "cdsc-e": ("cdsc_e", "Entailment Classification"),
+    "dialogue-acts": ("dialogue_acts", "Dialogue Acts Classification"),
+    "dyk": ("dyk", "Q&A Classification"),
+    "kpwr-ner": ("kpwr_ner", "Named Entity Recognition"),
+    "nkjp-pos": ("nkjp_pos", "Part-of-speech Tagging"),
+    "polemo2-official": ("polemo2", "Sentiment Analysis"),
+    "polemo2-in": ("polemo2_in", "Sentiment Analysis"),
+    "polemo2-out": ("polemo2_out", "Sentiment Analysis"),
+    "political-advertising": ("political_advertising", "Political Advertising Detection"),
+    "psc": ("psc", "Paraphrase Classification"),
+    "punctuation-restoration": ("punctuation_restoration", "Punctuation Restoration"),
+}
+
+
+def lepiszcze_submission(card: TaskCard, entry: Any, runs: list[Any]) -> dict[str, Any]:
+    """The result JSON of one (dataset, model): required keys submission_name, dataset_name, dataset_version,
+    embedding_name, leaderboard_task_name, metrics (one dict per run, on the test split), metrics_avg, metrics_std
+    (sample std over runs, ddof=1; 0 for one run), averaged_over; optional hparams and packages."""
+    import statistics
+
+    dataset, task_name = LEPISZCZE_DATASETS[_config(card)]
+    runs = sorted(runs, key=lambda r: r.record.seed)
+    per_run = [dict(r.record.results["test"].metrics) for r in runs]
+    names = list(per_run[0])
+    first = runs[0].record
+    return {
+        "submission_name": f"{display_model(entry.model.name)} / {entry.method.name}",
+        "dataset_name": card.source.repo,
+        "dataset_version": card.source.revision,  # the pinned Hub commit, or "unconfirmed" (see config.data)
+        "embedding_name": entry.model.name,
+        "leaderboard_task_name": task_name,
+        "metrics": per_run,
+        "metrics_avg": {m: statistics.fmean(r[m] for r in per_run) for m in names},
+        "metrics_std": {m: statistics.stdev(r[m] for r in per_run) if len(per_run) > 1 else 0.0 for m in names},
+        "averaged_over": len(per_run),
+        "hparams": {**first.recipe, "method": first.method.name, "method_options": first.method.options,
+                    "seeds": [r.record.seed for r in runs],
+                    "selection": first.selection_used.model_dump(exclude_none=True)},
+        # what was read: per split the file (a local copy's folder, or hub:<repo>@<commit>) and its sha256
+        "config": {"task_card": f"{card.id}@{card.version}", "benchkit": first.provenance.benchkit_version,
+                   "data": {split: d.model_dump() for split, d in sorted(first.provenance.data.items())}},
+        "packages": [f"{name}=={version}" for name, version in sorted(first.provenance.libraries.items())],
+    }
+
+
+def _lepiszcze_file(card: TaskCard, model: str) -> str:
+    return f"{LEPISZCZE_DATASETS[_config(card)][0]}_{model.replace('/', '__')}.json"
+
+
+def _lepiszcze_results(suite: Suite, entry: Any, folder: Path) -> list[str]:
+    by_task: dict[str, list[Any]] = {}
+    for run in entry.runs:
+        by_task.setdefault(run.record.task.id, []).append(run)
+    names = []
+    for card in suite.tasks:
+        runs = [r for r in by_task.get(card.id, []) if "test" in r.record.results]
+        if not runs:
+            continue
+        if _config(card) not in LEPISZCZE_DATASETS:
+            raise BenchkitError(Problem(f"{card.id}: the LEPISZCZE submission format has no dataset for this task",
+                                        field="submission_format",
+                                        hint="use a suite whose tasks are LEPISZCZE's own, or set no submission_format"))
+        name = _lepiszcze_file(card, display_model(entry.model.name))
+        _write_text(folder / name, json.dumps(lepiszcze_submission(card, entry, runs), indent=2, ensure_ascii=False)
+                    + "\n")
+        names.append(name)
+    return names
+
+
+SUBMISSION_WRITERS.add("lepiszcze", SubmissionWriter(
+    "lepiszcze", lambda card, split: None, lambda predictions, folder: [], _lepiszcze_results))
+
+# ---------------------------------------------------------------------------------------------------------------
 # archives and the release step
 
 
@@ -296,6 +383,15 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
     frames: dict[tuple[str, str], Any] = {}
     info: list[dict[str, Any]] = []
     for entry in entries:
+        if writer.write_results is not None:
+            target = folder / entry.slug
+            target.mkdir(parents=True, exist_ok=True)
+            names = writer.write_results(suite, entry, target)
+            archive = folder / f"{entry.slug}-{fmt}.zip"
+            zip_folder(target, names, archive)
+            info.append({"entry": entry.slug, "format": fmt, "archive": archive.relative_to(folder.parent).as_posix(),
+                         "files": sorted(names), "runs": sorted(r.rel for r in entry.runs)})
+            continue
         chosen = _best_seed_runs(entry)
         owners = {card.id: next((t for t in card.evaluators if t in chosen), (card.evaluators or [card.id])[0])
                   for card, _ in wanted}

@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 LocationKind = Literal["line", "row", "record"]
 
 
+@dataclass(frozen=True)
+class DeclaredColumn:
+    """What a typed source (a Hub dataset's features) says a column holds, so the card can be checked against it
+    before any row is: ``kind`` text, number, class_label, list or other; ``names`` the ClassLabel names in order
+    (of the items, for a list); ``item`` the kind of a list's items."""
+
+    kind: Literal["text", "number", "class_label", "list", "other"]
+    names: tuple[str, ...] = ()
+    item: str | None = None
+
+
 @dataclass
 class RawTable:
     """A split as read from its file: raw values, plus where each row came from.
@@ -32,6 +43,7 @@ class RawTable:
     locations: list[int]
     location_kind: LocationKind = "line"
     problems: list[Problem] = field(default_factory=list)
+    declared: dict[str, DeclaredColumn] = field(default_factory=dict)  # column -> declared type (Hub features)
 
     def problem(self, row: int, message: str, *, field: str | None = None, hint: str | None = None,
                 severity: Literal["error", "warning"] = "error") -> Problem:
@@ -49,6 +61,8 @@ class Format:
     options: frozenset[str]
     description: str
     local: bool = True  # reads files under the data directory (False: the Hub)
+    # For non-local formats: read a split from a local copy (folder, split name, source); None: no local copies.
+    read_copy: Callable[[Path, str, "Source"], RawTable] | None = None
 
 
 FORMATS: Registry[Format] = Registry("format")

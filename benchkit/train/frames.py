@@ -31,7 +31,13 @@ def _key(card: TaskCard, data_dir: Path, splits: list[str] | None) -> tuple[Any,
     files = []
     for split in card.splits:
         where = locate(card, split, data_dir)
-        if where is None or card.splits[split].hf_split:
+        if where is None:
+            continue
+        if where.hub:  # a local copy: every file's stat; the Hub: the pinned revision in the location
+            folder = Path(where.location)
+            stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))
+                          if p.is_file()) if where.is_dir else ()
+            files.append((split, where.location, stats))
             continue
         try:
             stat = os.stat(where.location)

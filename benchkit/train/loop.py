@@ -1,5 +1,6 @@
 """One run: fine-tune a model on a task with a recipe and a seed, choose the checkpoint (the last epoch, or the best
-on a holdout carved from train, or -- labelled -- on dev), evaluate on dev, predict test.
+on a holdout carved from train, or -- labelled -- on dev), evaluate on dev, predict test. A card whose test splits
+are labelled (LEPISZCZE) reports on test and selects on dev.
 
 Uses ``transformers.Trainer`` with dynamic padding, length-grouped batches, cached tokenization and fused AdamW; on
 a GPU, bf16. Checkpoints every epoch (or ``checkpoint_steps``) make an interrupted run resume where it stopped.
@@ -103,15 +104,18 @@ OPTIMIZER = "adamw_torch_fused"
 
 
 def choose_selection(card: TaskCard, frames: dict[str, "pd.DataFrame"], train_split: str, dev_splits: list[str],
-                     recipe: Recipe) -> tuple[dict[str, "pd.DataFrame"], Selection, str | None]:
+                     recipe: Recipe, reports_test: bool = False) -> tuple[dict[str, "pd.DataFrame"], Selection, str | None]:
     """Carve the selection split out of train when the recipe selects on a holdout; returns the frames, the
-    selection as recorded, and the split evaluated for selection (None: no selection, the last epoch is kept)."""
+    selection as recorded, and the split evaluated for selection (None: no selection, the last epoch is kept).
+
+    A card that reports on labelled test splits (LEPISZCZE) selects on its dev split: dev is then not a reported
+    split, so no holdout is needed to keep selection and reporting apart."""
     from benchkit.cards.schema import Derive
     from benchkit.loading import split_off
 
     if recipe.select == "last":
         return frames, Selection(rule="last", train_rows=len(frames[train_split])), None
-    if recipe.select_on == "dev":
+    if recipe.select_on == "dev" or reports_test:
         split = dev_splits[0]
         return frames, Selection(rule="best", split=split, rows=len(frames[split]),
                                  train_rows=len(frames[train_split])), split
@@ -151,7 +155,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     if not dev_splits:
         raise BenchkitError(Problem(f"{card.id} has no labelled dev split to evaluate on", field="splits",
                                     hint="add a dev split to the card (a file, or derive: from train)"))
-    frames, selection, selection_split = choose_selection(card, frames, train_split, dev_splits, recipe)
+    reports_test = any(card.splits[s].labels == "present" for s in test_splits)
+    frames, selection, selection_split = choose_selection(card, frames, train_split, dev_splits, recipe, reports_test)
     data = to_dataset_dict(card, frames)
     if recipe.max_train_samples and recipe.max_train_samples < len(data[train_split]):
         data[train_split] = data[train_split].shuffle(seed=spec.seed).select(range(recipe.max_train_samples))
@@ -237,17 +242,20 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         started_eval = time.perf_counter()
         results: dict[str, SplitResult] = {}
         predictions: dict[str, str] = {}
+        dev_results: dict[str, SplitResult] = {}
+        labelled = dev_splits + [s for s in test_splits if card.splits[s].labels == "present"]
+        reported = [s for s in labelled if s.startswith("test")] or dev_splits
         for split in dev_splits + test_splits:
             predicted = predict_in_file_order(trainer, tokenized[split], head, card)
             path = Path("predictions") / f"{split}.jsonl"
             write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
             predictions[split] = str(path)
-            if split in dev_splits:
+            if split in labelled:
                 evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
                                             resamples=recipe.bootstrap_resamples, seed=spec.seed,
                                             groups=gold_groups(card, frames[split]))
-                results[split] = SplitResult(examples=evaluation.examples, metrics=evaluation.metrics,
-                                             score=evaluation.score, ci=evaluation.ci)
+                (results if split in reported else dev_results)[split] = SplitResult(
+                    examples=evaluation.examples, metrics=evaluation.metrics, score=evaluation.score, ci=evaluation.ci)
         diagnostics: dict[str, SplitResult] = {}
         companion_rows: dict[str, int] = {}
         for companion in companions:
@@ -272,7 +280,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                        sha256=spec.model.sha256),
         method=MethodRef(name=spec.method, options=spec.method_options), seed=spec.seed,
         recipe=recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=primary, results=results,
-        score=sum(r.score for r in results.values()) / len(results), selected_epoch=selected_epoch,
+        score=sum(r.score for r in results.values()) / len(results), dev_results=dev_results,
+        selected_epoch=selected_epoch,
         selection=selection, predictions=predictions, diagnostics=diagnostics, model_dir=model_dir,
         costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
                     peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),

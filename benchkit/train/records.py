@@ -153,8 +153,12 @@ class RunRecord(Strict):
     recipe: dict[str, Any]
     recipe_sources: dict[str, str]
     primary_metric: str
-    results: dict[str, SplitResult]  # evaluation split (dev, dev_matched, ...) -> metrics
-    score: float  # task score: mean over evaluation splits of the mean of the card's metrics
+    # Reported splits -> metrics: the labelled test splits where the card has them (LEPISZCZE, whose test labels are
+    # public), else the labelled dev splits (dev, dev_matched, ...).
+    results: dict[str, SplitResult]
+    score: float  # task score: mean over the reported splits of the mean of the card's metrics
+    # Labelled dev splits evaluated but not reported (the card reports on test): never part of ``score``.
+    dev_results: dict[str, SplitResult] = {}
     selected_epoch: float | None
     selection: Selection | None = None  # None only in records written before benchkit recorded it
     predictions: dict[str, str]  # split -> path of the predictions JSONL, relative to the record

@@ -59,7 +59,8 @@ def validate_task(card: TaskCard, data_dir: Path | None, *, strict: bool = False
             table = read_split(card, split, data_dir)
         except BenchkitError as err:
             report.splits[split] = "invalid"
-            report.problems.extend(err.problems)
+            # a problem with a whole local copy (a folder of a Hub dataset) comes once, not once per split
+            report.problems.extend(p for p in err.problems if p not in report.problems)
             continue
         found = table.problems + check_table(card, split, table, max_per_check)
         report.problems.extend(found)

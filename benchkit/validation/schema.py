@@ -14,6 +14,7 @@ from benchkit.loading import TEXT_ROLES, convert_target, role_columns
 from benchkit.sources import RawTable
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
+from benchkit.validation.features import check_declared
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -62,6 +63,7 @@ def _in_range(card: TaskCard) -> Callable[[Any], bool]:
 
 
 def build_schema(card: TaskCard, split: str) -> "pa.DataFrameSchema":
+    import pandas as pd
     import pandera.pandas as pa
 
     columns = role_columns(card, split)
@@ -90,9 +92,11 @@ def build_schema(card: TaskCard, split: str) -> "pa.DataFrameSchema":
     frame_checks = []
     if "tokens" in columns and "tags" in columns:
         tokens, tags = columns["tokens"], columns["tags"]
+        # a boolean Series per row (a plain list would be read as one truthy value and never fail)
         frame_checks.append(pa.Check(
-            lambda df: [isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
-                        for a, b in zip(df[tokens], df[tags])], name="tags_align"))
+            lambda df: pd.Series([isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
+                                  for a, b in zip(df[tokens], df[tags])], index=df.index, dtype=bool),
+            name="tags_align"))
     return pa.DataFrameSchema(schema_columns, checks=frame_checks, strict=False, coerce=False)
 
 
@@ -148,8 +152,11 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
         problems.append(Problem(f"column '{column}' (fields.{role.split('[')[0]}) not found; the file has {present}",
                                 file=table.source, field=f"fields.{role}",
                                 hint=did_you_mean(column, present) or "fix the card's fields or read.columns/header"))
+    declared = check_declared(card, split, table)
+    problems.extend(declared)
     problems.extend(_labels_in_hidden_split(card, split, table))
-    if not missing and len(table.frame):
+    # a column declared as another type would fail on every row: the one problem above says it
+    if not missing and len(table.frame) and not any(p.severity == "error" for p in declared):
         try:
             build_schema(card, split).validate(table.frame, lazy=True)
         except pa.errors.SchemaErrors as err:
@@ -199,6 +206,12 @@ def _failures(card: TaskCard, table: RawTable, cases: "Any", max_per_check: int)
         if index is None or index != index:  # NaN: a whole-column failure
             continue
         by_check[(str(column), check)].append((int(index), record.get("failure_case")))
+    # a check over the whole row (tags_align) fails once per column of the row: report it once, on the tags column
+    aligned = [key for key in by_check if key[1] == "tags_align"]
+    if aligned:
+        rows = {index: case for key in aligned for index, case in by_check.pop(key)}
+        by_check[(role_columns(card, "train").get("tags") or aligned[0][0], "tags_align")] = sorted(
+            rows.items(), key=lambda row: row[0])
     problems: list[Problem] = []
     for (column, check), rows in by_check.items():
         rows.sort()
