@@ -229,7 +229,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
             sys.exit(code)
         return
     from benchkit.execute.plan import RecipeLayers, build_plan
-    from benchkit.execute.runs import check_data, resolve_run_inputs, summarize
+    from benchkit.execute.runs import check_data, resolve_run_inputs, summarize, tokenizer_warnings
 
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
     from benchkit.execute.local import execute, progress_for
@@ -239,6 +239,8 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
                       RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir)
     check_data(plan, out)  # bad data: exit 2 before anything is written
+    for warning in tokenizer_warnings(plan):
+        _print_problem(warning)
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
                f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
     result = execute(plan, out, progress_for(len(plan), quiet, click.echo))

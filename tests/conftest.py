@@ -50,3 +50,27 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     transformers.BertModel(config).save_pretrained(folder)
     transformers.AutoTokenizer.from_pretrained(str(minilm_folder())).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_polish_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny real BERT whose WordPiece tokenizer is trained here on the Polish fixture texts, cased and keeping
+    accents (as HerBERT's does), unlike MiniLM's uncased English tokenizer, which strips Polish diacritics."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import BertWordPieceTokenizer
+
+    texts = [line for path in sorted((FIXTURES / "klej").rglob("*.tsv")) + sorted((FIXTURES / "lepiszcze").rglob("*.csv"))
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    texts.append("Zażółć gęślą jaźń. ŻÓŁW, ĆMA, ŹDŹBŁO, ŚLĄSK, ŃOMA, GĘŚ.")
+    wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=True)
+    wordpiece.train_from_iterator(texts, vocab_size=2000, min_frequency=1)
+    folder = tmp_path_factory.mktemp("tiny-polish-bert")
+    tokenizer = transformers.BertTokenizerFast(tokenizer_object=wordpiece._tokenizer, do_lower_case=False,
+                                               strip_accents=False, unk_token="[UNK]", sep_token="[SEP]",
+                                               pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]")
+    tokenizer.save_pretrained(folder)
+    config = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    transformers.set_seed(0)
+    transformers.BertModel(config).save_pretrained(folder)
+    return folder

@@ -394,6 +394,10 @@ def test_run_then_release_writes_the_lepiszcze_result_files(tiny_model: Path, tm
                     "--model", tiny_model, "--seeds", "1,2", "--set", "epochs=1", "--set", "bootstrap_resamples=0",
                     "--set", "max_length=64", "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
+    # the tiny model has MiniLM's uncased English tokenizer: one warning per task, before the grid
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: model: ")]
+    assert [line.split(" (pol-Latn)")[0] for line in warned] == [f"warning: model: {t}" for t in tasks]
+    assert "the tokenizer of " + str(tiny_model) + " changes" in warned[0]
     records = {}
     for path in out.glob("runs/**/record.json"):
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -434,3 +438,20 @@ def test_run_then_release_writes_the_lepiszcze_result_files(tiny_model: Path, tm
     assert entry["suite_score"] == pytest.approx(statistics.fmean(means))
     datasheet = (folder / "datasheet.md").read_text(encoding="utf-8")
     assert "Kocoń, Miłkowski and Zaśko-Zielińska" in datasheet  # Polish text as written
+
+
+def test_tokens_and_tags_of_different_lengths(tmp_path: Path, cards: dict[str, Path]) -> None:
+    import datasets
+
+    root = tmp_path / "data"
+    for split in ("train", "test"):
+        data = datasets.Dataset.from_parquet(str(DATA / f"clarin-pl/aspectemo/1.0/{split}/0000.parquet"))
+        if split == "test":  # the second test sentence loses its last tag
+            data = data.map(lambda row, i: {"labels": row["labels"][:-1] if i == 1 else row["labels"]},
+                            with_indices=True)
+        target = root / f"clarin-pl/aspectemo/1.0/{split}/0000.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data.to_parquet(str(target))
+    errors = one_line_errors(invoke("validate", cards["lepiszcze/aspectemo"], "--data-dir", root))
+    assert errors == [f"error: {root / 'clarin-pl/aspectemo'} row 1: labels: tokens and tags differ in length "
+                      "(hint: every token needs exactly one tag)"]

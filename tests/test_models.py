@@ -67,3 +67,23 @@ def test_alias_carries_its_recipe_and_local_folders_need_a_config(tmp_path: Path
     assert err.value.problems[0].format() == (
         f"{tmp_path / 'empty'}: not a transformers model folder: config.json missing "
         "(hint: pass a folder written by save_pretrained, a Hub id or an alias)")
+
+
+def test_herbert_alias_is_pinned_and_resolves_offline_at_its_commit(tiny_polish_model: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Polish alias names allegro/herbert-base-cased at a pinned commit with its recipe; offline, the Hub cache
+    must hold that commit (here a stand-in: the tiny Polish model's files under the pinned snapshot)."""
+    from huggingface_hub import constants
+
+    alias = MODEL_ALIASES.get("herbert-base")
+    assert alias.source() == "allegro/herbert-base-cased" and alias.recipe == {"learning_rate": 5e-5}
+    assert alias.revision is not None and len(alias.revision) == 40
+    cache = tmp_path / "hub" / "models--allegro--herbert-base-cased"
+    shutil.copytree(tiny_polish_model, cache / "snapshots" / alias.revision)
+    (cache / "refs").mkdir(parents=True)
+    (cache / "refs" / "main").write_text(COMMIT)  # main has moved on: the alias still reads its own commit
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    model = resolve_model("herbert-base")
+    assert model.revision == alias.revision and model.path == cache / "snapshots" / alias.revision
+    assert model.source == "allegro/herbert-base-cased" and model.recipe == {"learning_rate": 5e-5}

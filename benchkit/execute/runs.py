@@ -117,6 +117,44 @@ def check_data(plan: list[RunSpec], out: Path) -> None:
         raise BenchkitError(*problems)
 
 
+def tokenizer_warnings(plan: list[RunSpec]) -> list[Problem]:
+    """Per (task, model) with runs planned: a warning when the model's tokenizer drops the task language's
+    characters (``train.tokenizer_check``), read from the training texts the data check kept."""
+    from transformers import AutoTokenizer
+
+    from benchkit.loading import TEXT_ROLES
+    from benchkit.train import frames as frame_cache
+    from benchkit.train.tokenizer_check import SAMPLE_ROWS, tokenizer_warning
+
+    warnings: list[Problem] = []
+    tokenizers: dict[str, Any] = {}
+    seen: set[tuple[str, str]] = set()
+    for spec in plan:
+        key = (spec.card.id, str(spec.model.path))
+        if key in seen or spec.card.language.split("-")[0] == "eng":
+            continue
+        seen.add(key)
+        try:
+            frames = frame_cache.frames(spec.card, spec.data_dir)
+        except BenchkitError:  # check_data reported it
+            continue
+        train = next((f for s, f in frames.items() if s.startswith("train")), None)
+        if train is None:
+            continue
+        texts: list[str] = []
+        for role in (*TEXT_ROLES, "tokens"):
+            if role in train:
+                values = list(train[role][:SAMPLE_ROWS])
+                texts += [" ".join(v) if isinstance(v, list) else str(v) for v in values]
+        if str(spec.model.path) not in tokenizers:
+            tokenizers[str(spec.model.path)] = AutoTokenizer.from_pretrained(str(spec.model.path))
+        found = tokenizer_warning(spec.card.id, spec.card.language, spec.model.name,
+                                  tokenizers[str(spec.model.path)], texts)
+        if found is not None:
+            warnings.append(found)
+    return warnings
+
+
 def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> None:
     """The grid as a table that fits 80 columns, then how the reported checkpoints were selected."""
     import json
@@ -132,12 +170,12 @@ def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> Non
     for spec, record, status in rows:
         split, main = next(iter(record.results.items()))
         primary = f"{split} {record.primary_metric} {main.metrics[record.primary_metric] * 100:.2f}"
-        echo(f"{spec.card.id:<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {record.score * 100:>6.2f}  "
+        echo(f"{_cut(spec.card.id, 20):<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {record.score * 100:>6.2f}  "
              f"{primary:<24} {record.costs.train_seconds:>5.0f}s  {status}")
         label = record.selection_used.label
         selections[label] = selections.get(label, 0) + 1
     for spec, message in result.failed:
-        echo(f"{spec.card.id:<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {'-':>6}  {'-':<24} {'-':>6}  "
+        echo(f"{_cut(spec.card.id, 20):<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {'-':>6}  {'-':<24} {'-':>6}  "
              f"FAILED: {message[:120]}")
     echo("")
     if selections:
@@ -148,7 +186,7 @@ def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> Non
 
 
 def _cut(text: str, width: int) -> str:
-    """Long model names (local paths) keep their end, which tells them apart."""
+    """Long model names (local paths) and task ids keep their end, which tells them apart."""
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 

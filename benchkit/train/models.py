@@ -50,8 +50,13 @@ MODEL_ALIASES.add("roberta-base", ModelAlias(
     recipe={"learning_rate": 1e-5, "epochs": 10, "warmup_ratio": 0.06}))
 MODEL_ALIASES.add("xlm-roberta-base", ModelAlias(
     "xlm-roberta-base", lambda: "FacebookAI/xlm-roberta-base", "XLM-RoBERTa base (multilingual)"))
+# HerBERT base (Allegro; BERT architecture, 124M parameters, HerbertTokenizerFast: cased character-level BPE, 50k
+# vocabulary, accents kept). The commit is the one a third-party project pins (jakamilek/CleverKeys-langpack-pl, which
+# resolved it from the Hub API in 2026-10); whether it is still main is not confirmed. lr 5e-5: the rate LEPISZCZE's
+# hyperparameter search chose most often for herbert-base (5 of its 13 datasets; CLARIN-PL/embeddings result files).
 MODEL_ALIASES.add("herbert-base", ModelAlias(
-    "herbert-base", lambda: "allegro/herbert-base-cased", "HerBERT base, cased (Polish)"))
+    "herbert-base", lambda: "allegro/herbert-base-cased", "HerBERT base, cased (Polish)",
+    revision="50e33e0567be0c0b313832314c586e3df0dc2297", recipe={"learning_rate": 5e-5}))
 
 
 @dataclass(frozen=True)
