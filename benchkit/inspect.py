@@ -42,7 +42,8 @@ def describe_task(card: TaskCard, data_dir: Path | None) -> dict[str, Any]:
     for split, spec in card.splits.items():
         where = locate(card, split, data_dir) if data_dir else None
         entry: dict[str, Any] = {"labels": spec.labels, "expected_rows": spec.rows,
-                                 "file": where.location if where else spec.file}
+                                 "file": where.location if where else spec.file or (
+                                     f"hub:{card.source.repo}:{spec.hf_split}" if spec.hf_split else None)}
         if spec.derive:
             entry["derived_from"] = spec.derive.from_
         if data_dir is not None:

@@ -221,7 +221,7 @@ def load_frames(card: TaskCard, data_dir: Path, splits: list[str] | None = None)
         try:
             table = read_split(card, split, data_dir)
         except BenchkitError as err:
-            problems.extend(err.problems)
+            problems.extend(p for p in err.problems if p not in problems)  # a whole Hub dataset's: once
             continue
         found = table.problems + check_table(card, split, table)
         errors = [p for p in found if p.severity == "error"]

@@ -43,10 +43,10 @@ CARDS: dict[str, tuple[str, dict[str, int], str]] = {
     "lepiszcze/polemo2-official": ("clarin-pl/polemo2-official", {"train": 6573, "dev": 823, "test": 820}, "class"),
     "lepiszcze/polemo2-in": ("allegro/klej-polemo2-in", {"train": 5783, "dev": 723, "test": 722}, "class"),
     "lepiszcze/polemo2-out": ("allegro/klej-polemo2-out", {"train": 5783, "dev": 494, "test": 494}, "class"),
-    "lepiszcze/political-advertising": ("laugustyniak/political-advertising-pl",
+    "lepiszcze/political-ads": ("laugustyniak/political-advertising-pl",
                                         {"train": 1020, "dev": 340, "test": 341}, "tags"),
     "lepiszcze/psc": ("allegro/klej-psc", {"train": 4302, "test": 1078}, "class"),
-    "lepiszcze/punctuation-restoration": ("clarin-pl/2021-punctuation-restoration", {"train": 800, "test": 200}, "tags"),
+    "lepiszcze/punctuation": ("clarin-pl/2021-punctuation-restoration", {"train": 800, "test": 200}, "tags"),
 }
 # Commits seen in the download URLs of the LEPISZCZE leaderboard runs (CLARIN-PL/embeddings webpage/data/results).
 PINNED = {
@@ -58,7 +58,7 @@ PINNED = {
     "lepiszcze/psc": "2ea9349b8568f41e24bd793fcbc83abba953a4e6",
 }
 NO_VALIDATION = ("lepiszcze/aspectemo", "lepiszcze/dyk", "lepiszcze/kpwr-ner", "lepiszcze/nkjp-pos", "lepiszcze/psc",
-                 "lepiszcze/punctuation-restoration")
+                 "lepiszcze/punctuation")
 
 
 def invoke(*args: Any) -> Result:
@@ -136,9 +136,9 @@ def test_label_sets_are_the_datasets_own_strings() -> None:
                                                  "a_amb"}
     kpwr = names("lepiszcze/kpwr-ner")
     assert len(kpwr) == 161 and kpwr[-1] == "O" and sum(n.startswith("B-nam_") for n in kpwr) == 82
-    political = names("lepiszcze/political-advertising")
+    political = names("lepiszcze/political-ads")
     assert len(political) == 19 and "B-HEALHCARE" in political and "I-INFRASTRUCTURE_AND_ENVIROMENT" in political
-    assert sorted(names("lepiszcze/punctuation-restoration")) == sorted(
+    assert sorted(names("lepiszcze/punctuation")) == sorted(
         ["O", "B-.", "B-,", "B--", "B-:", "B-?", "B-!", "B-;"])
     assert len(names("lepiszcze/nkjp-pos")) == 35 and len(names("lepiszcze/dialogue-acts")) == 54
 
@@ -389,7 +389,7 @@ def test_run_then_release_writes_the_lepiszcze_result_files(tiny_model: Path, tm
     seeds. Runs select on dev and report test; the release writes one LEPISZCZE JSON per (dataset, model)."""
     monkeypatch.chdir(next(iter(cards.values())).parent.parent.parent)  # the working folder with tasks/lepiszcze
     out = tmp_path / "results"
-    tasks = ["lepiszcze/polemo2-official", "lepiszcze/psc", "lepiszcze/political-advertising"]
+    tasks = ["lepiszcze/polemo2-official", "lepiszcze/psc", "lepiszcze/political-ads"]
     result = invoke("run", "lepiszcze", *[a for t in tasks for a in ("--task", t)], "--data-dir", DATA,
                     "--model", tiny_model, "--seeds", "1,2", "--set", "epochs=1", "--set", "bootstrap_resamples=0",
                     "--set", "max_length=64", "--out", out, "--quiet")

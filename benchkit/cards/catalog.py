@@ -112,8 +112,14 @@ class Suite:
 
 
 def suite_data_dir(suite: Suite, data_dir: Path | None) -> Path:
-    """The given --data-dir, else the data the suite card ships (``data_dir:``, relative to the card); must exist."""
+    """The given --data-dir, else the data the suite card ships (``data_dir:``, relative to the card), else -- for a
+    suite whose tasks all read the Hub (LEPISZCZE) -- the current folder, where local copies are looked up before
+    the Hub is; must exist."""
+    from benchkit.sources import FORMATS
+
     directory = data_dir or ((suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None)
+    if directory is None and suite.tasks and not any(FORMATS.get(t.source.format).local for t in suite.tasks):
+        return Path.cwd()
     if directory is None:
         raise BenchkitError(Problem(f"suite {suite.card.id} ships no data", field="--data-dir",
                                     hint="pass --data-dir with its files in the official layout"))

@@ -252,9 +252,9 @@ LEPISZCZE_DATASETS = {
     "polemo2-official": ("polemo2", "Sentiment Analysis"),
     "polemo2-in": ("polemo2_in", "Sentiment Analysis"),
     "polemo2-out": ("polemo2_out", "Sentiment Analysis"),
-    "political-advertising": ("political_advertising", "Political Advertising Detection"),
+    "political-ads": ("political_advertising", "Political Advertising Detection"),
     "psc": ("psc", "Paraphrase Classification"),
-    "punctuation-restoration": ("punctuation_restoration", "Punctuation Restoration"),
+    "punctuation": ("punctuation_restoration", "Punctuation Restoration"),
 }
 
 
