@@ -23,6 +23,12 @@ os.environ["BENCHKIT_CACHE"] = tempfile.mkdtemp(prefix="benchkit-test-cache-")
 atexit.register(shutil.rmtree, os.environ["BENCHKIT_CACHE"], True)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Under pytest-xdist (the README's test command runs one worker per core) each worker and the CLI processes it starts
+# get their share of the cores for torch's thread pools, instead of every worker using all of them.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    os.environ.setdefault("MKL_NUM_THREADS", str(_share))
 
 
 @pytest.fixture(scope="session")

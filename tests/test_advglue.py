@@ -29,6 +29,9 @@ from benchkit.cards import catalog
 from benchkit.scoring import SCORE_RULES, SuiteScoreInput, suite_score
 from benchkit.train.records import RunRecord
 
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("advglue")
+
 DATA = FIXTURES / "advglue"
 MINI = REPO / "data" / "glue-mini"
 # task -> split -> dev.json key; published rows: HF datasets adv_glue dataset_infos.json, validation num_examples

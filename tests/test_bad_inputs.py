@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("bad-inputs")
+
 CARD = """\
 id: test/sst
 version: 1.0.0

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dvc")]
 SUITE = "glue-mini-dvc"
 TASKS = ("glue-mini/sst2", "glue-mini/mrpc")
 RUNNING = re.compile(r"Running stage '([^']+)'")

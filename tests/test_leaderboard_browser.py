@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO
 from release_helpers import SUITE, invoke, shared_runs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("release-runs")]
 ARTIFACTS = REPO / "tests" / "artifacts"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

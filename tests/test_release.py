@@ -30,6 +30,9 @@ from release_helpers import (
     shared_runs,
 )
 
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("release-runs")
+
 slow = pytest.mark.slow  # each builds on real runs of the tiny model (about a minute for the first)
 
 FILES = ("manifest.json", "results.parquet", "results.jsonl", "leaderboard.html", "leaderboard.md", "datasheet.md")

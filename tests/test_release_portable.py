@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from release_helpers import SUITE, copy_data, copy_runs, edit_json, invoke, one_line_errors, record_of, shared_runs
 
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("release-runs")
+
 slow = pytest.mark.slow
 
 

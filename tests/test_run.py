@@ -19,6 +19,9 @@ from benchkit.train.records import RunRecord
 
 from conftest import FIXTURES, REPO, SHARED
 
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("run-grid")
+
 MINI = REPO / "data" / "glue-mini"
 TINY_RECIPE = ["--set", "epochs=1", "--set", "max_train_samples=48", "--set", "batch_size=16",
                "--set", "bootstrap_resamples=20"]

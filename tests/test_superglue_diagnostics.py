@@ -24,6 +24,9 @@ from sklearn.metrics import accuracy_score, matthews_corrcoef
 from test_run import TINY_RECIPE, records, run_cli
 from test_superglue_cards import DATA, benchkit, path_of, rows_of, write_fixture_card
 
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("superglue-diagnostics")
+
 SUITE = "sg-slice"
 TASKS = ("superglue/boolq", "superglue/cb", "superglue/copa", "superglue/rte")
 DIAGNOSTICS = ("superglue/axb", "superglue/axg")
