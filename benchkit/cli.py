@@ -77,7 +77,7 @@ def ls_command(as_json: bool) -> None:
     for task_id in catalog.task_ids():
         card = catalog.load_task(task_id)
         tasks.append({"id": card.id, "version": card.version, "type": card.type, "language": card.language,
-                      "splits": list(card.splits), "metrics": [m.name for m in card.metrics],
+                      "splits": list(card.splits), "metrics": [m.key for m in card.metrics],
                       "primary_metric": card.primary_metric})
     if as_json:
         click.echo(json.dumps({"suites": suites, "tasks": tasks}, indent=2))

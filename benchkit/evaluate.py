@@ -31,7 +31,7 @@ def compute_metrics(card: TaskCard, references: Sequence[Any], predictions: Sequ
         options = metric_options(card, ref)
         if groups is not None and "groups" in METRICS.get(ref.name).options:
             options["groups"] = list(groups)
-        out[ref.name] = compute_metric(ref.name, references, predictions, **options)
+        out[ref.key] = compute_metric(ref.name, references, predictions, **options)
     return out
 
 

@@ -35,7 +35,7 @@ def describe_task(card: TaskCard, data_dir: Path | None) -> dict[str, Any]:
     info: dict[str, Any] = {
         "id": card.id, "version": card.version, "name": card.name, "type": card.type, "language": card.language,
         "license": card.license, "labels": card.labels.names if card.labels else None,
-        "metrics": [m.name for m in card.metrics], "primary_metric": card.primary_metric,
+        "metrics": [m.key for m in card.metrics], "primary_metric": card.primary_metric,
         "data_dir": str(data_dir) if data_dir else None, "splits": {},
     }
     available: list[str] = []

@@ -474,8 +474,10 @@ def test_conll2003_iob1_and_iob2(tmp_path: Path, file: str, scheme: str, starts:
     assert [s for s, _, _ in expected] == starts
     card = conll_card(tmp_path, file, scheme)
     table = read_split(card, "dev", Path("/"))
-    assert list(table.frame.columns) == ["tokens", "tags"]
+    assert list(table.frame.columns) == ["tokens", "tags", "document", "@lines", "sentences"]
     assert table.locations == starts
+    assert list(table.frame["document"]) == [0, 0, 0]  # one document: a -DOCSTART- at the top, or none
+    assert [lines[0] for lines in table.frame["@lines"]] == starts  # each token's own line
     frame = load_frames(card, Path("/"))["dev"]
     assert list(frame["tokens"]) == [tokens for _, tokens, _ in expected]
     assert list(frame["tags"]) == [tags for _, _, tags in expected]

@@ -70,6 +70,9 @@ class ReadOptions(Strict):
     unnest: list["Unnest"] | None = None
     token_column: int = 0
     tag_column: int = -1
+    # conll: one row per sentence (blank-line separated), or per document (-DOCSTART- separated; a file without
+    # markers is one document)
+    unit: Literal["sentence", "document"] = "sentence"
 
     @field_validator("delimiter", "quotechar")
     @classmethod
@@ -272,6 +275,11 @@ class Split(Strict):
 class MetricRef(Strict):
     name: str
     options: dict[str, Any] = {}
+    # The key the value is reported under (default: the name), so one metric can be listed with other options, e.g.
+    # `{name: seqeval_f1, mode: strict, as: seqeval_f1_strict}` next to `seqeval_f1`.
+    as_: str | None = Field(None, alias="as", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -280,8 +288,13 @@ class MetricRef(Strict):
         if isinstance(value, str):
             return {"name": value}
         if isinstance(value, dict) and "options" not in value:
-            return {"name": value.get("name"), "options": {k: v for k, v in value.items() if k != "name"}}
+            return {"name": value.get("name"), "options": {k: v for k, v in value.items() if k not in ("name", "as")},
+                    **({"as": value["as"]} if "as" in value else {})}
         return value
+
+    @property
+    def key(self) -> str:
+        return self.as_ or self.name
 
     @model_validator(mode="after")
     def _known(self) -> "MetricRef":
@@ -509,7 +522,11 @@ class TaskCard(Strict):
                 if extra_options:
                     raise CardValueError(f"split '{name}': read option(s) {extra_options} do not apply to format "
                                          f"'{self.source.format}'", None, ("splits", name, "read", extra_options[0]))
-        names = [m.name for m in self.metrics]
+        names = [m.key for m in self.metrics]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise CardValueError(f"metric '{repeated[0]}' is listed twice", "give the second one another key with as:",
+                                 ("metrics",))
         for name in self.score_metrics or []:
             if name not in names:
                 raise CardValueError(f"score_metrics names '{name}', which is not among the card's metrics {names}",

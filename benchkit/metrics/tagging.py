@@ -127,3 +127,39 @@ for _score in ("f1", "precision", "recall"):
                 options=("mode", "scheme"),
             ),
         )
+
+
+def _check_entity_type(value: Any, _r: Sequence[Any], _p: Sequence[Any], _o: Mapping[str, Any]) -> None:
+    if not isinstance(value, str) or not value:
+        raise fail(f"entity_type must be an entity type such as PER, got {value!r}", field="entity_type",
+                   hint="the type without its B-/I- prefix, e.g. entity_type: LOC")
+
+
+OPTION_CHECKS.add("entity_type", _check_entity_type)
+
+
+def seqeval_f1_type(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]],
+                    entity_type: str | None = None, mode: Mode = "conll", scheme: str | None = None) -> float:
+    """Span-level F1 of one entity type (CoNLL reports PER, LOC, ORG and MISC each), in conll or strict mode."""
+    import seqeval.metrics
+    import seqeval.scheme
+
+    if entity_type is None:  # compute_metric reports this with a hint
+        raise ValueError("seqeval_f1_type needs entity_type")
+    kwargs: dict[str, Any] = {"output_dict": True, "zero_division": 0}
+    y_true, y_pred = [list(s) for s in references], [list(s) for s in predictions]
+    if mode == "strict":
+        if scheme is None:
+            raise ValueError("strict mode needs a scheme")
+        kwargs.update(mode="strict", scheme=getattr(seqeval.scheme, TAG_SCHEMES.get(scheme).seqeval_scheme))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+        report = seqeval.metrics.classification_report(y_true, y_pred, **kwargs)
+    if entity_type not in report:
+        return undefined(f"seqeval F1 of {entity_type}", "the type occurs in neither references nor predictions", 0.0)
+    return float(report[entity_type]["f1-score"])
+
+
+METRICS.add("seqeval_f1_type", Metric("seqeval_f1_type", "tags", seqeval_f1_type,
+                                      description="span-level F1 of one entity type (seqeval; option entity_type)",
+                                      options=("entity_type", "mode", "scheme"), required_options=("entity_type",)))

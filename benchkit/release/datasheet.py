@@ -42,7 +42,7 @@ def tasks_info(suite: Suite, data_dir: Path, data: dict[str, dict[str, DataFileS
                     "type": card.type, "language": card.language, "license": card.license,
                     "citation": card.citation.strip(), "homepage": card.homepage,
                     "labels": card.labels.names if card.labels else None, "value_range": card.value_range,
-                    "metrics": [m.name for m in card.metrics], "primary_metric": card.primary_metric,
+                    "metrics": [m.key for m in card.metrics], "primary_metric": card.primary_metric,
                     "evaluated_with": "`, `".join(card.evaluators), "scored": scored.get(card.id, True), "splits": splits})
     return out
 

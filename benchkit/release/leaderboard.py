@@ -92,7 +92,7 @@ def _diagnostic_label(suite: Suite, entries: list[Entry], key: str) -> tuple[str
     """Header ("axb MCC (diagnostic)") and its tooltip."""
     summary = next(e.diagnostics[key] for e in entries if key in e.diagnostics)
     card = next((c for c in suite.tasks if c.id == summary.task_id), None)
-    names = [m.name for m in card.metrics] if card else list(summary.metrics)
+    names = [m.key for m in card.metrics] if card else list(summary.metrics)
     split = "" if summary.split == "test" else f" [{summary.split}]"
     label = f"{_task_label(summary.task_id)}{split} {'/'.join(metric_abbreviation(m) for m in names)} (diagnostic)"
     title = (f"diagnostic: {summary.task_id} on the {summary.split} split ({summary.examples} examples), predicted by "

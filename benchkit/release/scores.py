@@ -279,8 +279,8 @@ def summarize_diagnostics(suite: Suite, runs: list[Run], gold: GoldData | None,
                 continue
             evaluator, chosen = found
             results = [r.record.diagnostics[key] for r in chosen]
-            metrics = {m.name: seed_stats([res.metrics[m.name] for res in results]) for m in card.metrics
-                       if all(m.name in res.metrics for res in results)}
+            metrics = {m.key: seed_stats([res.metrics[m.key] for res in results]) for m in card.metrics
+                       if all(m.key in res.metrics for res in results)}
             summary = DiagnosticSummary(key, card.id, split, evaluator, results[0].examples,
                                         tuple(r.record.seed for r in chosen), metrics, card.primary_metric)
             if gold is not None and settings.resamples > 0 and key in gold.diagnostic_gold:

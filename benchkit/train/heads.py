@@ -28,6 +28,9 @@ class Head:
     collate: Callable[[Any], Callable]  # tokenizer -> collator (dynamic padding)
     loss: Callable[..., Any] | None = None  # (outputs, labels, num_items_in_batch) -> per-batch mean loss; None: the model's
     keep: tuple[str, ...] = ()  # dataset columns that decoding needs besides id and tokens (kept through tokenization)
+    # (model, window, stride) -> the model a run trains: the tags head reads documents longer than the window in
+    # overlapping windows (train/windows.py); None: the model as built
+    wrap: Callable[[Any, int, int], Any] | None = None
 
 
 HEADS: Registry[Head] = Registry("head")
@@ -106,7 +109,8 @@ def _build_tokens(folder: str, card: TaskCard) -> Any:
 
 
 def _encode_tokens(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
-    encoded = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True, max_length=max_length)
+    # whole documents, not truncated: WindowedTagger reads what exceeds max_length in windows
+    encoded = tokenizer(batch["tokens"], is_split_into_words=True, truncation=False)
     labels, first_subword = [], []
     for row, tags in enumerate(batch["tags"]):
         previous = None
@@ -135,7 +139,8 @@ def _token_collator(tokenizer: Any) -> Callable:
 
 
 def _decode_tokens(logits: "np.ndarray", card: TaskCard, columns: dict[str, Any]) -> list[Any]:
-    """One tag per word; words cut off by max_length are tagged 'O' (or the first tag) so lengths always match."""
+    """One tag per word (the first subword's prediction); a word without one (a tokenizer that drops it) is tagged 'O'
+    (or the first tag) so lengths always match."""
     names = card.labels.names
     outside = "O" if "O" in names else names[0]
     best = logits.argmax(-1)
@@ -149,7 +154,13 @@ def _decode_tokens(logits: "np.ndarray", card: TaskCard, columns: dict[str, Any]
     return predictions
 
 
-HEADS.add("tags", Head("tags", _build_tokens, _encode_tokens, _decode_tokens, _token_collator))
+def _windowed(model: Any, window: int, stride: int) -> Any:
+    from benchkit.train.windows import WindowedTagger
+
+    return WindowedTagger(model, window, stride)
+
+
+HEADS.add("tags", Head("tags", _build_tokens, _encode_tokens, _decode_tokens, _token_collator, wrap=_windowed))
 
 
 # --- multiple choice: one (context, choice) pair per candidate ---------------------------------------------------

@@ -175,7 +175,10 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         if split != train_split:
             tokenized[split] = _by_length(tokenized[split])
 
-    model = METHODS.get(spec.method).prepare(head.build(str(spec.model.path), card), spec.method_options)
+    model = head.build(str(spec.model.path), card)
+    if head.wrap is not None:
+        model = head.wrap(model, recipe.max_length, recipe.window_stride)
+    model = METHODS.get(spec.method).prepare(model, spec.method_options)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     primary = card.primary_metric

@@ -19,6 +19,9 @@ class Recipe(BaseModel):
     eval_batch_size: int | None = Field(None, ge=1)  # None: 2x batch_size on CPU, 4x on a GPU
     epochs: float = Field(3.0, gt=0)
     max_length: int = Field(128, ge=8)
+    # Tagging tasks: a document longer than max_length (the window) is read in windows that overlap by this many
+    # tokens, and each word takes the prediction of the window where it has the most context (train/windows.py).
+    window_stride: int = Field(32, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.01, ge=0)
     lr_scheduler: str = "linear"
