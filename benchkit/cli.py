@@ -113,15 +113,34 @@ def ls_command(as_json: bool) -> None:
 @main.command("show")
 @click.argument("task")
 @DATA_DIR
+@click.option("--model", default=None, help="Also report example lengths in this model's tokens (alias, Hub id or "
+                                            "folder) and how many exceed its window.")
+@click.option("--max-length", type=click.IntRange(min=8), default=None,
+              help="The window for --model (default: the suite recipe's max_length).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def show_command(task: str, data_dir: Path | None, as_json: bool) -> None:
+def show_command(task: str, data_dir: Path | None, model: str | None, max_length: int | None, as_json: bool) -> None:
     """Show a task's card, splits, row counts and label distribution."""
     from benchkit.cards import catalog
     from benchkit.inspect import describe_task
 
     _check_data_dir(data_dir)
     card = catalog.load_task(task)
-    info = describe_task(card, data_dir or catalog.shipped_data_dir(card))
+    tokenizer, window = None, None
+    if model is not None:
+        from transformers import AutoTokenizer
+
+        from benchkit.train.models import resolve_model
+        from benchkit.train.recipes import Recipe
+
+        suite = catalog.load_suite(card.suite) if card.suite in catalog.suite_ids() else None
+        recipe = suite.card.recipe if suite else {}
+        window = max_length or int(recipe.get("max_length", Recipe().max_length))
+        stride = min(int(recipe.get("window_stride", Recipe().window_stride)), window - 3)
+        tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(model).path))
+    info = describe_task(card, data_dir or catalog.shipped_data_dir(card), tokenizer, window,
+                         stride if model is not None else 0)
+    if model is not None:
+        info.update(model=model, window=window)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return

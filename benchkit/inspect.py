@@ -31,7 +31,9 @@ def _distribution(card: TaskCard, values: list[Any], frame: Any) -> dict[str, An
     return {name: counts.get(name, 0) for name in card.labels.names}  # card order, zeros included
 
 
-def describe_task(card: TaskCard, data_dir: Path | None) -> dict[str, Any]:
+def describe_task(card: TaskCard, data_dir: Path | None, tokenizer: Any = None, window: int | None = None,
+                  stride: int = 0) -> dict[str, Any]:
+    """The card, and with data its splits; with a tokenizer, each split's lengths in its tokens against ``window``."""
     info: dict[str, Any] = {
         "id": card.id, "version": card.version, "name": card.name, "type": card.type, "language": card.language,
         "license": card.license, "labels": card.labels.names if card.labels else None,
@@ -60,6 +62,10 @@ def describe_task(card: TaskCard, data_dir: Path | None) -> dict[str, Any]:
             info["splits"][split]["label_distribution"] = _distribution(card, list(frame[target]), frame)
             if "group" in frame:
                 info["splits"][split]["groups"] = int(frame["group"].nunique())
+        if tokenizer is not None and window is not None:
+            from benchkit.lengths import describe_lengths
+
+            info["lengths"] = describe_lengths(card, frames, tokenizer, window, stride)
     return info
 
 
@@ -95,3 +101,11 @@ def render_task(info: dict[str, Any]) -> None:
             split, entry["labels"], expected, origin)
         table.add_row(*cells)
     console.print(table)
+    if info.get("lengths"):
+        lengths = Table("split", "tokens: min", "median", "p90", "max", f"over the window", "windows",
+                        title=f"lengths in {info['model']} tokens (window {info['window']})", title_justify="left")
+        for split, r in info["lengths"].items():
+            if r:
+                lengths.add_row(split, str(r["min"]), str(r["median"]), str(r["p90"]), str(r["max"]),
+                                str(r["over_window"]), str(r["windows"]))
+        console.print(lengths)

@@ -76,6 +76,12 @@ def split_identity(card: TaskCard, where: SplitFile, data_dir: Path) -> tuple[st
 
 
 def read_split(card: TaskCard, split: str, data_dir: Path) -> RawTable:
+    from benchkit.entity_spans import add_span_tags
+
+    return add_span_tags(card, split, _read_prepared(card, split, data_dir))
+
+
+def _read_prepared(card: TaskCard, split: str, data_dir: Path) -> RawTable:
     from benchkit.compose import prepare
 
     where = locate(card, split, data_dir)
@@ -103,6 +109,8 @@ def role_columns(card: TaskCard, split: str) -> dict[str, str]:
 
     columns = card.split_fields(split).columns()
     columns.update({role: computed(role) for role in (*card.inputs, *card.lists)})
+    if card.entity_spans is not None:  # benchkit.entity_spans writes them
+        columns.update({"tokens": computed("tokens"), "tags": computed("tags")})
     if card.splits[split].labels == "hidden":
         columns.pop(TASK_TYPES.get(card.type).target_field, None)
     return columns

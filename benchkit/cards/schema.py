@@ -272,6 +272,29 @@ class Split(Strict):
         return self
 
 
+class EntitySpans(Strict):
+    """Token and tag lists computed from a text with character-offset entity spans (``benchkit/entity_spans.py``):
+    ``text`` and ``spans`` name the columns, ``start``/``end``/``label`` the keys of each span object (``end``
+    exclusive), ``splitter`` the declared word splitter (``WORD_SPLITTERS``). Tags come out in IOB2."""
+
+    text: str
+    spans: str
+    start: str = "start"
+    end: str = "end"
+    label: str = "label"
+    splitter: str = "words"
+
+    @field_validator("splitter")
+    @classmethod
+    def _known_splitter(cls, value: str) -> str:
+        from benchkit.entity_spans import WORD_SPLITTERS
+
+        if value not in WORD_SPLITTERS:
+            raise CardValueError(f"unknown word splitter '{value}'; expected one of: {', '.join(WORD_SPLITTERS.names())}",
+                                 did_you_mean(value, WORD_SPLITTERS.names()))
+        return value
+
+
 class MetricRef(Strict):
     name: str
     options: dict[str, Any] = {}
@@ -399,6 +422,8 @@ class TaskCard(Strict):
     # The metrics whose mean is the task score (default: all of the card's metrics); the others are reported only
     # (LEPISZCZE: the score is macro-F1, accuracy is shown next to it).
     score_metrics: list[str] | None = None
+    # Token classification from a text with character-offset spans instead of token and tag lists.
+    entity_spans: EntitySpans | None = None
     # Model inputs composed from several fields (role -> template and marks), and list-valued fields (role -> how
     # their items become strings); see benchkit/compose.py.
     inputs: dict[str, Compose] = {}
@@ -473,6 +498,16 @@ class TaskCard(Strict):
                 raise CardValueError(f"inputs.{role}: only text roles are composed", f"compose one of {list(TEXT_ROLES)}",
                                      ("inputs", role))
         given |= set(self.inputs)
+        if self.entity_spans is not None:
+            if task_type.target != "tags":
+                raise CardValueError("entity_spans is for token classification", "remove it", ("entity_spans",))
+            doubled = sorted({"tokens", "tags"} & given)
+            if doubled:
+                raise CardValueError(f"fields {doubled} and entity_spans both give the tokens and tags",
+                                     "keep one of them", ("entity_spans",))
+            if self.labels is not None and self.labels.scheme not in (None, "IOB2"):
+                raise CardValueError("entity_spans writes IOB2 tags", "set labels.scheme: IOB2", ("labels", "scheme"))
+            given |= {"tokens", "tags"}
         for role in self.lists:
             if role not in given - set(self.inputs):
                 raise CardValueError(f"lists.{role}: the card has no field '{role}'",

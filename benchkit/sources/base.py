@@ -45,6 +45,15 @@ class RawTable:
     problems: list[Problem] = field(default_factory=list)
     declared: dict[str, DeclaredColumn] = field(default_factory=dict)  # column -> declared type (Hub features)
 
+    def example(self) -> str:
+        """'; first row: {...}' (its raw values, cut at 200 characters), for messages about a file whose columns are
+        not what the card expects; empty for a table without rows."""
+        if not len(self.frame):
+            return ""
+        first = {k: v for k, v in self.frame.iloc[0].to_dict().items() if not str(k).startswith("@")}
+        text = json.dumps(first, ensure_ascii=False, default=str)
+        return f"; first row: {text[:200]}{'...' if len(text) > 200 else ''}"
+
     def problem(self, row: int, message: str, *, field: str | None = None, hint: str | None = None,
                 severity: Literal["error", "warning"] = "error") -> Problem:
         return Problem(message, file=self.source, line=self.locations[row], field=field, hint=hint,

@@ -140,6 +140,10 @@ def _message(card: TaskCard, check: str, column: str, value: Any, table: RawTabl
     return f"failed check '{check}' with {shown}", None
 
 
+# Formats of records whose keys are not visible in a header line: a missing column's message shows the first row.
+RECORD_FORMATS = frozenset({"json", "jsonl", "hub", "parquet"})
+
+
 def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int = MAX_PER_CHECK) -> list[Problem]:
     """Every schema problem in one split's table, plus the expected row count."""
     import pandera.pandas as pa
@@ -150,7 +154,8 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
     missing = [(role, col) for role, col in columns.items() if col not in present]
     # A computed column is absent only when its source columns are, which benchkit.compose has reported.
     for role, column in [(r, c) for r, c in missing if not is_computed(c)]:
-        problems.append(Problem(f"column '{column}' (fields.{role.split('[')[0]}) not found; the file has {present}",
+        problems.append(Problem(f"column '{column}' (fields.{role.split('[')[0]}) not found; the file has {present}"
+                                f"{table.example() if card.source.format in RECORD_FORMATS else ''}",
                                 file=table.source, field=f"fields.{role}",
                                 hint=did_you_mean(column, present) or "fix the card's fields or read.columns/header"))
     declared = check_declared(card, split, table)
