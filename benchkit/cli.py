@@ -135,7 +135,8 @@ def show_command(task: str, data_dir: Path | None, model: str | None, max_length
         suite = catalog.load_suite(card.suite) if card.suite in catalog.suite_ids() else None
         recipe = suite.card.recipe if suite else {}
         window = max_length or int(recipe.get("max_length", Recipe().max_length))
-        stride = min(int(recipe.get("window_stride", Recipe().window_stride)), window - 3)
+        stride = int(recipe.get("window_stride", Recipe().window_stride))
+        stride = stride if stride < window - 2 else (window - 2) // 4  # a --max-length below the suite's stride
         tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(model).path))
     info = describe_task(card, data_dir or catalog.shipped_data_dir(card), tokenizer, window,
                          stride if model is not None else 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 
@@ -47,6 +47,14 @@ class Recipe(BaseModel):
     # predict with it later. Not part of a run's identity (execute.plan.config_hash leaves it out): switching it
     # re-runs nothing.
     save_model: bool = True
+
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> "Recipe":
+        if self.window_stride >= self.max_length - 2:
+            raise ValueError(f"window_stride {self.window_stride} must be below max_length - 2 "
+                             f"({self.max_length - 2}): windows of max_length tokens overlap by window_stride")
+        return self
 
 
 # Recipe fields that do not change a run's result, left out of its configuration hash.
@@ -115,6 +123,11 @@ def resolve_recipe(layers: list[tuple[str, dict[str, Any]]]) -> tuple[Recipe, di
         return Recipe(**values), sources
     except ValidationError as err:
         first = err.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else "recipe"
+        if not first["loc"]:  # a check across fields (window_stride against max_length): name both layers
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise BenchkitError(Problem(message, field="recipe.window_stride",
+                                        hint=f"window_stride set by {sources['window_stride']}, max_length by "
+                                             f"{sources['max_length']}")) from None
+        key = str(first["loc"][0])
         raise BenchkitError(Problem(f"{first['msg']}, got {first.get('input')!r}", field=f"recipe.{key}",
                                     hint=f"set by {sources.get(key, '?')}")) from None

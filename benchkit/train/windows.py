@@ -22,6 +22,7 @@ import torch
 UNLIMITED = 1 << 30  # the context a document's own edge gives
 
 
+
 @dataclass(frozen=True)
 class Window:
     row: int  # the document's row in the batch
@@ -49,6 +50,19 @@ def plan_windows(lengths: list[int], window: int, stride: int) -> list[Window]:
                 break
             start += step
     return windows
+
+
+def assignment(windows: list[Window], lengths: list[int]) -> list[list[int]]:
+    """Per document and token position: the index (in ``windows``) of the window whose prediction the token takes,
+    the one where it has the most context (ties: the earlier window); -1 for [CLS], [SEP] and padding."""
+    chosen = [[-1] * n for n in lengths]
+    best = [[-1] * n for n in lengths]
+    for index, window in enumerate(windows):
+        for offset, score in enumerate(context(window).tolist()):
+            position = window.start + offset
+            if score > best[window.row][position]:
+                best[window.row][position], chosen[window.row][position] = score, index
+    return chosen
 
 
 def context(window: Window) -> torch.Tensor:
@@ -87,37 +101,32 @@ class WindowedTagger(torch.nn.Module):
         return TokenClassifierOutput(loss=loss, logits=logits)
 
     def _windowed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        lengths = attention_mask.sum(-1).tolist()
-        windows = plan_windows([int(n) for n in lengths], self.window, self.stride)
-        cls, pad = input_ids[:, :1], self.config.pad_token_id or 0
+        lengths = [int(n) for n in attention_mask.sum(-1).tolist()]
+        windows = plan_windows(lengths, self.window, self.stride)
+        chosen = assignment(windows, lengths)
+        pad = self.config.pad_token_id or 0
         merged: torch.Tensor | None = None
-        best = torch.full(input_ids.shape, -1, dtype=torch.long, device=input_ids.device)
         for begin in range(0, len(windows), self.chunk):
             part = windows[begin:begin + self.chunk]
             ids = torch.full((len(part), self.window), pad, dtype=input_ids.dtype, device=input_ids.device)
             mask = torch.zeros_like(ids)
             for i, w in enumerate(part):
-                sep = input_ids[w.row, int(lengths[w.row]) - 1]
-                ids[i, 0] = cls[w.row, 0]
+                ids[i, 0] = input_ids[w.row, 0]  # [CLS]
                 ids[i, 1:1 + w.length] = input_ids[w.row, w.start:w.start + w.length]
-                ids[i, 1 + w.length] = sep
+                ids[i, 1 + w.length] = input_ids[w.row, lengths[w.row] - 1]  # [SEP]
                 mask[i, :w.length + 2] = 1
             logits = self.inner(input_ids=ids, attention_mask=mask).logits
             if merged is None:
                 merged = logits.new_zeros((*input_ids.shape, logits.size(-1)))
             for i, w in enumerate(part):
-                if w.first:  # [CLS] and [SEP] of the document: from its first window (their labels are ignored)
+                index = begin + i
+                if w.first:  # the document's [CLS] and [SEP]: from its first window (their labels are ignored)
                     merged[w.row, 0] = logits[i, 0]
-                    merged[w.row, int(lengths[w.row]) - 1] = logits[i, 1 + w.length]
-                if w.length == 0:
-                    continue
-                score = context(w).to(best.device)
-                positions = torch.arange(w.start, w.start + w.length, device=best.device)
-                better = score > best[w.row, positions]
-                if better.any():
-                    chosen = positions[better]
-                    best[w.row, chosen] = score[better]
-                    merged[w.row, chosen] = logits[i, 1:1 + w.length][better]
+                    merged[w.row, lengths[w.row] - 1] = logits[i, 1 + w.length]
+                mine = [o for o in range(w.length) if chosen[w.row][w.start + o] == index]
+                if mine:
+                    offsets = torch.tensor(mine, device=input_ids.device)
+                    merged[w.row, w.start + offsets] = logits[i, 1 + offsets]
         assert merged is not None
         return merged
 
