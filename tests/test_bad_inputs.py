@@ -117,7 +117,7 @@ CARD_CASES: dict[str, Case] = {
         CARD + "maintainer: me\n",
         stderr=["error: {dir}/card.yaml:18: maintainer: unknown field 'maintainer' (hint: allowed fields here: id, "
                 "version, name, description, language, license, citation, homepage, type, source, fields, labels, "
-                "value_range, splits, metrics, primary_metric, score_metrics, inputs, lists, evaluated_with, checks)"]),
+                "value_range, splits, metrics, primary_metric, score_metrics, entity_spans, inputs, lists, evaluated_with, checks)"]),
     "missing field": validate(
         edit(CARD, "license: test\n", ""),
         stderr=[f"error: {{dir}}/card.yaml: license: missing required field 'license' (hint: {ADD_FIELD})"]),
@@ -142,7 +142,7 @@ CARD_CASES: dict[str, Case] = {
         edit(CARD, "metrics: [accuracy]", "metrics: [acuracy]"),
         stderr=["error: {dir}/card.yaml:16: metrics[0]: unknown metric 'acuracy'; expected one of: accuracy, "
                 "exact_match, f1, f1_macro, f1_micro, f1_weighted, gender_parity, klej_ar_score, mcc, multirc_em, "
-                "multirc_f1a, pearson, record_em, record_f1, seqeval_f1, seqeval_f1_macro, seqeval_f1_weighted, "
+                "multirc_f1a, pearson, record_em, record_f1, seqeval_f1, seqeval_f1_macro, seqeval_f1_type, seqeval_f1_weighted, "
                 "seqeval_precision, seqeval_precision_macro, seqeval_precision_weighted, seqeval_recall, "
                 "seqeval_recall_macro, seqeval_recall_weighted, spearman (hint: did you mean 'accuracy'?)"]),
     "misspelt metric option": validate(
