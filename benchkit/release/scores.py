@@ -247,6 +247,11 @@ def _costs(group: list[Run], by_task: dict[str, list[Run]]) -> dict[str, Any]:
         "peak_memory_kind": "/".join(kinds),
         "train_seconds": round(train_time, 3),
         "train_samples_per_second": round(sum(c.train_samples_per_second for c in costs) / len(costs), 3),
+        # None when a record predates the measurement (then the leaderboard shows "–")
+        "optimizer_state_bytes": (max(c.optimizer_state_bytes for c in costs)
+                                  if all(c.optimizer_state_bytes is not None for c in costs) else None),
+        "inference_ms_per_example": (round(sum(c.inference_ms_per_example for c in costs) / len(costs), 4)
+                                     if all(c.inference_ms_per_example is not None for c in costs) else None),
     }
 
 

@@ -24,7 +24,8 @@ from benchkit.evaluate import compute_metrics, evaluate_split, gold_groups
 from benchkit.metrics import METRICS
 from benchkit.train.heads import head_for
 from benchkit.train.memory import PeakMemory
-from benchkit.train.methods import METHODS
+from benchkit.train.costs import inference_latency, optimizer_state_bytes
+from benchkit.train.methods import method_spec, prepare_model, training_args
 from benchkit.train.models import ResolvedModel
 from benchkit.train.recipes import Recipe
 from benchkit.train.records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, Selection,
@@ -175,10 +176,10 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         if split != train_split:
             tokenized[split] = _by_length(tokenized[split])
 
-    model = head.build(str(spec.model.path), card)
+    method = method_spec(spec.method, spec.method_options)
+    model = prepare_model(method, head.build(str(spec.model.path), card))
     if head.wrap is not None:
         model = head.wrap(model, recipe.max_length, recipe.window_stride)
-    model = METHODS.get(spec.method).prepare(model, spec.method_options)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     primary = card.primary_metric
@@ -207,10 +208,11 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         eval_steps=every.get("steps"), save_strategy=every["strategy"], save_steps=every.get("steps"),
         save_total_limit=1, save_only_model=False,  # optimizer, scheduler and RNG states too: resumable
         load_best_model_at_end=best, metric_for_best_model=primary if best else None,
-        greater_is_better=METRICS.get(primary).higher_is_better,
+        greater_is_better=METRICS.get(next(m.name for m in card.metrics if m.key == primary)).higher_is_better,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random", length_column_name="length",
-        optim=OPTIMIZER, use_cpu=not cuda, report_to="none", disable_tqdm=True,
-        logging_strategy="steps", logging_steps=10, dataloader_num_workers=0, **_precision(recipe, cuda))
+        use_cpu=not cuda, report_to="none", disable_tqdm=True,
+        logging_strategy="steps", logging_steps=10, dataloader_num_workers=0,
+        **{"optim": OPTIMIZER, **_precision(recipe, cuda), **training_args(method)})  # a method may set optim
     resume = checkpoints.last_checkpoint(checkpoint_dir)
     log_file = spec.folder / "train_log.jsonl"
     if resume is None:
@@ -267,6 +269,10 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
             diagnostics.update(scored)
             companion_rows.update(rows)
         eval_seconds = time.perf_counter() - started_eval
+        latency_split = (dev_splits + test_splits)[0]
+        latency, latency_batch = inference_latency(trainer.model, tokenized[latency_split], head.collate(tokenizer),
+                                                   trainer.args.device)
+        state_bytes = optimizer_state_bytes(trainer.optimizer)
     epochs_run = float(trainer.state.epoch or recipe.epochs)
     selected_epoch = _selected_epoch(trainer, primary)
     model_dir = save_model(trainer.model, tokenizer, spec.folder) if recipe.save_model else None
@@ -289,7 +295,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
                     peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),
                     eval_seconds=round(eval_seconds, 3), train_samples=train_rows, epochs=epochs_run,
-                    train_samples_per_second=round(train_rows * epochs_run / max(train_seconds, 1e-9), 3)),
+                    train_samples_per_second=round(train_rows * epochs_run / max(train_seconds, 1e-9), 3),
+                    optimizer_state_bytes=state_bytes, inference_ms_per_example=latency,
+                    inference_batch_size=latency_batch),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
                               rows=fingerprints, companions=companion_files,
                               derived={split: {**spec_.derive.model_dump(by_alias=True), "rows": len(frames[split])}

@@ -1,24 +1,263 @@
-"""Fine-tuning methods: how a model is prepared before training (which parameters train, which wrappers apply).
+"""Fine-tuning methods as data: a name, the options it takes (with defaults), and what it shapes.
 
-One registry; the loop asks the method to prepare the model and records its name and options.
+A method can shape the model (``prepare``: which parameters train, which adapters apply), the optimizer
+(``training_args``: the Trainer's optimizer settings, e.g. 8-bit AdamW or GaLore) or both. ``--method lora+adamw8bit``
+combines methods: at most one shapes the model and at most one the optimizer. Options are given per method as
+``--set lora.r=8`` and recorded, with the defaults filled in, in every run record and its configuration hash.
+
+``check`` runs before any training: options a method does not take (did-you-mean), target modules absent from the
+model (the ones it has are listed), a backend that is not installed or cannot run here (what to install) are one
+line each, exit 2.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.registry import Registry
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
-    prepare: Callable[[Any, dict[str, Any]], Any]  # (model, options) -> model to train
     description: str
+    options: Mapping[str, Any] = field(default_factory=dict)  # option -> default (None: chosen per architecture)
+    prepare: Callable[[Any, dict[str, Any]], Any] | None = None  # (model, options) -> the model to train
+    training_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # options -> TrainingArguments fields
+    check: Callable[[dict[str, Any]], None] | None = None  # backend checks before any model is built
+    adapter: bool = False  # saves an adapter apart from the base model
 
 
 METHODS: Registry[Method] = Registry("method")
 
-METHODS.add("full", Method("full", lambda model, options: model, "full fine-tuning: every parameter trains"),
-            aliases=("full-ft",))
+
+def fail(message: str, hint: str, field_name: str = "--method") -> BenchkitError:
+    return BenchkitError(Problem(message, field=field_name, hint=hint))
+
+
+# --- which modules are the task head (they always train) ----------------------------------------------------------
+
+def head_modules(model: Any) -> list[str]:
+    """Top-level modules of a task model other than its pretrained encoder: the classifier (and its dropout) of the
+    HF *For* models, the span head's classifier."""
+    base = getattr(model, "base_model_prefix", None) or "encoder"
+    return [name for name, child in model.named_children()
+            if name != base and any(True for _ in child.parameters())]
+
+
+def linear_names(model: Any) -> list[str]:
+    """The distinct last-part names of the model's Linear layers (what LoRA target_modules match)."""
+    import torch
+
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.Linear)})
+
+
+# LoRA targets per architecture (LoRA paper: query and value), where peft has no default for the model type.
+LORA_TARGETS = {"bert": ["query", "value"], "roberta": ["query", "value"], "xlm-roberta": ["query", "value"],
+                "electra": ["query", "value"], "albert": ["query", "value"], "camembert": ["query", "value"],
+                "distilbert": ["q_lin", "v_lin"], "deberta-v2": ["query_proj", "value_proj"],
+                "deberta": ["in_proj"], "mpnet": ["q", "v"]}
+
+
+def _targets(model: Any, given: list[str] | None, method: str) -> list[str]:
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    targets = list(given) if given else LORA_TARGETS.get(model_type or "")
+    have = linear_names(model)
+    if not targets:
+        raise fail(f"{method}: no default target modules for model type {model_type!r}",
+                   f"set {method}.target_modules, e.g. --set '{method}.target_modules=[{have[0]}]'; the model's "
+                   f"Linear modules: {', '.join(have)}", f"{method}.target_modules")
+    absent = [t for t in targets if t not in have and not any(n.endswith("." + t) or n == t
+                                                              for n, _ in model.named_modules())]
+    if absent:
+        raise fail(f"{method}: target module(s) {absent} are not in the model",
+                   f"its Linear modules are: {', '.join(have)}", f"{method}.target_modules")
+    return targets
+
+
+def _peft(model: Any, config: Any) -> Any:
+    from peft import get_peft_model
+
+    return get_peft_model(model, config)
+
+
+def _lora(model: Any, options: dict[str, Any]) -> Any:
+    from peft import LoraConfig
+
+    targets = _targets(model, options.get("target_modules"), "lora")
+    config = LoraConfig(r=int(options["r"]), lora_alpha=float(options["alpha"]), lora_dropout=float(options["dropout"]),
+                        target_modules=targets, modules_to_save=head_modules(model), bias="none")
+    return _peft(model, config)
+
+
+IA3_TARGETS = {"bert": (["key", "value", "output.dense"], ["output.dense"]),
+               "roberta": (["key", "value", "output.dense"], ["output.dense"]),
+               "xlm-roberta": (["key", "value", "output.dense"], ["output.dense"]),
+               "distilbert": (["k_lin", "v_lin", "lin2"], ["lin2"])}
+
+
+def _ia3(model: Any, options: dict[str, Any]) -> Any:
+    from peft import IA3Config
+
+    model_type = getattr(model.config, "model_type", "")
+    targets, feedforward = IA3_TARGETS.get(model_type, (None, None))
+    if options.get("target_modules"):
+        targets, feedforward = options["target_modules"], options.get("feedforward_modules") or []
+    if not targets:
+        raise fail(f"ia3: no default target modules for model type {model_type!r}",
+                   f"set ia3.target_modules and ia3.feedforward_modules; the model's Linear modules: "
+                   f"{', '.join(linear_names(model))}", "ia3.target_modules")
+    _targets(model, [t.rsplit(".", 1)[-1] for t in targets], "ia3")
+    config = IA3Config(target_modules=targets, feedforward_modules=feedforward, modules_to_save=head_modules(model))
+    return _peft(model, config)
+
+
+def _bitfit(model: Any, options: dict[str, Any]) -> Any:
+    """BitFit (Ben Zaken et al. 2022): only the bias terms of the encoder train, plus the task head."""
+    heads = tuple(f"{h}." for h in head_modules(model))
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.endswith(".bias") or name.startswith(heads)
+    return model
+
+
+def _needs(module: str, install: str, what: str) -> Callable[[dict[str, Any]], None]:
+    def check(_options: dict[str, Any]) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec(module) is None:
+            raise fail(f"{what} needs the package {module}, which is not installed", f"pip install {install}")
+    return check
+
+
+def _adamw8bit(options: dict[str, Any]) -> dict[str, Any]:
+    return {"optim": "adamw_bnb_8bit"}
+
+
+def _galore(options: dict[str, Any]) -> dict[str, Any]:
+    targets = options.get("target_modules") or [r".*attention.*", r".*intermediate.*", r".*output.*"]
+    return {"optim": "galore_adamw_8bit" if options.get("eight_bit") else "galore_adamw",
+            "optim_target_modules": targets,
+            "optim_args": f"rank={int(options['rank'])}, update_proj_gap={int(options['update_proj_gap'])}, "
+                          f"scale={float(options['scale'])}, proj_type={options['proj_type']}"}
+
+
+def _galore_check(options: dict[str, Any]) -> None:
+    _needs("galore_torch", "galore-torch", "galore")(options)
+    if options.get("eight_bit"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise fail("galore with eight_bit needs CUDA (galore-torch's 8-bit variant runs on GPUs only)",
+                       "drop galore.eight_bit, or run on a GPU", "galore.eight_bit")
+        _needs("bitsandbytes", "bitsandbytes", "galore with eight_bit")(options)
+
+
+for _method in (
+    Method("full", "full fine-tuning: every parameter trains"),
+    Method("lora", "LoRA (Hu et al. 2022): low-rank updates of the target Linear layers, through peft; the head trains",
+           {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": None}, prepare=_lora,
+           check=_needs("peft", "peft", "lora"), adapter=True),
+    Method("ia3", "IA3 (Liu et al. 2022): learned rescaling of keys, values and feed-forward activations, through peft",
+           {"target_modules": None, "feedforward_modules": None}, prepare=_ia3, check=_needs("peft", "peft", "ia3"),
+           adapter=True),
+    Method("bitfit", "BitFit (Ben Zaken et al. 2022): bias terms and the task head train, nothing else",
+           prepare=_bitfit),
+    Method("adamw8bit", "8-bit AdamW (Dettmers et al. 2022, bitsandbytes): optimizer states in 8 bits",
+           training_args=_adamw8bit, check=_needs("bitsandbytes", "bitsandbytes", "adamw8bit")),
+    Method("galore", "GaLore (Zhao et al. 2024, galore-torch): gradients projected to a low rank in AdamW",
+           {"rank": 128, "update_proj_gap": 200, "scale": 0.25, "proj_type": "std", "target_modules": None,
+            "eight_bit": False}, training_args=_galore, check=_galore_check),
+):
+    METHODS.add(_method.name, _method, aliases=("full-ft",) if _method.name == "full" else ())
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method as a run uses it: its components (``lora+adamw8bit``) and each one's options, defaults filled in."""
+
+    name: str  # canonical, components joined by "+"
+    options: dict[str, dict[str, Any]]  # component -> options
+
+    @property
+    def components(self) -> list[Method]:
+        return [METHODS.get(n) for n in self.name.split("+")]
+
+    def flat_options(self) -> dict[str, Any]:
+        """``{"lora.r": 8, ...}``: what records and hashes carry."""
+        return {f"{c}.{k}": v for c, opts in sorted(self.options.items()) for k, v in sorted(opts.items())}
+
+
+def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec:
+    """Parse ``name`` (``lora`` or ``lora+adamw8bit``) and check ``given`` (``{"lora.r": 8}``) against the options of
+    its components."""
+    parts = [METHODS.canonical(p.strip()) for p in name.split("+") if p.strip()]
+    if not parts:
+        raise fail("no method given", f"one of: {', '.join(METHODS.names())}")
+    components = [METHODS.get(p) for p in parts]
+    shaping = [c.name for c in components if c.prepare is not None]
+    optimizing = [c.name for c in components if c.training_args is not None]
+    if len(shaping) > 1 or len(optimizing) > 1 or len(set(parts)) != len(parts):
+        raise fail(f"methods {parts} cannot be combined", "combine at most one method that shapes the model (lora, "
+                                                          "ia3, bitfit) with one that shapes the optimizer "
+                                                          "(adamw8bit, galore)")
+    options = {c.name: dict(c.options) for c in components}
+    for key, value in (given or {}).items():
+        owner, _, option = key.partition(".")
+        owner = METHODS.canonical(owner) if owner in METHODS else owner
+        if owner not in options:
+            raise fail(f"option '{key}' is for method '{owner}', which this run does not use ({'+'.join(parts)})",
+                       f"add it: --method {'+'.join(parts)}+{owner}" if owner in METHODS
+                       else did_you_mean(owner, list(options)) or f"methods: {', '.join(parts)}", key)
+        if option not in options[owner]:
+            known = list(options[owner])
+            raise fail(f"method '{owner}' takes no option '{option}'",
+                       did_you_mean(option, known) or (f"its options: {', '.join(known)}" if known
+                                                       else f"{owner} takes no options"), key)
+        options[owner][option] = value
+    for component in components:
+        if component.check is not None:
+            component.check(options[component.name])
+    return MethodSpec("+".join(parts), {c: o for c, o in options.items() if o})
+
+
+def preflight(spec: MethodSpec, model_path: str) -> None:
+    """Before any training: the model-shaping methods' target modules against the model's architecture, built on the
+    meta device from its config (no weights are read)."""
+    targeted = [c for c in spec.components if c.name in ("lora", "ia3")]
+    if not targeted:
+        return
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    with torch.device("meta"):
+        model = AutoModel.from_config(AutoConfig.from_pretrained(model_path))
+    for component in targeted:
+        options = spec.options.get(component.name, {})
+        if component.name == "lora" or options.get("target_modules"):
+            _targets(model, options.get("target_modules"), component.name)
+        else:
+            _targets(model, [t.rsplit(".", 1)[-1] for t in IA3_TARGETS.get(model.config.model_type, ([], []))[0]]
+                     or None, component.name)
+
+
+def prepare_model(spec: MethodSpec, model: Any) -> Any:
+    for component in spec.components:
+        if component.prepare is not None:
+            model = component.prepare(model, spec.options.get(component.name, {}))
+    return model
+
+
+def training_args(spec: MethodSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for component in spec.components:
+        if component.training_args is not None:
+            out.update(component.training_args(spec.options.get(component.name, {})))
+    return out
+
+
+def saves_adapter(spec: MethodSpec) -> bool:
+    return any(c.adapter for c in spec.components)

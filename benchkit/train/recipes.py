@@ -74,6 +74,13 @@ def parse_overrides(pairs: tuple[str, ...], origin: str = "--set") -> dict[str, 
         key = key.strip().replace("-", "_")
         if not sep:
             raise BenchkitError(Problem(f"expected key=value, got '{pair}'", field=origin, hint="e.g. --set learning_rate=1e-4"))
+        if "." in key:  # a method's option (lora.r=8): checked against the method by train.methods.method_spec
+            try:
+                out[key] = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise BenchkitError(Problem(f"the value of '{key}' is not valid YAML: '{value}'", field=origin,
+                                            hint=f"quote a text value: {origin} '{key}=\"{value}\"'")) from None
+            continue
         if key not in RECIPE_FIELDS:
             raise BenchkitError(Problem(f"unknown recipe field '{key}'", field=origin,
                                         hint=did_you_mean(key, RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}"))

@@ -114,6 +114,10 @@ class Costs(Strict):
     train_samples: int
     epochs: float
     train_samples_per_second: float
+    # Measured the same way for every method (train/costs.py); None in records written before benchkit measured them.
+    optimizer_state_bytes: int | None = None
+    inference_ms_per_example: float | None = None
+    inference_batch_size: int | None = None
 
 
 class SourceRun(Strict):
