@@ -1,0 +1,180 @@
+"""Fine-tuning methods as data: every method trains end to end on CPU with the tiny model in one grid
+(``--method full,lora,ia3,bitfit,adamw8bit,galore,lora+adamw8bit``), records carry their options and measured costs,
+LoRA's and BitFit's trainable parameters match their definitions, adapters are saved apart and load back, and bad
+method input is one line before any training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+# one pytest-xdist worker runs this module's tests, so its module fixtures are built once
+pytestmark = pytest.mark.xdist_group("methods")
+
+METHODS = ("full", "lora", "ia3", "bitfit", "adamw8bit", "galore", "lora+adamw8bit")
+TINY = ("--set", "epochs=1", "--set", "max_train_samples=48", "--set", "bootstrap_resamples=0", "--set", "select=last",
+        "--set", "max_length=64")
+
+
+def invoke(*args: Any) -> Result:
+    from benchkit.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def grid(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    pytest.importorskip("peft")
+    out = tmp_path_factory.mktemp("methods")
+    result = invoke("run", "glue-mini", "--task", "glue-mini/sst2", "--model", tiny_model, "--method",
+                    ",".join(METHODS), "--set", "galore.rank=4", *TINY, "--out", out, "--quiet", "--no-release")
+    assert result.exit_code == 0, result.output
+    records = {}
+    for path in out.glob("runs/**/record.json"):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["_folder"] = path.parent
+        records[record["method"]["name"]] = record
+    return records
+
+
+def test_every_method_trains_and_records_its_costs(grid: dict[str, dict[str, Any]]) -> None:
+    assert sorted(grid) == sorted(METHODS)
+    for name, record in grid.items():
+        costs = record["costs"]
+        assert costs["trainable_parameters"] > 0 and costs["total_parameters"] >= costs["trainable_parameters"]
+        assert costs["optimizer_state_bytes"] > 0 and costs["peak_memory_bytes"] > 0, name
+        assert costs["inference_ms_per_example"] > 0 and costs["inference_batch_size"] == 32, name
+        assert costs["train_seconds"] > 0 and costs["train_samples_per_second"] > 0
+        assert set(record["results"]) == {"dev"}
+    assert grid["adamw8bit"]["provenance"]["hardware"]["optimizer"] == "adamw_bnb_8bit"
+    assert grid["lora+adamw8bit"]["provenance"]["hardware"]["optimizer"] == "adamw_bnb_8bit"
+    assert grid["galore"]["provenance"]["hardware"]["optimizer"] == "galore_adamw"
+    assert grid["galore"]["method"]["options"]["galore.rank"] == 4  # the given option, the defaults beside it
+    assert grid["galore"]["method"]["options"]["galore.update_proj_gap"] == 200
+    # AdamW keeps two fp32 moments per trained weight (and a 4-byte step per tensor); LoRA trains 2k weights, not 1M
+    full = grid["full"]["costs"]
+    moments = 2 * 4 * full["trainable_parameters"]
+    assert moments < full["optimizer_state_bytes"] <= moments + 4 * 100
+    assert grid["lora"]["costs"]["optimizer_state_bytes"] < full["optimizer_state_bytes"] / 100
+
+
+def test_lora_trains_the_formula_and_bitfit_the_biases_and_head(grid: dict[str, dict[str, Any]],
+                                                                tiny_model: Path) -> None:
+    config = json.loads((tiny_model / "config.json").read_text())
+    hidden, layers, labels = config["hidden_size"], config["num_hidden_layers"], 2
+    head = hidden * labels + labels  # the classifier's weight and bias, which always train
+    r = grid["lora"]["method"]["options"]["lora.r"]
+    # query and value (the LoRA paper's default for BERT) in every layer: A is r x in, B is out x r
+    assert grid["lora"]["costs"]["trainable_parameters"] == layers * 2 * r * (hidden + hidden) + head
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_model), num_labels=labels)
+    biases = sum(p.numel() for n, p in model.named_parameters() if n.endswith(".bias") and not n.startswith("classifier"))
+    assert grid["bitfit"]["costs"]["trainable_parameters"] == biases + head
+    assert grid["full"]["costs"]["trainable_parameters"] == sum(p.numel() for p in model.parameters())
+    del torch
+
+
+def test_the_lora_adapter_is_saved_apart_and_loads_back(grid: dict[str, dict[str, Any]], tiny_model: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from benchkit.loading import load_frames
+    from conftest import REPO
+
+    folder = grid["lora"]["_folder"] / grid["lora"]["model_dir"]
+    assert (folder / "adapter_model.safetensors").is_file() and (folder / "adapter_config.json").is_file()
+    assert not (folder / "model.safetensors").exists()  # the base model is not copied
+    labels = ["negative", "positive"]
+    base = AutoModelForSequenceClassification.from_pretrained(
+        str(tiny_model), num_labels=2, id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    model = PeftModel.from_pretrained(base, str(folder)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    from benchkit.cards.catalog import load_task
+
+    dev = load_frames(load_task("glue-mini/sst2"), REPO / "data" / "glue-mini", ["dev"])["dev"]
+    encoded = tokenizer(list(dev["text"]), truncation=True, max_length=64, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        predicted = [labels[i] for i in model(**encoded).logits.argmax(-1).tolist()]
+    saved = {json.loads(line)["id"]: json.loads(line)["prediction"]
+             for line in (grid["lora"]["_folder"] / "predictions" / "dev.jsonl").read_text().splitlines()}
+    assert predicted == [saved[str(i)] for i in dev["id"]]
+
+
+def test_method_options_are_part_of_the_configuration(tiny_model: Path, tmp_path: Path) -> None:
+    from benchkit.cards.catalog import load_suite
+    from benchkit.execute.plan import RecipeLayers, build_plan
+    from benchkit.train.models import resolve_model
+
+    suite = load_suite("glue-mini")
+    sst2 = [t for t in suite.tasks if t.id == "glue-mini/sst2"]
+    model = resolve_model(str(tiny_model))
+
+    def plan(options: dict[str, Any]) -> Any:
+        from conftest import REPO
+
+        (spec,) = build_plan(suite, sst2, [model], [1], "lora", RecipeLayers({}, {}), REPO / "data" / "glue-mini",
+                             tmp_path, method_options=options)
+        return spec
+
+    default, rank4 = plan({}), plan({"lora.r": 4})
+    assert default.method_options["lora.r"] == 8 and rank4.method_options["lora.r"] == 4
+    assert default.config_hash != rank4.config_hash and default.folder != rank4.folder
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("--method", "lora", "--set", "lora.alpah=32"),
+     "error: lora.alpah: method 'lora' takes no option 'alpah' (hint: did you mean 'alpha'?)"),
+    (("--method", "lora", "--set", "lora.target_modules=[q_proj]"),
+     "error: lora.target_modules: lora: target module(s) ['q_proj'] are not in the model (hint: its Linear modules "
+     "are: dense, key, query, value)"),
+    (("--method", "full", "--set", "lora.r=4"),
+     "error: lora.r: option 'lora.r' is for method 'lora', which no run uses (hint: add it to --method (e.g. "
+     "--method full,lora))"),
+    (("--method", "lora+bitfit"),
+     "error: --method: methods ['lora', 'bitfit'] cannot be combined (hint: combine at most one method that shapes "
+     "the model (lora, ia3, bitfit) with one that shapes the optimizer (adamw8bit, galore))"),
+    (("--method", "galore", "--set", "galore.eight_bit=true"),
+     "error: galore.eight_bit: galore with eight_bit needs CUDA (galore-torch's 8-bit variant runs on GPUs only) "
+     "(hint: drop galore.eight_bit, or run on a GPU)"),
+    (("--method", "lroa"),
+     "error: unknown method 'lroa'; expected one of: adamw8bit, bitfit, full, galore, ia3, lora (hint: did you mean "
+     "'lora'?)"),
+])
+def test_bad_method_input_is_one_line_before_training(args: tuple[str, ...], error: str, tiny_model: Path,
+                                                       tmp_path: Path) -> None:
+    import torch
+
+    if "eight_bit" in " ".join(args) and torch.cuda.is_available():
+        pytest.skip("on a GPU galore's 8-bit variant runs")
+    out = tmp_path / "out"
+    result = invoke("run", "glue-mini", "--task", "glue-mini/sst2", "--model", tiny_model, *args, *TINY,
+                    "--out", out, "--quiet", "--no-release")
+    assert result.exit_code == 2, result.output
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [error]
+    assert not out.exists()  # nothing trained, nothing written
+
+
+def test_the_release_ranks_methods_with_their_costs(grid: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    import shutil
+
+    runs = next(iter(grid.values()))["_folder"]
+    while runs.name != "runs":
+        runs = runs.parent
+    shutil.copytree(runs, tmp_path / "runs")
+    result = invoke("release", "glue-mini", "--version", "1.0.0", "--runs", tmp_path, "--resamples", "0",
+                    "--no-submissions")
+    assert result.exit_code == 0, result.output
+    board = (tmp_path / "releases" / "glue-mini" / "1.0.0" / "leaderboard.md").read_text(encoding="utf-8")
+    header = next(line for line in board.splitlines() if line.startswith("| # |"))
+    for column in ("method", "trainable params", "peak memory", "training time", "optimizer state",
+                   "latency / example"):
+        assert f" {column} |" in header
+    rows = [line for line in board.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert sorted(line.split(" | ")[2] for line in rows) == sorted(METHODS)
