@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from card_helpers import card_with_rows
 from click.testing import CliRunner, Result
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, SHARED
 
 from benchkit.cards.loader import load_task_card
 from benchkit.loading import load_frames, read_split
@@ -101,7 +101,7 @@ def test_documents_as_rows(cards: dict[str, Path]) -> None:
 
 
 def test_the_real_format_samples_load() -> None:
-    samples = Path(REPO.parent / "shared" / "data" / "conll2003" / "_format_samples")
+    samples = SHARED / "data" / "conll2003" / "_format_samples"
     if not samples.is_dir():
         pytest.skip("the shared format samples are not here")
     from benchkit.cards.schema import ReadOptions, Source
