@@ -291,6 +291,51 @@ def _hidden_labels_hint(card: TaskCard) -> str:
     return f"{instead}; {card.suite} distributes no test labels and has no submission server"
 
 
+@main.command("predict")
+@click.argument("run", type=click.Path(path_type=Path, exists=True))
+@click.option("--split", default=None, help="A split of the task's data (default: its first test split).")
+@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="A new file in the card's format to label instead of a split (labels not needed).")
+@DATA_DIR
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the predictions (default: standard output).")
+def predict_command(run: Path, split: str | None, file: Path | None, data_dir: Path | None, out: Path | None) -> None:
+    """Label a split or a new file with a finished run's model (full model or adapter), in the score format."""
+    from benchkit.cards import catalog
+    from benchkit.execute.predict import file_card, predict_frames, read_run, trained_model
+    from benchkit.loading import load_frames
+    from benchkit.train.records import write_predictions
+
+    record = read_run(run)
+    folder = run if run.is_dir() else run.parent
+    if record.model_dir is None or not (folder / record.model_dir).is_dir():
+        raise BenchkitError(Problem("the run kept no model", file=str(folder), field="model_dir",
+                                    hint="rerun it without --set save_model=false"))
+    card = catalog.load_task(record.task.id)
+    if file is not None:
+        card, split, directory = file_card(card, file), "test", Path("/")
+    else:
+        _check_data_dir(data_dir)
+        directory = data_dir or catalog.shipped_data_dir(card) or catalog.suite_data_dir(
+            catalog.load_suite(card.suite), None)
+        split = split or next((s for s in card.splits if s.startswith("test")), None) or next(iter(card.splits))
+        if split not in card.splits:
+            from benchkit.errors import did_you_mean
+
+            raise BenchkitError(Problem(f"{card.id} has no split '{split}'", field="--split",
+                                        hint=did_you_mean(split, list(card.splits)) or f"splits: {', '.join(card.splits)}"))
+    frames = load_frames(card, directory, [split])
+    model_dir = folder / record.model_dir
+    predicted = predict_frames(trained_model(model_dir, card, record), model_dir, card, frames, record.recipe)[split]
+    ids = [str(i) for i in frames[split]["id"]]
+    if out is None:
+        for i, p in zip(ids, predicted):
+            click.echo(json.dumps({"id": i, "prediction": p}, ensure_ascii=False))
+    else:
+        write_predictions(out, ids, predicted)
+        click.echo(f"{len(ids)} predictions of {card.id} {split} -> {out}", err=True)
+
+
 @main.command("score")
 @click.argument("task")
 @click.argument("predictions", type=click.Path(path_type=Path, dir_okay=True))

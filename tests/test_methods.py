@@ -178,3 +178,23 @@ def test_the_release_ranks_methods_with_their_costs(grid: dict[str, dict[str, An
         assert f" {column} |" in header
     rows = [line for line in board.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert sorted(line.split(" | ")[2] for line in rows) == sorted(METHODS)
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+def test_predict_labels_a_split_and_a_new_file_in_the_score_format(method: str, grid: dict[str, dict[str, Any]],
+                                                                   tmp_path: Path) -> None:
+    folder = grid[method]["_folder"]
+    out = tmp_path / "dev.jsonl"
+    result = invoke("predict", folder, "--split", "dev", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(out.read_text().splitlines()) == sorted((folder / "predictions" / "dev.jsonl").read_text().splitlines())
+    scored = invoke("score", "glue-mini/sst2", out, "--split", "dev", "--json", "--resamples", "0")
+    assert scored.exit_code == 0, scored.output  # the score format
+    assert json.loads(scored.stdout)["metrics"]["accuracy"] == pytest.approx(
+        grid[method]["results"]["dev"]["metrics"]["accuracy"])
+    new = tmp_path / "new.tsv"
+    new.write_text("sentence\tlabel\na wonderful , moving film\t\nan utter failure\t\n", encoding="utf-8")
+    labelled = invoke("predict", folder, "--file", new)
+    assert labelled.exit_code == 0, labelled.output
+    rows = [json.loads(line) for line in labelled.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1"] and {r["prediction"] for r in rows} <= {"negative", "positive"}

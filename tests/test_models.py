@@ -87,3 +87,21 @@ def test_herbert_alias_is_pinned_and_resolves_offline_at_its_commit(tiny_polish_
     model = resolve_model("herbert-base")
     assert model.revision == alias.revision and model.path == cache / "snapshots" / alias.revision
     assert model.source == "allegro/herbert-base-cased" and model.recipe == {"learning_rate": 5e-5}
+
+
+@pytest.mark.parametrize("alias", ["distilbert-base", "tinybert-4l", "electra-small", "deberta-v3-xsmall",
+                                   "albert-base", "minilm-l12", "distilherbert-base", "herbert-base"])
+def test_efficient_model_aliases_are_pinned(alias: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every alias of a small model names a Hub id at a full commit; offline without that commit in the cache, the
+    error says which revision to download."""
+    from huggingface_hub import constants
+
+    entry = MODEL_ALIASES.get(alias)
+    assert "/" in entry.source() and entry.revision is not None and len(entry.revision) == 40
+    int(entry.revision, 16)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(BenchkitError) as err:
+        resolve_model(alias)
+    (problem,) = err.value.problems
+    assert entry.source() in problem.message and entry.revision in (problem.hint or "") + problem.message

@@ -253,33 +253,16 @@ def preflight(plan: list[Evaluation], runs_dir: Path, reference_data_dir: Path |
 def _predict(model_dir: Path, card: TaskCard, frames: dict[str, Any], recipe: dict[str, Any]) -> tuple[
         dict[str, list[Any]], dict[str, str], str]:
     """Predictions per split in file order, the rows' fingerprints, and the precision used."""
-    import tempfile
-
     import torch
-    from transformers import AutoTokenizer, Trainer, TrainingArguments
 
+    from benchkit.execute.predict import predict_frames, trained_model
     from benchkit.loading import to_dataset_dict
-    from benchkit.train.features import rows_fingerprint, tokenize
-    from benchkit.train.heads import head_for
-    from benchkit.train.loop import _by_length, _ordered_trainer_class, predict_in_file_order, quiet_libraries
+    from benchkit.train.features import rows_fingerprint
 
-    quiet_libraries()
-    cuda = torch.cuda.is_available()
-    bf16 = cuda and torch.cuda.is_bf16_supported()
-    head = head_for(card)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = head.build(str(model_dir), card)  # the label order was checked against the saved config
+    model = trained_model(model_dir, card)  # the label order was checked against the saved config
+    predicted = predict_frames(model, model_dir, card, frames, recipe)
     data = to_dataset_dict(card, frames)
-    batch = recipe.get("eval_batch_size") or int(recipe.get("batch_size", 32)) * (4 if cuda else 2)
-    predicted: dict[str, list[Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="benchkit-eval-") as tmp:
-        args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch, use_cpu=not cuda, report_to="none",
-                                 disable_tqdm=True, dataloader_num_workers=0, bf16=bf16)
-        trainer = _ordered_trainer_class(Trainer)(model=model, args=args, data_collator=head.collate(tokenizer),
-                                                  processing_class=tokenizer)
-        for split in frames:
-            encoded, _ = tokenize(data[split], tokenizer, card, head, int(recipe.get("max_length", 128)), None, "")
-            predicted[split] = predict_in_file_order(trainer, _by_length(encoded), head, card)
+    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return predicted, {s: rows_fingerprint(data[s]) for s in frames}, "bf16" if bf16 else "fp32"
 
 
