@@ -198,3 +198,76 @@ def test_predict_labels_a_split_and_a_new_file_in_the_score_format(method: str, 
     assert labelled.exit_code == 0, labelled.output
     rows = [json.loads(line) for line in labelled.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["0", "1"] and {r["prediction"] for r in rows} <= {"negative", "positive"}
+
+
+def test_a_distilled_student_names_its_teacher(grid: dict[str, dict[str, Any]], tiny_model: Path,
+                                               tmp_path: Path) -> None:
+    teacher = grid["full"]["_folder"]
+    out = tmp_path / "out"
+    result = invoke("run", "glue-mini", "--task", "glue-mini/sst2", "--model", tiny_model, "--method", "distill",
+                    "--set", f"distill.teacher={teacher}", "--set", "distill.temperature=3", *TINY, "--out", out,
+                    "--quiet", "--no-release")
+    assert result.exit_code == 0, result.output
+    (path,) = out.glob("runs/**/record.json")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["method"]["name"] == "distill"
+    assert record["method"]["options"] == {"distill.teacher": str(teacher), "distill.temperature": 3,
+                                           "distill.weight": 0.5}
+    assert record["method"]["teacher"] == {"run": str(teacher.resolve()), "config_hash": grid["full"]["config_hash"],
+                                           "model": grid["full"]["model"]["name"]}
+
+
+def cola_model(grid: dict[str, dict[str, Any]], tmp_path: Path) -> Path:
+    """A model folder whose head predicts other labels: the SST-2 run's model saved with CoLA's label names."""
+    import shutil
+
+    folder = tmp_path / "cola-model"
+    shutil.copytree(grid["full"]["_folder"] / grid["full"]["model_dir"], folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["id2label"], config["label2id"] = {"0": "unacceptable", "1": "acceptable"}, {"unacceptable": 0,
+                                                                                        "acceptable": 1}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_a_teacher_of_another_task_or_label_set_is_refused(grid: dict[str, dict[str, Any]], tiny_model: Path,
+                                                           tmp_path: Path) -> None:
+    teacher = grid["full"]["_folder"]
+    for task, where, expected in (
+            ("glue-mini/cola", teacher, f"error: {teacher}: distill.teacher: the teacher run is of task glue-mini/sst2, "
+                                        "not glue-mini/cola (hint: distil from a finished run of the same task)"),
+            ("glue-mini/sst2", tiny_model, f"error: {tiny_model}: distill.teacher: the teacher folder names no "
+                                           "labels: not a model trained on this task (hint: distil from a finished "
+                                           "run of this task, or a model folder saved with its label names "
+                                           "(id2label))"),
+            ("glue-mini/sst2", cola_model(grid, tmp_path),
+             f"error: {tmp_path / 'cola-model'}: distill.teacher: the teacher predicts labels ['unacceptable', "
+             "'acceptable'], the task has ['negative', 'positive'] (hint: distil from a teacher trained on this "
+             "task's label set)")):
+        result = invoke("run", "glue-mini", "--task", task, "--model", tiny_model, "--method", "distill",
+                        "--set", f"distill.teacher={where}", *TINY, "--out", tmp_path / "out", "--quiet", "--no-release")
+        assert result.exit_code == 2, result.output
+        assert [line for line in result.stderr.splitlines() if line.strip()] == [expected]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_distillation_loss() -> None:
+    import torch
+
+    from benchkit.train.distill import distillation_loss
+
+    student = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    same = distillation_loss(student, student.clone(), torch.tensor([0, 1]), None, 2.0, 1.0, regression=False)
+    assert same.item() == pytest.approx(0.0, abs=1e-6)  # no divergence from itself
+    teacher = torch.tensor([[0.0, 2.0], [1.0, 0.0]])
+    t = 2.0
+    expected = torch.nn.functional.kl_div(torch.log_softmax(student / t, -1), torch.softmax(teacher / t, -1),
+                                          reduction="batchmean") * t * t
+    hard = torch.tensor(0.7)
+    mixed = distillation_loss(student, teacher, torch.tensor([0, 1]), hard, t, 0.25, regression=False)
+    assert mixed.item() == pytest.approx(0.75 * 0.7 + 0.25 * expected.item(), rel=1e-5)
+    # tags: tokens without a label (-100) are left out of the soft term
+    tokens = distillation_loss(student[None], teacher[None], torch.tensor([[0, -100]]), None, t, 1.0, regression=False)
+    first = torch.nn.functional.kl_div(torch.log_softmax(student[0] / t, -1), torch.softmax(teacher[0] / t, -1),
+                                       reduction="sum") * t * t
+    assert tokens.item() == pytest.approx(first.item(), rel=1e-5)

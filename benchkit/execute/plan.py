@@ -134,7 +134,7 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                   if cards[k.rsplit(":", 1)[0]].splits[k.rsplit(":", 1)[1]].labels == "present"}
         for model in models:
             for spec in specs:
-                preflight(spec, str(model.path))  # target modules absent from the model: before any training
+                preflight(spec, str(model.path), card)  # target modules, a distillation teacher: before training
             tokenizer = tokenizer_sha256(model.path)
             recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
                                               (f"model:{model.name}", model.recipe),

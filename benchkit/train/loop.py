@@ -228,7 +228,19 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     callbacks = [_trainer_callback(progress, log_file), checkpoints.checkpoint_callback(checkpoint_dir, clock, best)]
     if best and recipe.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(recipe.early_stopping_patience))
-    trainer = _ordered_trainer_class(Trainer)(model=model, args=args, data_collator=head.collate(tokenizer),
+    trainer_class, teacher_info = _ordered_trainer_class(Trainer), None
+    distill = method.options.get("distill")
+    if distill is not None:  # the teacher's soft targets join the loss
+        from benchkit.task_types import TASK_TYPES
+        from benchkit.train.distill import distilling_trainer_class, load_teacher
+
+        if head.loss is not None:
+            raise BenchkitError(Problem(f"distill does not support the {head.name} head (it has its own loss)",
+                                        field="--method", hint="distil a classification, regression or tagging task"))
+        teacher, teacher_info = load_teacher(str(distill["teacher"]), card)
+        trainer_class = distilling_trainer_class(trainer_class, teacher, float(distill["temperature"]),
+                                                 float(distill["weight"]), TASK_TYPES.get(card.type).target == "number")
+    trainer = trainer_class(model=model, args=args, data_collator=head.collate(tokenizer),
                       train_dataset=_model_inputs(tokenized[train_split]),
                       eval_dataset=_model_inputs(tokenized[selection_split]) if best else None,
                       processing_class=tokenizer, compute_metrics=selection_metrics if best else None,
@@ -287,7 +299,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         config_hash=spec.config_hash, suite=spec.suite, task=CardRef(id=card.id, version=card.version),
         model=ModelRef(name=spec.model.name, source=spec.model.source, revision=spec.model.revision,
                        sha256=spec.model.sha256),
-        method=MethodRef(name=spec.method, options=spec.method_options), seed=spec.seed,
+        method=MethodRef(name=spec.method, options=spec.method_options, teacher=teacher_info), seed=spec.seed,
         recipe=recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=primary, results=results,
         score=sum(r.score for r in results.values()) / len(results), dev_results=dev_results,
         selected_epoch=selected_epoch,

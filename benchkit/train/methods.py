@@ -29,6 +29,7 @@ class Method:
     training_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # options -> TrainingArguments fields
     check: Callable[[dict[str, Any]], None] | None = None  # backend checks before any model is built
     adapter: bool = False  # saves an adapter apart from the base model
+    loss: bool = False  # shapes the loss (distillation: the Trainer adds the teacher's soft targets)
 
 
 METHODS: Registry[Method] = Registry("method")
@@ -156,6 +157,21 @@ def _galore_check(options: dict[str, Any]) -> None:
         _needs("bitsandbytes", "bitsandbytes", "galore with eight_bit")(options)
 
 
+def _distill_check(options: dict[str, Any]) -> None:
+    from pathlib import Path
+
+    teacher = options.get("teacher")
+    if not teacher:
+        raise fail("distill needs a teacher", "--set distill.teacher=<a finished run folder of the same task, or a "
+                                              "model folder>", "distill.teacher")
+    if not Path(str(teacher)).expanduser().exists():
+        raise fail(f"distill.teacher: {teacher} does not exist", "pass a run folder (<out>/runs/...) or a model folder",
+                   "distill.teacher")
+    if not 0 <= float(options["weight"]) <= 1 or float(options["temperature"]) <= 0:
+        raise fail("distill.weight must be in [0, 1] and distill.temperature above 0",
+                   "e.g. --set distill.temperature=2 --set distill.weight=0.5", "distill.weight")
+
+
 for _method in (
     Method("full", "full fine-tuning: every parameter trains"),
     Method("lora", "LoRA (Hu et al. 2022): low-rank updates of the target Linear layers, through peft; the head trains",
@@ -168,6 +184,8 @@ for _method in (
            prepare=_bitfit),
     Method("adamw8bit", "8-bit AdamW (Dettmers et al. 2022, bitsandbytes): optimizer states in 8 bits",
            training_args=_adamw8bit, check=_needs("bitsandbytes", "bitsandbytes", "adamw8bit")),
+    Method("distill", "knowledge distillation (Hinton et al. 2015): gold labels plus a teacher's soft targets",
+           {"teacher": None, "temperature": 2.0, "weight": 0.5}, check=_distill_check, loss=True),
     Method("galore", "GaLore (Zhao et al. 2024, galore-torch): gradients projected to a low rank in AdamW",
            {"rank": 128, "update_proj_gap": 200, "scale": 0.25, "proj_type": "std", "target_modules": None,
             "eight_bit": False}, training_args=_galore, check=_galore_check),
@@ -200,10 +218,11 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
     components = [METHODS.get(p) for p in parts]
     shaping = [c.name for c in components if c.prepare is not None]
     optimizing = [c.name for c in components if c.training_args is not None]
-    if len(shaping) > 1 or len(optimizing) > 1 or len(set(parts)) != len(parts):
+    losses = [c.name for c in components if c.loss]
+    if len(shaping) > 1 or len(optimizing) > 1 or len(losses) > 1 or len(set(parts)) != len(parts):
         raise fail(f"methods {parts} cannot be combined", "combine at most one method that shapes the model (lora, "
                                                           "ia3, bitfit) with one that shapes the optimizer "
-                                                          "(adamw8bit, galore)")
+                                                          "(adamw8bit, galore) and distill")
     options = {c.name: dict(c.options) for c in components}
     for key, value in (given or {}).items():
         owner, _, option = key.partition(".")
@@ -224,9 +243,13 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
     return MethodSpec("+".join(parts), {c: o for c, o in options.items() if o})
 
 
-def preflight(spec: MethodSpec, model_path: str) -> None:
+def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
     """Before any training: the model-shaping methods' target modules against the model's architecture, built on the
-    meta device from its config (no weights are read)."""
+    meta device from its config (no weights are read); a distillation teacher against the task."""
+    if "distill" in spec.options and card is not None:
+        from benchkit.train.distill import check_teacher
+
+        check_teacher(str(spec.options["distill"]["teacher"]), card)
     targeted = [c for c in spec.components if c.name in ("lora", "ia3")]
     if not targeted:
         return

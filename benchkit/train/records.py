@@ -36,6 +36,8 @@ class ModelRef(Strict):
 class MethodRef(Strict):
     name: str
     options: dict[str, Any] = {}
+    # distillation: the teacher the student learned from ({"run": folder, "config_hash", "model"} or {"model"})
+    teacher: dict[str, Any] | None = None
 
 
 class DataFile(Strict):
