@@ -395,6 +395,10 @@ def quiet_libraries() -> None:
     hf_logging.disable_default_handler()
     hf_logging.disable_progress_bar()
     datasets.disable_progress_bars()
+    import warnings
+
+    # peft asks transformers a deprecated question on every adapter; the answer is right, the warning is noise
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def _target(card: TaskCard) -> str:
