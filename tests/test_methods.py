@@ -271,3 +271,16 @@ def test_the_distillation_loss() -> None:
     first = torch.nn.functional.kl_div(torch.log_softmax(student[0] / t, -1), torch.softmax(teacher[0] / t, -1),
                                        reduction="sum") * t * t
     assert tokens.item() == pytest.approx(first.item(), rel=1e-5)
+
+
+def test_the_release_reads_records_without_training_code() -> None:
+    """The run record is the one contract between training and releases: building a release imports no torch,
+    transformers or peft, and of benchkit's training package only the record schema."""
+    import subprocess
+    import sys
+
+    code = ("import sys, benchkit.release.build, benchkit.release.submissions, benchkit.release.leaderboard; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft') "
+            "or m.startswith('benchkit.train.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['benchkit.train.provenance', 'benchkit.train.records']"
