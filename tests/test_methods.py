@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 # one pytest-xdist worker runs this module's tests, so its module fixtures are built once
 pytestmark = pytest.mark.xdist_group("methods")
 
-METHODS = ("full", "lora", "ia3", "bitfit", "adamw8bit", "galore", "lora+adamw8bit")
+METHODS = ("full", "lora", "ia3", "prompt", "bitfit", "adamw8bit", "galore", "lora+adamw8bit")
 TINY = ("--set", "epochs=1", "--set", "max_train_samples=48", "--set", "bootstrap_resamples=0", "--set", "select=last",
         "--set", "max_length=64")
 
@@ -70,6 +70,9 @@ def test_lora_trains_the_formula_and_bitfit_the_biases_and_head(grid: dict[str, 
     r = grid["lora"]["method"]["options"]["lora.r"]
     # query and value (the LoRA paper's default for BERT) in every layer: A is r x in, B is out x r
     assert grid["lora"]["costs"]["trainable_parameters"] == layers * 2 * r * (hidden + hidden) + head
+    # prompt tuning: one trained vector per virtual token, and the head
+    virtual = grid["prompt"]["method"]["options"]["prompt.num_virtual_tokens"]
+    assert grid["prompt"]["costs"]["trainable_parameters"] == virtual * hidden + head
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -139,12 +142,12 @@ def test_method_options_are_part_of_the_configuration(tiny_model: Path, tmp_path
      "--method full,lora))"),
     (("--method", "lora+bitfit"),
      "error: --method: methods ['lora', 'bitfit'] cannot be combined (hint: combine at most one method that shapes "
-     "the model (lora, ia3, bitfit) with one that shapes the optimizer (adamw8bit, galore))"),
+     "the model (lora, ia3, prompt, bitfit) with one that shapes the optimizer (adamw8bit, galore) and distill)"),
     (("--method", "galore", "--set", "galore.eight_bit=true"),
      "error: galore.eight_bit: galore with eight_bit needs CUDA (galore-torch's 8-bit variant runs on GPUs only) "
      "(hint: drop galore.eight_bit, or run on a GPU)"),
     (("--method", "lroa"),
-     "error: unknown method 'lroa'; expected one of: adamw8bit, bitfit, full, galore, ia3, lora (hint: did you mean "
+     "error: unknown method 'lroa'; expected one of: adamw8bit, bitfit, distill, full, galore, ia3, lora, prompt (hint: did you mean "
      "'lora'?)"),
 ])
 def test_bad_method_input_is_one_line_before_training(args: tuple[str, ...], error: str, tiny_model: Path,

@@ -117,6 +117,15 @@ def _ia3(model: Any, options: dict[str, Any]) -> Any:
     return _peft(model, config)
 
 
+def _prompt(model: Any, options: dict[str, Any]) -> Any:
+    """Prompt tuning (Lester et al. 2021): trained soft-prompt vectors before the input, through peft (sequence
+    classification and regression heads; peft's prefix tuning needs past key values, which transformers 5's encoders
+    no longer take)."""
+    from peft import PromptTuningConfig
+
+    return _peft(model, PromptTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=int(options["num_virtual_tokens"])))
+
+
 def _bitfit(model: Any, options: dict[str, Any]) -> Any:
     """BitFit (Ben Zaken et al. 2022): only the bias terms of the encoder train, plus the task head."""
     heads = tuple(f"{h}." for h in head_modules(model))
@@ -180,6 +189,9 @@ for _method in (
     Method("ia3", "IA3 (Liu et al. 2022): learned rescaling of keys, values and feed-forward activations, through peft",
            {"target_modules": None, "feedforward_modules": None}, prepare=_ia3, check=_needs("peft", "peft", "ia3"),
            adapter=True),
+    Method("prompt", "prompt tuning (Lester et al. 2021): soft-prompt vectors before the input and the head train, "
+                     "through peft (classification and regression tasks)",
+           {"num_virtual_tokens": 20}, prepare=_prompt, check=_needs("peft", "peft", "prompt"), adapter=True),
     Method("bitfit", "BitFit (Ben Zaken et al. 2022): bias terms and the task head train, nothing else",
            prepare=_bitfit),
     Method("adamw8bit", "8-bit AdamW (Dettmers et al. 2022, bitsandbytes): optimizer states in 8 bits",
@@ -221,7 +233,7 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
     losses = [c.name for c in components if c.loss]
     if len(shaping) > 1 or len(optimizing) > 1 or len(losses) > 1 or len(set(parts)) != len(parts):
         raise fail(f"methods {parts} cannot be combined", "combine at most one method that shapes the model (lora, "
-                                                          "ia3, bitfit) with one that shapes the optimizer "
+                                                          "ia3, prompt, bitfit) with one that shapes the optimizer "
                                                           "(adamw8bit, galore) and distill")
     options = {c.name: dict(c.options) for c in components}
     for key, value in (given or {}).items():
@@ -246,6 +258,13 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
 def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
     """Before any training: the model-shaping methods' target modules against the model's architecture, built on the
     meta device from its config (no weights are read); a distillation teacher against the task."""
+    if any(c.name == "prompt" for c in spec.components) and card is not None:
+        from benchkit.task_types import TASK_TYPES
+
+        head = TASK_TYPES.get(card.type).head_name
+        if head not in ("class", "number"):
+            raise fail(f"prompt tuning is for classification and regression heads; {card.id} uses the {head} head",
+                       "use lora, ia3 or bitfit for this task", "--method")
     if "distill" in spec.options and card is not None:
         from benchkit.train.distill import check_teacher
 
