@@ -21,7 +21,7 @@ from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
 from benchkit.train.loop import RunSpec
-from benchkit.train.methods import METHODS, MethodSpec, method_spec, preflight
+from benchkit.train.methods import METHODS, MethodSpec, method_recipe, method_spec, preflight
 from benchkit.train.models import ResolvedModel
 from benchkit.train.recipes import NOT_HASHED, resolve_recipe
 from benchkit.train.records import CardRef, DataFile
@@ -136,10 +136,11 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
             for spec in specs:
                 preflight(spec, str(model.path), card)  # target modules, a distillation teacher: before training
             tokenizer = tokenizer_sha256(model.path)
-            recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
-                                              (f"model:{model.name}", model.recipe),
-                                              ("recipe-file", layers.file), ("cli", layers.cli)])
             for spec in specs:
+                recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
+                                                  (f"model:{model.name}", model.recipe),
+                                                  (f"method:{spec.name}", method_recipe(spec)),
+                                                  ("recipe-file", layers.file), ("cli", layers.cli)])
                 options = spec.flat_options()
                 for seed in seeds:
                     digest = config_hash(card, data, model, tokenizer, spec.name, options, seed,

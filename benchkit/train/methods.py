@@ -29,6 +29,9 @@ class Method:
     training_args: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # options -> TrainingArguments fields
     check: Callable[[dict[str, Any]], None] | None = None  # backend checks before any model is built
     adapter: bool = False  # saves an adapter apart from the base model
+    # Recipe fields that suit the method (a layer above the model alias's, below a recipe file and --set): methods
+    # that train few parameters want larger learning rates.
+    recipe: Mapping[str, Any] = field(default_factory=dict)
     loss: bool = False  # shapes the loss (distillation: the Trainer adds the teacher's soft targets)
 
 
@@ -185,15 +188,17 @@ for _method in (
     Method("full", "full fine-tuning: every parameter trains"),
     Method("lora", "LoRA (Hu et al. 2022): low-rank updates of the target Linear layers, through peft; the head trains",
            {"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": None}, prepare=_lora,
-           check=_needs("peft", "peft", "lora"), adapter=True),
+           check=_needs("peft", "peft", "lora"), adapter=True,
+           recipe={"learning_rate": 5e-4}),  # the LoRA paper's RoBERTa-base GLUE rates are 4e-4 to 5e-4
     Method("ia3", "IA3 (Liu et al. 2022): learned rescaling of keys, values and feed-forward activations, through peft",
            {"target_modules": None, "feedforward_modules": None}, prepare=_ia3, check=_needs("peft", "peft", "ia3"),
-           adapter=True),
+           adapter=True, recipe={"learning_rate": 3e-3}),  # T-Few's IA3 rate
     Method("prompt", "prompt tuning (Lester et al. 2021): soft-prompt vectors before the input and the head train, "
                      "through peft (classification and regression tasks)",
-           {"num_virtual_tokens": 20}, prepare=_prompt, check=_needs("peft", "peft", "prompt"), adapter=True),
+           {"num_virtual_tokens": 20}, prepare=_prompt, check=_needs("peft", "peft", "prompt"), adapter=True,
+           recipe={"learning_rate": 1e-2}),  # soft prompts train at rates far above full fine-tuning
     Method("bitfit", "BitFit (Ben Zaken et al. 2022): bias terms and the task head train, nothing else",
-           prepare=_bitfit),
+           prepare=_bitfit, recipe={"learning_rate": 1e-3}),  # the BitFit paper searches 1e-4 to 1e-3
     Method("adamw8bit", "8-bit AdamW (Dettmers et al. 2022, bitsandbytes): optimizer states in 8 bits",
            training_args=_adamw8bit, check=_needs("bitsandbytes", "bitsandbytes", "adamw8bit")),
     Method("distill", "knowledge distillation (Hinton et al. 2015): gold labels plus a teacher's soft targets",
@@ -284,6 +289,14 @@ def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
         else:
             _targets(model, [t.rsplit(".", 1)[-1] for t in IA3_TARGETS.get(model.config.model_type, ([], []))[0]]
                      or None, component.name)
+
+
+def method_recipe(spec: MethodSpec) -> dict[str, Any]:
+    """The recipe layer of the method (its model-shaping component's)."""
+    out: dict[str, Any] = {}
+    for component in spec.components:
+        out.update(component.recipe)
+    return out
 
 
 def prepare_model(spec: MethodSpec, model: Any) -> Any:
