@@ -129,6 +129,8 @@ def test_method_options_are_part_of_the_configuration(tiny_model: Path, tmp_path
     default, rank4 = plan({}), plan({"lora.r": 4})
     assert default.method_options["lora.r"] == 8 and rank4.method_options["lora.r"] == 4
     assert default.config_hash != rank4.config_hash and default.folder != rank4.folder
+    # the method's recipe layer: LoRA trains few weights at a larger rate
+    assert default.recipe.learning_rate == 5e-4 and default.recipe_sources["learning_rate"] == "method:lora"
 
 
 @pytest.mark.parametrize(("args", "error"), [
