@@ -70,7 +70,7 @@ def test_table_renders(chromium: str, page: dict) -> None:
     assert rows(dom) == [e["entry"] for e in page["manifest"]["entries"]]  # rank order: complete entry first
     headers = re.findall(r'<th data-key="([^"]+)"', dom)
     assert headers == ["rank", "model", "method", "score", "task:glue-mini/sst2", "task:glue-mini/cola",
-                       "task:glue-mini/mrpc", "task:glue-mini/stsb", "trainable", "memory", "time", "seeds"]
+                       "task:glue-mini/mrpc", "task:glue-mini/stsb", "trainable", "memory", "time", "optimizer", "latency", "seeds"]
     assert 'tabindex="0"' in dom  # the script ran: headers are keyboard-focusable sort buttons
     assert "data-sorted-by" not in table_tag(dom)
     assert re.search(r'<img alt="suite score against trainable parameters[^>]+src="data:image/png;base64,', dom)

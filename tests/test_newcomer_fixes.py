@@ -188,8 +188,9 @@ def test_model_not_in_the_offline_cache(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(BenchkitError) as err:
         resolve_model("not a model!")
     assert err.value.problems[0].format() == (
-        "--model: 'not a model!' is not a valid Hub model id (hint: a model is an alias (bert-base-cased, herbert-base, "
-        "minilm-l6, roberta-base, xlm-roberta-base), a Hub id org/name[@revision] or a local folder)")
+        "--model: 'not a model!' is not a valid Hub model id (hint: a model is an alias (albert-base, bert-base-cased, "
+        "deberta-v3-xsmall, distilbert-base, distilherbert-base, electra-small, herbert-base, minilm-l12, minilm-l6, "
+        "roberta-base, tinybert-4l, xlm-roberta-base), a Hub id org/name[@revision] or a local folder)")
 
 
 def test_run_with_a_model_not_in_the_offline_cache(tmp_path: Path) -> None:

@@ -194,7 +194,8 @@ def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir
         model = run.record.model
         models[(model.name, model.sha256)] = model.model_dump()
         method = run.record.method
-        methods[json.dumps(method.model_dump(), sort_keys=True)] = method.model_dump()
+        dumped = method.model_dump(exclude_none=True)  # a teacher only where the method distils
+        methods[json.dumps(dumped, sort_keys=True)] = dumped
     return {
         "schema": SCHEMA,
         "release": {"suite": suite.card.id, "version": version, "created": created, "forced": forced},

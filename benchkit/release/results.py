@@ -25,7 +25,8 @@ ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
               "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch")
 COST_COLUMNS = ("trainable_parameters", "total_parameters", "peak_memory_bytes", "peak_memory_kind", "train_seconds",
-                "eval_seconds", "train_samples", "epochs", "train_samples_per_second")
+                "eval_seconds", "train_samples", "epochs", "train_samples_per_second", "optimizer_state_bytes",
+                "inference_ms_per_example", "inference_batch_size")
 # Evaluation-only records (AdvGLUE): the run whose model predicted (present only in releases that have such records).
 SOURCE_COLUMNS = ("source_task", "source_config_hash")
 TAIL_COLUMNS = ("recipe", "benchkit_version", "git_commit", "created", "record", "record_sha256")
