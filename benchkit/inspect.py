@@ -102,7 +102,7 @@ def render_task(info: dict[str, Any]) -> None:
         table.add_row(*cells)
     console.print(table)
     if info.get("lengths"):
-        lengths = Table("split", "tokens: min", "median", "p90", "max", f"over the window", "windows",
+        lengths = Table("split", "tokens: min", "median", "p90", "max", "over the window", "windows",
                         title=f"lengths in {info['model']} tokens (window {info['window']})", title_justify="left")
         for split, r in info["lengths"].items():
             if r:

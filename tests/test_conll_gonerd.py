@@ -6,13 +6,12 @@ prediction for documents longer than the model's window."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from card_helpers import card_with_rows
-from click.testing import CliRunner, Result
+from release_helpers import invoke, one_line_errors
 from conftest import FIXTURES, REPO, SHARED
 
 from benchkit.cards.loader import load_task_card
@@ -24,17 +23,6 @@ IOB1_FILES = {"train": "eng.train", "dev": "eng.testa", "test": "eng.testb"}
 IOB2_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
 
 
-def invoke(*args: Any) -> Result:
-    from benchkit.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def one_line_errors(result: Result) -> list[str]:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and all(line.startswith(("error: ", "warning: ")) for line in lines), result.stderr
-    return [line for line in lines if line.startswith("error: ")]
 
 
 def oracle(path: Path) -> list[tuple[int, list[str], list[str]]]:

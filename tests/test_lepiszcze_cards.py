@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 from card_helpers import card_with_rows
-from click.testing import CliRunner, Result
+from release_helpers import invoke, one_line_errors
 from conftest import FIXTURES, REPO
 from sklearn.metrics import accuracy_score, f1_score
 
 from benchkit.cards.catalog import load_suite
 from benchkit.cards.loader import load_task_card
 from benchkit.errors import BenchkitError
-from benchkit.loading import load_frames, read_split
+from benchkit.loading import load_frames
 
 DATA = FIXTURES / "lepiszcze"
 PUBLISHED = json.loads((FIXTURES / "published_rows.json").read_text(encoding="utf-8"))["lepiszcze"]
@@ -61,18 +61,6 @@ NO_VALIDATION = ("lepiszcze/aspectemo", "lepiszcze/dyk", "lepiszcze/kpwr-ner", "
                  "lepiszcze/punctuation")
 
 
-def invoke(*args: Any) -> Result:
-    from benchkit.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def one_line_errors(result: Result) -> list[str]:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and all(line.startswith(("error: ", "warning: ")) for line in lines), result.stderr
-    assert "Traceback" not in result.output
-    return lines
 
 
 def fixture_rows(task: str) -> dict[str, int]:

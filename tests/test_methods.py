@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from release_helpers import invoke
 
 # one pytest-xdist worker runs this module's tests, so its module fixtures are built once
 pytestmark = pytest.mark.xdist_group("methods")
@@ -19,11 +19,6 @@ METHODS = ("full", "lora", "ia3", "prompt", "bitfit", "adamw8bit", "galore", "lo
 TINY = ("--set", "epochs=1", "--set", "max_train_samples=48", "--set", "bootstrap_resamples=0", "--set", "select=last",
         "--set", "max_length=64")
 
-
-def invoke(*args: Any) -> Result:
-    from benchkit.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +83,9 @@ def test_the_lora_adapter_is_saved_apart_and_loads_back(grid: dict[str, dict[str
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from benchkit.loading import load_frames
     from conftest import REPO
+
+    from benchkit.loading import load_frames
 
     folder = grid["lora"]["_folder"] / grid["lora"]["model_dir"]
     assert (folder / "adapter_model.safetensors").is_file() and (folder / "adapter_config.json").is_file()

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from release_helpers import invoke
 from conftest import FIXTURES, minilm_folder
 
 from benchkit.train.tokenizer_check import changed_characters, tokenizer_warning
@@ -16,11 +16,6 @@ from benchkit.train.tokenizer_check import changed_characters, tokenizer_warning
 PANGRAM = "Zażółć gęślą jaźń"
 DATA = FIXTURES / "lepiszcze"
 
-
-def invoke(*args: object) -> Result:
-    from benchkit.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def test_the_polish_tokenizer_keeps_diacritics_and_maps_back(tiny_polish_model: Path) -> None:

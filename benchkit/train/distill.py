@@ -70,7 +70,6 @@ def check_teacher(where: str, card: TaskCard) -> tuple[Any, Path, dict[str, Any]
 
 def distillation_loss(student: Any, teacher: Any, labels: Any, hard: Any, temperature: float, weight: float,
                       regression: bool) -> Any:
-    import torch
     import torch.nn.functional as F
 
     if regression:
