@@ -211,9 +211,9 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
 @click.option("--task", "only_tasks", multiple=True, help="Run only these tasks of the suite; repeatable.")
 @click.option("--seeds", default="1", show_default=True, help="Comma-separated seeds, e.g. 1,2,3.")
 @click.option("--method", default="full", show_default=True,
-              help="Fine-tuning method(s), comma-separated to compare them (full, lora, ia3, bitfit, adamw8bit, "
-                   "galore; combine one model method and one optimizer method with +, e.g. lora+adamw8bit). "
-                   "Options: --set lora.r=8.")
+              help="Fine-tuning method(s), comma-separated to compare them (full, lora, ia3, prompt, prefix, "
+                   "bitfit, adamw8bit, galore, distill; combine one model method, one optimizer method and distill "
+                   "with +, e.g. lora+adamw8bit). Options: --set lora.r=8.")
 @DATA_DIR
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
               help="Folder for run records, predictions, logs and releases (the tokenization cache is --cache-dir).")

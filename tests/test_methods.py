@@ -15,7 +15,7 @@ from release_helpers import invoke
 # one pytest-xdist worker runs this module's tests, so its module fixtures are built once
 pytestmark = pytest.mark.xdist_group("methods")
 
-METHODS = ("full", "lora", "ia3", "prompt", "bitfit", "adamw8bit", "galore", "lora+adamw8bit")
+METHODS = ("full", "lora", "ia3", "prompt", "prefix", "bitfit", "adamw8bit", "galore", "lora+adamw8bit")
 TINY = ("--set", "epochs=1", "--set", "max_train_samples=48", "--set", "bootstrap_resamples=0", "--set", "select=last",
         "--set", "max_length=64")
 
@@ -68,6 +68,9 @@ def test_lora_trains_the_formula_and_bitfit_the_biases_and_head(grid: dict[str, 
     # prompt tuning: one trained vector per virtual token, and the head
     virtual = grid["prompt"]["method"]["options"]["prompt.num_virtual_tokens"]
     assert grid["prompt"]["costs"]["trainable_parameters"] == virtual * hidden + head
+    # prefix tuning: per layer, a key and a value vector (hidden wide, all heads) per virtual token, and the head
+    prefixes = grid["prefix"]["method"]["options"]["prefix.num_virtual_tokens"]
+    assert grid["prefix"]["costs"]["trainable_parameters"] == layers * 2 * prefixes * hidden + head
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -140,12 +143,12 @@ def test_method_options_are_part_of_the_configuration(tiny_model: Path, tmp_path
      "--method full,lora))"),
     (("--method", "lora+bitfit"),
      "error: --method: methods ['lora', 'bitfit'] cannot be combined (hint: combine at most one method that shapes "
-     "the model (lora, ia3, prompt, bitfit) with one that shapes the optimizer (adamw8bit, galore) and distill)"),
+     "the model (lora, ia3, prompt, prefix, bitfit) with one that shapes the optimizer (adamw8bit, galore) and distill)"),
     (("--method", "galore", "--set", "galore.eight_bit=true"),
      "error: galore.eight_bit: galore with eight_bit needs CUDA (galore-torch's 8-bit variant runs on GPUs only) "
      "(hint: drop galore.eight_bit, or run on a GPU)"),
     (("--method", "lroa"),
-     "error: unknown method 'lroa'; expected one of: adamw8bit, bitfit, distill, full, galore, ia3, lora, prompt (hint: did you mean "
+     "error: unknown method 'lroa'; expected one of: adamw8bit, bitfit, distill, full, galore, ia3, lora, prefix, prompt (hint: did you mean "
      "'lora'?)"),
 ])
 def test_bad_method_input_is_one_line_before_training(args: tuple[str, ...], error: str, tiny_model: Path,
@@ -160,6 +163,26 @@ def test_bad_method_input_is_one_line_before_training(args: tuple[str, ...], err
     assert result.exit_code == 2, result.output
     assert [line for line in result.stderr.splitlines() if line.strip()] == [error]
     assert not out.exists()  # nothing trained, nothing written
+
+
+def test_prefix_tuning_on_a_model_without_the_attention_interface_is_refused(tmp_path: Path) -> None:
+    import transformers
+
+    from conftest import minilm_folder
+
+    folder = tmp_path / "tiny-distilbert"  # DistilBERT's attention does not go through transformers' interface
+    transformers.DistilBertModel(transformers.DistilBertConfig(vocab_size=30522, dim=32, n_layers=1, n_heads=2,
+                                                               hidden_dim=64)).save_pretrained(folder)
+    transformers.AutoTokenizer.from_pretrained(str(minilm_folder())).save_pretrained(folder)
+    out = tmp_path / "out"
+    result = invoke("run", "glue-mini", "--task", "glue-mini/sst2", "--model", folder, "--method", "prefix", *TINY,
+                    "--out", out, "--quiet", "--no-release")
+    assert result.exit_code == 2, result.output
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        f"error: --method: prefix tuning cannot apply to {folder}: model type 'distilbert' has no self-attention that "
+        "goes through transformers' attention interface (hint: use lora, ia3 or bitfit with this model, or a "
+        "BERT-like model (bert, roberta, xlm-roberta, electra))"]
+    assert not out.exists()
 
 
 def test_the_release_ranks_methods_with_their_costs(grid: dict[str, dict[str, Any]], tmp_path: Path) -> None:
@@ -181,7 +204,44 @@ def test_the_release_ranks_methods_with_their_costs(grid: dict[str, dict[str, An
     assert sorted(line.split(" | ")[2] for line in rows) == sorted(METHODS)
 
 
-@pytest.mark.parametrize("method", ["lora", "full"])
+def test_the_prefix_is_saved_apart_and_predicts_what_the_run_did(grid: dict[str, dict[str, Any]]) -> None:
+    folder = grid["prefix"]["_folder"] / grid["prefix"]["model_dir"]
+    assert {"prefix_config.json", "prefix_model.safetensors", "config.json"} <= {p.name for p in folder.iterdir()}
+    assert not (folder / "model.safetensors").exists()  # the base model is not copied
+
+
+def test_prefix_tuning_matches_attention_over_the_prefixed_keys() -> None:
+    """The prefix enters every layer's attention: with the prefix keys and values prepended by hand to an eager
+    attention, the layer's output is the same; padding after the input changes nothing."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from benchkit.train.prefix import add_prefix
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+    model = add_prefix(BertForSequenceClassification(config).eval(), 3, train_only=["classifier"])
+    with torch.no_grad():
+        model.benchkit_prefix.embedding.weight.normal_()
+    ids = torch.tensor([[5, 6, 7, 8, 0, 0]])
+    padded = model(input_ids=ids, attention_mask=torch.tensor([[1, 1, 1, 1, 0, 0]])).logits
+    assert torch.allclose(padded, model(input_ids=ids[:, :4]).logits, atol=1e-5)
+    # by hand: layer 0's self-attention over [prefix keys; input keys]
+    attention = model.bert.encoder.layer[0].attention.self
+    hidden = model.bert.embeddings(input_ids=ids[:, :4])
+    keys, values = model.benchkit_prefix()[0]  # (heads, tokens, head_dim)
+    split = lambda x: x.view(1, 4, 2, 8).transpose(1, 2)  # noqa: E731
+    k = torch.cat([keys.unsqueeze(0), split(attention.key(hidden))], dim=2)
+    v = torch.cat([values.unsqueeze(0), split(attention.value(hidden))], dim=2)
+    weights = torch.softmax(split(attention.query(hidden)) @ k.transpose(-1, -2) / 8 ** 0.5, dim=-1)
+    expected = (weights @ v).transpose(1, 2).reshape(1, 4, 16)
+    with torch.no_grad():
+        assert torch.allclose(attention(hidden)[0], expected, atol=1e-5)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"benchkit_prefix.embedding.weight", "classifier.weight", "classifier.bias"}
+
+
+@pytest.mark.parametrize("method", ["lora", "prefix", "full"])
 def test_predict_labels_a_split_and_a_new_file_in_the_score_format(method: str, grid: dict[str, dict[str, Any]],
                                                                    tmp_path: Path) -> None:
     folder = grid[method]["_folder"]

@@ -3,8 +3,8 @@ the task's data or on a new file in the card's format, written in the ``benchkit
 ``{"id", "prediction"}`` line per example, official label strings), so a reference baseline can label new data.
 
 ``trained_model`` is the one way a saved run model is loaded back (also by evaluation-only suites): the head's model
-from ``<run>/model/``, with the run's adapter (``adapter_config.json``) applied over its base model, and the head's
-wrapper (windows for tagging) with the run's recipe.
+from ``<run>/model/``, with the run's adapter (``train/adapters.py``: peft's or prefix tuning's) applied over its
+base model, and the head's wrapper (windows for tagging) with the run's recipe.
 """
 
 from __future__ import annotations
@@ -28,21 +28,20 @@ def read_run(folder: Path) -> RunRecord:
 
 def trained_model(model_dir: Path, card: TaskCard, record: RunRecord | None = None) -> Any:
     """The run's model ready to predict: a full model as saved, or the base model with the saved adapter."""
+    from benchkit.train.adapters import adapter_format
     from benchkit.train.heads import head_for
     from benchkit.train.loop import quiet_libraries
 
     quiet_libraries()  # no weight-loading bars between the predictions
     head = head_for(card)
-    if (model_dir / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        base = json.loads((model_dir / "adapter_config.json").read_text(encoding="utf-8")).get(
-            "base_model_name_or_path") or (record.model.source if record else None)
+    adapter = adapter_format(model_dir)
+    if adapter is not None:
+        base = adapter.base(model_dir) or (record.model.source if record else None)
         if not base or not Path(base).exists():
             from benchkit.train.models import resolve_model
 
             base = str(resolve_model(record.model.name).path) if record else base
-        model = PeftModel.from_pretrained(head.build(str(base), card), str(model_dir))
+        model = adapter.load(head.build(str(base), card), model_dir)
     else:
         model = head.build(str(model_dir), card)
     if head.wrap is not None:

@@ -33,6 +33,7 @@ def check_teacher(where: str, card: TaskCard) -> tuple[Any, Path, dict[str, Any]
     import json
 
     from benchkit.execute.predict import read_run
+    from benchkit.train.adapters import adapter_format
     from benchkit.train.records import RECORD_NAME
 
     folder = Path(where).expanduser()
@@ -47,7 +48,7 @@ def check_teacher(where: str, card: TaskCard) -> tuple[Any, Path, dict[str, Any]
                                         hint="rerun the teacher without --set save_model=false"))
         model_dir = folder / record.model_dir
         info = {"run": str(folder.resolve()), "config_hash": record.config_hash, "model": record.model.name}
-    elif (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file():
+    elif (folder / "config.json").is_file() or adapter_format(folder) is not None:
         record, model_dir, info = None, folder, {"model": str(folder.resolve())}
     else:
         raise BenchkitError(Problem("not a finished run nor a model folder", file=str(folder), field="distill.teacher",

@@ -25,7 +25,7 @@ from benchkit.metrics import METRICS
 from benchkit.train.heads import head_for
 from benchkit.train.memory import PeakMemory
 from benchkit.train.costs import inference_latency, optimizer_state_bytes
-from benchkit.train.methods import method_spec, prepare_model, training_args
+from benchkit.train.methods import method_spec, prepare_model, save_trained, training_args
 from benchkit.train.models import ResolvedModel
 from benchkit.train.recipes import Recipe
 from benchkit.train.records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, Selection,
@@ -287,7 +287,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         state_bytes = optimizer_state_bytes(trainer.optimizer)
     epochs_run = float(trainer.state.epoch or recipe.epochs)
     selected_epoch = _selected_epoch(trainer, primary)
-    model_dir = save_model(trainer.model, tokenizer, spec.folder) if recipe.save_model else None
+    model_dir = (save_model(trainer.model, tokenizer, spec.folder, method, str(spec.model.path)) if recipe.save_model
+                 else None)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     data_files = {split: entry.model_copy(update={"rows": len(frames[split])}) if split in frames else entry
                   for split, entry in spec.data.items()}
@@ -440,7 +441,7 @@ def _model_inputs(dataset: Any, labels: bool = True) -> Any:
 MODEL_DIR = "model"  # the run's final model, inside its folder
 
 
-def save_model(model: Any, tokenizer: Any, folder: Path) -> str:
+def save_model(model: Any, tokenizer: Any, folder: Path, method: Any, base: str) -> str:
     """The run's final model (the reported checkpoint: the selected epoch's weights) and its tokenizer, saved to
     ``<folder>/model/``, built aside and renamed into place (``benchkit.atomic.install_dir``), so the folder holds a
     complete model or none. Returns the path relative to ``folder`` (``RunRecord.model_dir``)."""
@@ -450,7 +451,7 @@ def save_model(model: Any, tokenizer: Any, folder: Path) -> str:
 
     work = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIR}.", suffix=".building", dir=folder))
     try:
-        model.save_pretrained(str(work))
+        save_trained(method, model, work, base)
         tokenizer.save_pretrained(str(work))
         install_dir(work, folder / MODEL_DIR)
     except BaseException:

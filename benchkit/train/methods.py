@@ -33,6 +33,9 @@ class Method:
     # that train few parameters want larger learning rates.
     recipe: Mapping[str, Any] = field(default_factory=dict)
     loss: bool = False  # shapes the loss (distillation: the Trainer adds the teacher's soft targets)
+    # Saves the trained model apart from its base: (model, folder, base model path). None: ``save_pretrained``
+    # (a full model, or peft's adapter).
+    save: Callable[[Any, Any, str], None] | None = None
 
 
 METHODS: Registry[Method] = Registry("method")
@@ -129,6 +132,19 @@ def _prompt(model: Any, options: dict[str, Any]) -> Any:
     return _peft(model, PromptTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=int(options["num_virtual_tokens"])))
 
 
+def _prefix(model: Any, options: dict[str, Any]) -> Any:
+    from benchkit.train.prefix import add_prefix
+
+    return add_prefix(model, int(options["num_virtual_tokens"]), bool(options["projection"]),
+                      int(options["projection_hidden"]), head_modules(model))
+
+
+def _prefix_save(model: Any, folder: Any, base: str) -> None:
+    from benchkit.train.prefix import save
+
+    save(model, folder, base)
+
+
 def _bitfit(model: Any, options: dict[str, Any]) -> Any:
     """BitFit (Ben Zaken et al. 2022): only the bias terms of the encoder train, plus the task head."""
     heads = tuple(f"{h}." for h in head_modules(model))
@@ -197,6 +213,10 @@ for _method in (
                      "through peft (classification and regression tasks)",
            {"num_virtual_tokens": 20}, prepare=_prompt, check=_needs("peft", "peft", "prompt"), adapter=True,
            recipe={"learning_rate": 1e-2}),  # soft prompts train at rates far above full fine-tuning
+    Method("prefix", "prefix tuning (Li & Liang 2021; P-tuning v2): trained key and value vectors before the input in "
+                     "every attention layer, and the head (through transformers' attention interface)",
+           {"num_virtual_tokens": 20, "projection": False, "projection_hidden": 512}, prepare=_prefix, adapter=True,
+           save=_prefix_save, recipe={"learning_rate": 5e-3}),  # P-tuning v2's GLUE rates: 5e-3 to 1e-2
     Method("bitfit", "BitFit (Ben Zaken et al. 2022): bias terms and the task head train, nothing else",
            prepare=_bitfit, recipe={"learning_rate": 1e-3}),  # the BitFit paper searches 1e-4 to 1e-3
     Method("adamw8bit", "8-bit AdamW (Dettmers et al. 2022, bitsandbytes): optimizer states in 8 bits",
@@ -238,7 +258,7 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
     losses = [c.name for c in components if c.loss]
     if len(shaping) > 1 or len(optimizing) > 1 or len(losses) > 1 or len(set(parts)) != len(parts):
         raise fail(f"methods {parts} cannot be combined", "combine at most one method that shapes the model (lora, "
-                                                          "ia3, prompt, bitfit) with one that shapes the optimizer "
+                                                          "ia3, prompt, prefix, bitfit) with one that shapes the optimizer "
                                                           "(adamw8bit, galore) and distill")
     options = {c.name: dict(c.options) for c in components}
     for key, value in (given or {}).items():
@@ -275,13 +295,22 @@ def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
 
         check_teacher(str(spec.options["distill"]["teacher"]), card)
     targeted = [c for c in spec.components if c.name in ("lora", "ia3")]
-    if not targeted:
+    prefixed = "prefix" in spec.options or any(c.name == "prefix" for c in spec.components)
+    if not targeted and not prefixed:
         return
     import torch
     from transformers import AutoConfig, AutoModel
 
     with torch.device("meta"):
         model = AutoModel.from_config(AutoConfig.from_pretrained(model_path))
+    if prefixed:
+        from benchkit.train.prefix import supported
+
+        reason = supported(model)
+        if reason:
+            raise fail(f"prefix tuning cannot apply to {model_path}: {reason}",
+                       "use lora, ia3 or bitfit with this model, or a BERT-like model (bert, roberta, xlm-roberta, "
+                       "electra)", "--method")
     for component in targeted:
         options = spec.options.get(component.name, {})
         if component.name == "lora" or options.get("target_modules"):
@@ -316,3 +345,13 @@ def training_args(spec: MethodSpec) -> dict[str, Any]:
 
 def saves_adapter(spec: MethodSpec) -> bool:
     return any(c.adapter for c in spec.components)
+
+
+def save_trained(spec: MethodSpec, model: Any, folder: Any, base: str) -> None:
+    """The trained model into ``folder``: the method's own saving (apart from the base model), else
+    ``save_pretrained`` (a full model, or peft's adapter)."""
+    saver = next((c.save for c in spec.components if c.save is not None), None)
+    if saver is not None:
+        saver(getattr(model, "inner", model), folder, base)  # a head's wrapper (windows) holds the model as .inner
+    else:
+        model.save_pretrained(str(folder))
