@@ -26,3 +26,21 @@ def test_run_on_gpu_uses_bf16_and_reports_cuda_memory(tiny_model: Path, tmp_path
     assert record["costs"]["peak_memory_kind"] == "cuda_max_allocated" and record["costs"]["peak_memory_bytes"] > 0
     log = next((tmp_path / "runs").rglob("run.log")).read_text()
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("method, options", [("galore", ("--set", "galore.eight_bit=true", "--set", "galore.rank=4")),
+                                             ("lora+adamw8bit", ())])
+def test_eight_bit_methods_train_on_gpu(method: str, options: tuple[str, ...], tiny_model: Path,
+                                        tmp_path: Path) -> None:
+    """The 8-bit paths that need CUDA (galore-torch's 8-bit GaLore) or are meant for it (bitsandbytes' 8-bit AdamW):
+    the run finishes with its method recorded and CUDA peak memory measured."""
+    pytest.importorskip("bitsandbytes")
+    pytest.importorskip("galore_torch")
+    result = subprocess.run([sys.executable, "-m", "benchkit.cli", "run", "glue-mini", "--task", "glue-mini/sst2",
+                             "--model", str(tiny_model), "--out", str(tmp_path), "--quiet", "--method", method,
+                             *options, "--set", "epochs=1", "--set", "bootstrap_resamples=0", "--no-release"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(next((tmp_path / "runs").rglob("record.json")).read_text())
+    assert record["method"]["name"] == method
+    assert record["costs"]["peak_memory_kind"] == "cuda_max_allocated" and record["costs"]["optimizer_state_bytes"] > 0
