@@ -226,13 +226,19 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
                    "(default for the embedded default: 1.0.0).")
 @click.option("--no-release", is_flag=True, help="Only run; build no release.")
 @click.option("--quiet", is_flag=True, help="No progress display: one line per run (for CI and logs).")
+@click.option("--runs-per-device", "--runs-per-gpu", "runs_per_device", metavar="N|auto",
+              help="Run N runs at once on each visible GPU (or the CPU), each in its own process; 'auto': as many as "
+                   "fit, from the model's measured footprint. Default: one run at a time (one per GPU with several).")
+@click.option("--memory-per-device", metavar="SIZE",
+              help="Memory packing divides on each device, e.g. 60G (default: the GPU's memory; on CPU, the "
+                   "machine's). A run that outgrows its share is retried alone.")
 @click.option("--reference-data-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Evaluation-only suites (AdvGLUE): the data folder the evaluated runs used (their --data-dir), for "
                    "the drop from their dev scores (default: the data their suite ships, e.g. glue-mini's).")
 def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
                 data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
                 cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool,
-                reference_data_dir: Path | None) -> None:
+                runs_per_device: str | None, memory_per_device: str | None, reference_data_dir: Path | None) -> None:
     """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
 
     TARGET is a suite (glue, a suite card's path) or one task (glue/sst2). Finished runs (same configuration)
@@ -255,7 +261,10 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     from benchkit.execute.runs import check_data, resolve_run_inputs, summarize, tokenizer_warnings
 
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
-    from benchkit.execute.local import execute, progress_for
+    from benchkit.execute.local import progress_for
+    from benchkit.execute.runs import executor_for
+
+    execute = executor_for(runs_per_device, memory_per_device)
 
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
                       RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir,

@@ -243,3 +243,47 @@ def suite_score_lines(manifest: dict[str, Any]) -> list[str]:
                      f"({entry.get('selection_text') or 'selection not recorded'}), {entry['model']} / "
                      f"{entry['method']}{partial}")
     return lines
+
+
+def executor_for(runs_per_device: str | None, memory_per_device: str | None) -> Callable[..., GridResult]:
+    """The in-process executor (one run at a time, as before), or the packed one when runs go several at once or
+    several GPUs are visible. Bad values are one-line errors before anything is planned."""
+    from benchkit.execute.local import execute
+
+    count: int | None = 1
+    if runs_per_device is not None and runs_per_device.strip().lower() != "auto":
+        try:
+            count = int(runs_per_device)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise BenchkitError(Problem(f"--runs-per-device must be a whole number from 1 or 'auto', not "
+                                        f"{runs_per_device!r}", field="--runs-per-device",
+                                        hint="e.g. --runs-per-device 8, or auto to fit runs to the device's memory"))
+    elif runs_per_device is not None:
+        count = None
+    memory = None
+    if memory_per_device is not None:
+        from benchkit.execute.packed import parse_size
+
+        try:
+            memory = parse_size(memory_per_device)
+        except ValueError:
+            memory = 0
+        if memory <= 0:
+            raise BenchkitError(Problem(f"--memory-per-device must be a size such as 60G or 512M, not "
+                                        f"{memory_per_device!r}", field="--memory-per-device",
+                                        hint="a number with K, M, G or T"))
+    if runs_per_device is None and memory is None:
+        import torch
+
+        if torch.cuda.device_count() <= 1:
+            return execute
+    from benchkit.execute.packed import execute_packed, local_devices
+
+    devices = local_devices(memory)
+
+    def packed(plan: list[RunSpec], out: Path, progress: Any) -> GridResult:
+        return execute_packed(plan, out, progress, devices, count)
+
+    return packed

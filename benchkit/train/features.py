@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,9 +63,15 @@ def tokenize(dataset: "datasets.Dataset", tokenizer: Any, card: TaskCard, head: 
     encoded = encoded.add_column("length", [len(ids) if not isinstance(ids[0], list) else max(map(len, ids))
                                             for ids in encoded["input_ids"]])
     if target is not None:
-        partial = target.with_name(target.name + ".partial")
+        # per process: packed runs of one task tokenize the same rows at once
+        partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
         encoded.save_to_disk(str(partial))
-        partial.rename(target)  # a killed run never leaves a half-written cache entry
+        try:
+            partial.rename(target)  # a killed run never leaves a half-written cache entry
+        except OSError:  # another run's identical entry landed first
+            if not (target / "dataset_info.json").is_file():
+                raise
+            shutil.rmtree(partial, ignore_errors=True)
         encoded = datasets.load_from_disk(str(target))
     return encoded, False
