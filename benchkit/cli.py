@@ -232,13 +232,28 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
 @click.option("--memory-per-device", metavar="SIZE",
               help="Memory packing divides on each device, e.g. 60G (default: the GPU's memory; on CPU, the "
                    "machine's). A run that outgrows its share is retried alone.")
+@click.option("--executor", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="Where runs go: this machine, or a Slurm cluster (one array job per grid, through submitit).")
+@click.option("--partition", help="Slurm: the partition to submit to.")
+@click.option("--gpus-per-node", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Slurm: GPUs per array task; its runs are packed onto them (--runs-per-device).")
+@click.option("--time-limit", type=click.IntRange(min=1), default=240, show_default=True,
+              help="Slurm: minutes per array task.")
+@click.option("--runs-per-job", type=click.IntRange(min=1),
+              help="Slurm: runs per array task (default: runs per device x GPUs per node).")
+@click.option("--cluster-backend", type=click.Choice(["slurm", "local"]), default="slurm", show_default=True,
+              help="Slurm executor: 'local' runs the array job as processes on this machine (submitit's local "
+                   "executor), to try a grid's cluster set-up.")
+@click.option("--wait", is_flag=True, help="Slurm: wait for the array job, then summarize (and release).")
 @click.option("--reference-data-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Evaluation-only suites (AdvGLUE): the data folder the evaluated runs used (their --data-dir), for "
                    "the drop from their dev scores (default: the data their suite ships, e.g. glue-mini's).")
 def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
                 data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
                 cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool,
-                runs_per_device: str | None, memory_per_device: str | None, reference_data_dir: Path | None) -> None:
+                runs_per_device: str | None, memory_per_device: str | None, executor: str, partition: str | None,
+                gpus_per_node: int, time_limit: int, runs_per_job: int | None, cluster_backend: str, wait: bool,
+                reference_data_dir: Path | None) -> None:
     """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
 
     TARGET is a suite (glue, a suite card's path) or one task (glue/sst2). Finished runs (same configuration)
@@ -262,7 +277,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
 
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
     from benchkit.execute.local import progress_for
-    from benchkit.execute.runs import executor_for
+    from benchkit.execute.runs import executor_for, packing_options
 
     execute = executor_for(runs_per_device, memory_per_device)
 
@@ -274,7 +289,16 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
         _print_problem(warning)
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
                f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
-    result = execute(plan, out, progress_for(len(plan), quiet, click.echo))
+    if executor == "slurm":
+        from benchkit.execute.slurm import SlurmOptions, submit_grid
+
+        options = SlurmOptions(backend=cluster_backend, partition=partition, gpus_per_node=gpus_per_node,
+                               time_minutes=time_limit, runs_per_job=runs_per_job, wait=wait)
+        result = submit_grid(plan, out, click.echo, options, *packing_options(runs_per_device, memory_per_device))
+        if not wait:
+            return
+    else:
+        result = execute(plan, out, progress_for(len(plan), quiet, click.echo))
     summarize(result, out, click.echo)
     if result.failed:
         sys.exit(1)

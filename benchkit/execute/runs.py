@@ -245,11 +245,9 @@ def suite_score_lines(manifest: dict[str, Any]) -> list[str]:
     return lines
 
 
-def executor_for(runs_per_device: str | None, memory_per_device: str | None) -> Callable[..., GridResult]:
-    """The in-process executor (one run at a time, as before), or the packed one when runs go several at once or
-    several GPUs are visible. Bad values are one-line errors before anything is planned."""
-    from benchkit.execute.local import execute
-
+def packing_options(runs_per_device: str | None, memory_per_device: str | None) -> tuple[int | None, int | None]:
+    """``--runs-per-device`` (None: auto) and ``--memory-per-device`` in bytes (None: the device's), checked: bad
+    values are one-line errors before anything is planned."""
     count: int | None = 1
     if runs_per_device is not None and runs_per_device.strip().lower() != "auto":
         try:
@@ -274,6 +272,15 @@ def executor_for(runs_per_device: str | None, memory_per_device: str | None) -> 
             raise BenchkitError(Problem(f"--memory-per-device must be a size such as 60G or 512M, not "
                                         f"{memory_per_device!r}", field="--memory-per-device",
                                         hint="a number with K, M, G or T"))
+    return count, memory
+
+
+def executor_for(runs_per_device: str | None, memory_per_device: str | None) -> Callable[..., GridResult]:
+    """The in-process executor (one run at a time, as before), or the packed one when runs go several at once or
+    several GPUs are visible."""
+    from benchkit.execute.local import execute
+
+    count, memory = packing_options(runs_per_device, memory_per_device)
     if runs_per_device is None and memory is None:
         import torch
 
