@@ -232,6 +232,9 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
 @click.option("--memory-per-device", metavar="SIZE",
               help="Memory packing divides on each device, e.g. 60G (default: the GPU's memory; on CPU, the "
                    "machine's). A run that outgrows its share is retried alone.")
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train each run data-parallel over N processes (GPUs, or CPU processes with gloo), launched "
+                   "through accelerate; the recipe's batch size is split among them.")
 @click.option("--executor", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
               help="Where runs go: this machine, or a Slurm cluster (one array job per grid, through submitit).")
 @click.option("--partition", help="Slurm: the partition to submit to.")
@@ -251,7 +254,7 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
 def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
                 data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
                 cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool,
-                runs_per_device: str | None, memory_per_device: str | None, executor: str, partition: str | None,
+                runs_per_device: str | None, memory_per_device: str | None, processes: int, executor: str, partition: str | None,
                 gpus_per_node: int, time_limit: int, runs_per_job: int | None, cluster_backend: str, wait: bool,
                 reference_data_dir: Path | None) -> None:
     """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
@@ -261,6 +264,14 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     An evaluation-only suite (advglue) trains nothing: it predicts with the saved models of the finished runs in
     --out of the tasks its cards name (evaluated_with); --model, --seeds and --method then pick those runs.
     """
+    from benchkit.train import distributed
+
+    if not distributed.is_main():  # the run's other data-parallel processes train and predict, silently
+        import os
+
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+        quiet = True
+        click.echo = lambda *args, **kwargs: None  # type: ignore[assignment]
     from benchkit.execute.evaluation_only import evaluation_only_target
 
     borrowed = evaluation_only_target(target, only_tasks)
@@ -285,6 +296,12 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
                       RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir,
                       inputs.method_options)
     check_data(plan, out)  # bad data: exit 2 before anything is written
+    if processes > 1 and distributed.world_size() == 1:  # checked here, then the same command as N processes
+        from benchkit.execute.launch import relaunch
+
+        for spec in plan:
+            distributed.per_process_batch(spec.recipe.batch_size, processes)
+        sys.exit(relaunch(processes, sys.argv[1:]))
     for warning in tokenizer_warnings(plan):
         _print_problem(warning)
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "

@@ -11,11 +11,12 @@ import logging
 import sys
 import time
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from benchkit.train import distributed
 from benchkit.train.loop import RunSpec, run_one
 from benchkit.train.records import RunRecord, iter_records, write_record
 
@@ -216,11 +217,13 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
             progress.run_started(label, spec.recipe.epochs)
             spec.folder.mkdir(parents=True, exist_ok=True)
             resuming = (spec.folder / "checkpoints").is_dir()
-            with run_log(spec.folder, append=resuming):
+            main = distributed.is_main()  # of a run's data-parallel processes, only the main one writes
+            with run_log(spec.folder, append=resuming) if main else nullcontext():
                 try:
                     logging.getLogger("benchkit").info("run %s (config %s)", label, spec.config_hash)
                     record = run_one(spec, progress)
-                    write_record(spec.folder, record)
+                    if main:
+                        write_record(spec.folder, record)
                     result.done.append((spec, record))
                     split, main = next(iter(record.results.items()))
                     progress.print(f"done  {label}: {split} {record.primary_metric} "

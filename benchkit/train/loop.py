@@ -24,6 +24,7 @@ from benchkit.evaluate import compute_metrics, evaluate_split, gold_groups
 from benchkit.metrics import METRICS
 from benchkit.train.heads import head_for
 from benchkit.train.memory import PeakMemory
+from benchkit.train import distributed
 from benchkit.train.costs import inference_latency, optimizer_state_bytes
 from benchkit.train.methods import method_spec, prepare_model, save_trained, training_args
 from benchkit.train.models import ResolvedModel
@@ -78,6 +79,8 @@ def _trainer_callback(progress: Progress | None, log_file: Path) -> Any:
                 progress.update(state.global_step, state.epoch or 0.0)
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            if not state.is_world_process_zero:
+                return
             with log_file.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **(logs or {})}) + "\n")
 
@@ -200,7 +203,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     eval_batch = recipe.eval_batch_size or recipe.batch_size * (4 if cuda else 2)
     checkpoint_dir = spec.folder / "checkpoints"
     args = TrainingArguments(
-        output_dir=str(checkpoint_dir), per_device_train_batch_size=recipe.batch_size,
+        output_dir=str(checkpoint_dir), per_device_train_batch_size=distributed.per_process_batch(recipe.batch_size),
         per_device_eval_batch_size=eval_batch, learning_rate=recipe.learning_rate, num_train_epochs=recipe.epochs,
         warmup_steps=recipe.warmup_ratio, weight_decay=recipe.weight_decay, lr_scheduler_type=recipe.lr_scheduler,
         max_grad_norm=recipe.max_grad_norm, gradient_accumulation_steps=recipe.gradient_accumulation,
@@ -211,11 +214,11 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         greater_is_better=METRICS.get(next(m.name for m in card.metrics if m.key == primary)).higher_is_better,
         train_sampling_strategy="group_by_length" if recipe.group_by_length else "random", length_column_name="length",
         use_cpu=not cuda, report_to="none", disable_tqdm=True,
-        logging_strategy="steps", logging_steps=10, dataloader_num_workers=0,
+        logging_strategy="steps", logging_steps=10, dataloader_num_workers=0, ddp_find_unused_parameters=False,
         **{"optim": OPTIMIZER, **_precision(recipe, cuda), **training_args(method)})  # a method may set optim
     resume = checkpoints.last_checkpoint(checkpoint_dir)
     log_file = spec.folder / "train_log.jsonl"
-    if resume is None:
+    if resume is None and distributed.is_main():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
         log_file.unlink(missing_ok=True)
     spent = checkpoints.seconds_before(checkpoint_dir, checkpoints.step_of(resume)) if resume else 0.0
@@ -265,7 +268,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         for split in dev_splits + test_splits:
             predicted = predict_in_file_order(trainer, tokenized[split], head, card)
             path = Path("predictions") / f"{split}.jsonl"
-            write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
+            if distributed.is_main():
+                write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
             predictions[split] = str(path)
             if split in labelled:
                 evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
@@ -288,8 +292,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     epochs_run = float(trainer.state.epoch or recipe.epochs)
     selected_epoch = _selected_epoch(trainer, primary)
     model_dir = (save_model(trainer.model, tokenizer, spec.folder, method, str(spec.model.path)) if recipe.save_model
-                 else None)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+                 else None) if distributed.is_main() else (MODEL_DIR if recipe.save_model else None)
+    if distributed.is_main():
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     data_files = {split: entry.model_copy(update={"rows": len(frames[split])}) if split in frames else entry
                   for split, entry in spec.data.items()}
     companion_files = {key: entry.model_copy(update={"rows": companion_rows[key]}) if key in companion_rows else entry
@@ -316,7 +321,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                               derived={split: {**spec_.derive.model_dump(by_alias=True), "rows": len(frames[split])}
                                        for split, spec_ in card.splits.items() if spec_.derive and split in frames},
                               libraries=library_versions(), created=now(),
-                              hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim}),
+                              hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim,
+                                        "processes": distributed.world_size()}),
     )
 
 
@@ -365,7 +371,8 @@ def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec,
         encoded = _by_length(encoded)
         path = Path("predictions") / companion.id.replace("/", "__") / f"{split}.jsonl"
         predicted = predict_in_file_order(trainer, encoded, head, companion)  # file order: AX-g pairs stay adjacent
-        write_predictions(spec.folder / path, list(data[split]["id"]), predicted)
+        if distributed.is_main():
+            write_predictions(spec.folder / path, list(data[split]["id"]), predicted)
         key = f"{companion.id}:{split}"
         written[key] = str(path)
         if companion.splits[split].labels == "present":
