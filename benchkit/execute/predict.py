@@ -68,7 +68,7 @@ def predict_frames(model: Any, model_dir: Path, card: TaskCard, frames: dict[str
     head = head_for(card)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     data = to_dataset_dict(card, frames)
-    batch = recipe.get("eval_batch_size") or int(recipe.get("batch_size", 32)) * (4 if cuda else 2)
+    batch = recipe.get("eval_batch_size") or int(recipe.get("batch_size", 32)) * (8 if cuda else 2)
     out: dict[str, list[Any]] = {}
     with tempfile.TemporaryDirectory(prefix="benchkit-predict-") as tmp:
         args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch, use_cpu=not cuda, report_to="none",

@@ -207,7 +207,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
 
     every: dict[str, Any] = ({"strategy": "steps", "steps": recipe.checkpoint_steps} if recipe.checkpoint_steps
                              else {"strategy": "epoch"})
-    eval_batch = recipe.eval_batch_size or recipe.batch_size * (4 if cuda else 2)
+    eval_batch = recipe.eval_batch_size or recipe.batch_size * (8 if cuda else 2)
     checkpoint_dir = spec.folder / "checkpoints"
     args = TrainingArguments(
         output_dir=str(checkpoint_dir), per_device_train_batch_size=distributed.per_process_batch(recipe.batch_size),
