@@ -143,6 +143,16 @@ def load_suite(ref: str) -> Suite:
     lines = read_with_extends(path).lines
     tasks: list[TaskCard] = []
     problems: list[Problem] = []
+    if card.data_dir is not None:
+        from benchkit.cards.paths import benchmark_root, outside
+
+        root = benchmark_root(path)
+        if outside(path.parent / card.data_dir, root) is not None:
+            where = lines.get(("data_dir",), (str(path), None))
+            raise BenchkitError(Problem(f"data_dir '{card.data_dir}' is outside this benchmark ({root})",
+                                        file=where[0], line=where[1], field="data_dir",
+                                        hint="ship the data inside the benchmark, e.g. data_dir: ../data/<suite>, or "
+                                             "pass --data-dir"))
     for index, pinned in enumerate(card.tasks):
         try:
             task = load_task(pinned.id)

@@ -100,6 +100,15 @@ class Unnest(Strict):
 ReadOptions.model_rebuild()
 
 
+def _inside_data(value: str | None, what: str) -> str | None:
+    from benchkit.cards.paths import climbs_out
+
+    if value is not None and (why := climbs_out(value)):
+        raise CardValueError(f"{what} '{value}' {why}: a card's data paths stay inside the data folder",
+                             "give a path relative to --data-dir, e.g. SST-2/train.tsv")
+    return value
+
+
 class Source(Strict):
     format: str
     dir: str = "."
@@ -116,6 +125,8 @@ class Source(Strict):
     @classmethod
     def _known_format(cls, value: str) -> str:
         return _in_registry("formats", value)
+
+    _v_dir = field_validator("dir")(lambda cls, v: _inside_data(v, "dir"))
 
     @model_validator(mode="after")
     def _fits_format(self) -> "Source":
@@ -262,6 +273,8 @@ class Split(Strict):
     fields: FieldsOverride | None = None
     read: ReadOverride | None = None
     derive: Derive | None = None
+
+    _v_file = field_validator("file")(lambda cls, v: _inside_data(v, "file"))
 
     @model_validator(mode="after")
     def _one_origin(self) -> "Split":

@@ -29,7 +29,28 @@ class YamlDoc:
         return None
 
 
-def _walk(node: yaml.Node, loc: Loc, file: str, lines: dict[Loc, tuple[str, int]]) -> None:
+# A card is a few hundred values. YAML aliases can make a short file expand to billions ("billion laughs"), and an
+# alias inside its own anchor to an endless structure: both are refused while the file is walked, before anything
+# is built from it.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.values = 0
+
+
+def _walk(node: yaml.Node, loc: Loc, file: str, lines: dict[Loc, tuple[str, int]],
+          budget: _Budget | None = None) -> None:
+    budget = budget or _Budget()
+    budget.values += 1
+    if budget.values > MAX_VALUES or len(loc) > MAX_DEPTH:
+        what = (f"more than {MAX_VALUES:,} values" if budget.values > MAX_VALUES
+                else f"nesting deeper than {MAX_DEPTH} levels")
+        raise BenchkitError(Problem(f"the YAML expands to {what} through its anchors and aliases (&name, *name)",
+                                    file=file, line=node.start_mark.line + 1,
+                                    hint="write the values out; a card needs no alias that repeats or contains itself"))
     lines.setdefault(loc, (file, node.start_mark.line + 1))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
@@ -44,11 +65,11 @@ def _walk(node: yaml.Node, loc: Loc, file: str, lines: dict[Loc, tuple[str, int]
                                             hint="a key may appear once per mapping"))
             seen[key] = line
             lines[(*loc, key)] = (file, line)
-            _walk(value_node, (*loc, key), file, lines)
+            _walk(value_node, (*loc, key), file, lines, budget)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[(*loc, index)] = (file, item.start_mark.line + 1)
-            _walk(item, (*loc, index), file, lines)
+            _walk(item, (*loc, index), file, lines, budget)
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,13 @@ def read_yaml(path: Path, kind: Literal["card", "recipe file"] = "card") -> Yaml
         lines: dict[Loc, tuple[str, int]] = {}
         _walk(node, (), file, lines)
         data = loader.construct_document(node)
+    except yaml.constructor.ConstructorError as err:  # a tag the safe loader does not build: !!python/object...
+        mark = err.problem_mark or err.context_mark
+        tag = (err.problem or "").rpartition("tag ")[2].strip("'") or "?"
+        raise BenchkitError(Problem(f"the YAML tag {tag} is refused: a {what.noun} holds plain data, and tags that "
+                                    "build objects or run code are never read", file=file,
+                                    line=mark.line + 1 if mark else None,
+                                    hint="remove the tag and write the value itself")) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         message = err.problem or ""
