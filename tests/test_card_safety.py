@@ -87,7 +87,7 @@ def test_data_paths_cannot_climb_out_of_the_data_folder(field: str, old: str, ne
     card = benchmark / "tasks" / "glue" / "sst2.yaml"
     card.write_text(card.read_text().replace(old, new), encoding="utf-8")
     line = one_line(validate(card, "--data-dir", benchmark / "data"))
-    assert f"a card's data paths stay inside the data folder (hint: give a path relative to --data-dir" in line
+    assert "a card's data paths stay inside the data folder (hint: give a path relative to --data-dir" in line
     assert line.startswith(f"error: {card}:")
 
 
