@@ -74,8 +74,18 @@ def test_extends_cannot_leave_the_benchmark(extends: str, benchmark: Path) -> No
     card = benchmark / "tasks" / "glue" / "sst2.yaml"
     card.write_text(card.read_text().replace("extends: _glue.yaml", f"extends: {extends}"), encoding="utf-8")
     assert one_line(validate(card, "--data-dir", benchmark / "data")) == (
-        f"error: {card}:1: extends: '{extends}' is outside this benchmark ({benchmark}) (hint: extend a card inside "
-        "the benchmark, by a path relative to this card, e.g. extends: _glue.yaml)")
+        f"error: {card}:1: extends: '{extends}' is outside this benchmark ({benchmark}) and not a catalog card (hint: "
+        "extend a card of this benchmark by a path relative to this card (extends: _glue.yaml), or a catalog card by "
+        "its id (extends: glue/sst2))")
+
+
+@pytest.mark.parametrize("how", ["id", "path"])
+def test_a_card_may_extend_a_catalog_card_by_id_or_path(how: str, benchmark: Path) -> None:
+    card = benchmark / "tasks" / "glue" / "mine.yaml"
+    parent = "glue-mini/sst2" if how == "id" else str(REPO / "tasks" / "glue-mini" / "sst2.yaml")
+    card.write_text(f"extends: {parent}\nid: glue/mine\n", encoding="utf-8")
+    result = validate(card, "--data-dir", REPO / "data" / "glue-mini")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("field, old, new", [

@@ -198,7 +198,7 @@ def test_tsv_klej_nkjp_ner_with_header(tmp_path: Path) -> None:
     assert lines[0] == "sentence\ttarget" and len(rows) == 20
     card = card_from(tmp_path, f"""\
         type: single_text_classification
-        source: {{format: tsv, dir: {path.parent}}}
+        source: {{format: tsv, dir: .}}
         fields: {{text: sentence, label: target}}
         labels: {{names: [noEntity, orgName, persName, placeName, geogName, time]}}
         splits:
@@ -206,7 +206,7 @@ def test_tsv_klej_nkjp_ner_with_header(tmp_path: Path) -> None:
         metrics: [accuracy]
         primary_metric: accuracy
         """, language="pol-Latn")
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, path.parent)["dev"]
     assert list(frame["text"]) == [r[0] for r in rows]
     assert list(frame["label"]) == [r[1] for r in rows]
     assert Counter(frame["label"]) == {"persName": 7, "placeName": 5, "orgName": 4, "time": 2, "noEntity": 2}
@@ -222,7 +222,7 @@ def test_tsv_klej_ar_without_header_regression(tmp_path: Path) -> None:
         type: regression
         source:
           format: tsv
-          dir: {path.parent}
+          dir: .
           read: {{header: false, columns: [text, rating]}}
         fields: {{text: text, label: rating}}
         value_range: [1.0, 5.0]
@@ -231,11 +231,11 @@ def test_tsv_klej_ar_without_header_regression(tmp_path: Path) -> None:
         metrics: [klej_ar_score]
         primary_metric: klej_ar_score
         """, language="pol-Latn")
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, path.parent)["dev"]
     assert list(frame["label"]) == [3.0, 4.0] == [float(r[1]) for r in rows]
     assert list(frame["text"]) == [r[0] for r in rows]
     assert list(frame["_location"]) == [1, 2]
-    data = load_task_data(card, Path("/"))
+    data = load_task_data(card, path.parent)
     assert data["dev"].features["label"].dtype == "float32"
     assert data["dev"]["label"] == [3.0, 4.0]
 
@@ -277,7 +277,7 @@ def test_jsonl_superglue_boolq_boolean_labels(tmp_path: Path, labels: str) -> No
     assert len(rows) == 20 and all(isinstance(obj["label"], bool) for _, obj in rows)
     card = card_from(tmp_path, f"""\
         type: text_pair_classification
-        source: {{format: jsonl, dir: {SUPERGLUE}}}
+        source: {{format: jsonl, dir: .}}
         fields: {{id: idx, text: question, text_pair: passage, label: label}}
         labels: {labels}
         splits:
@@ -286,13 +286,13 @@ def test_jsonl_superglue_boolq_boolean_labels(tmp_path: Path, labels: str) -> No
         primary_metric: accuracy
         """)
     names = card.labels.names
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, SUPERGLUE)["dev"]
     assert list(frame["id"]) == [str(obj["idx"]) for _, obj in rows]
     assert list(frame["text"]) == [obj["question"] for _, obj in rows]
     assert list(frame["text_pair"]) == [obj["passage"] for _, obj in rows]
     assert list(frame["label"]) == [names[1] if obj["label"] else names[0] for _, obj in rows]
     assert list(frame["_location"]) == [n for n, _ in rows] == list(range(1, 21))
-    data = load_task_data(card, Path("/"))
+    data = load_task_data(card, SUPERGLUE)
     assert data["dev"].features["label"].names == names
     assert data["dev"]["label"] == [int(obj["label"]) for _, obj in rows]
 
@@ -302,7 +302,7 @@ def test_jsonl_superglue_wsc_nested_objects_flatten_to_dotted_columns(tmp_path: 
     ((_, obj),) = _jsonl(SUPERGLUE / "WSC.val.first1.jsonl")
     card = card_from(tmp_path, f"""\
         type: text_pair_classification
-        source: {{format: jsonl, dir: {SUPERGLUE}}}
+        source: {{format: jsonl, dir: .}}
         fields: {{id: idx, text: target.span1_text, text_pair: target.span2_text, label: label}}
         labels: {{names: [different, same], map: {{"false": different, "true": same}}}}
         splits:
@@ -310,11 +310,11 @@ def test_jsonl_superglue_wsc_nested_objects_flatten_to_dotted_columns(tmp_path: 
         metrics: [accuracy]
         primary_metric: accuracy
         """)
-    table = read_split(card, "dev", Path("/"))
+    table = read_split(card, "dev", SUPERGLUE)
     assert sorted(table.frame.columns) == sorted(
         ["text", "idx", "label", "target.span1_index", "target.span2_index", "target.span1_text", "target.span2_text"])
     assert table.frame.iloc[0]["target.span2_index"] == obj["target"]["span2_index"] == 47
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, SUPERGLUE)["dev"]
     assert records(frame, ["id", "text", "text_pair", "label"]) == [
         {"id": "0", "text": "anyone", "text_pair": "him", "label": "different"}]
 
@@ -324,7 +324,7 @@ def test_jsonl_superglue_copa_integer_labels_and_cb_string_labels(tmp_path: Path
     ((_, copa),) = _jsonl(SUPERGLUE / "COPA.val.first1.jsonl")
     card = card_from(tmp_path, f"""\
         type: multiple_choice
-        source: {{format: jsonl, dir: {SUPERGLUE}}}
+        source: {{format: jsonl, dir: .}}
         fields: {{id: idx, context: premise, question: question, choices: [choice1, choice2], label: label}}
         labels: {{names: [choice1, choice2], map: {{"0": choice1, "1": choice2}}}}
         splits:
@@ -332,7 +332,7 @@ def test_jsonl_superglue_copa_integer_labels_and_cb_string_labels(tmp_path: Path
         metrics: [accuracy]
         primary_metric: accuracy
         """)
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, SUPERGLUE)["dev"]
     assert copa["label"] == 1
     assert records(frame, ["context", "question", "choices", "label"]) == [
         {"context": copa["premise"], "question": "effect", "choices": [copa["choice1"], copa["choice2"]],
@@ -341,7 +341,7 @@ def test_jsonl_superglue_copa_integer_labels_and_cb_string_labels(tmp_path: Path
     ((_, cb),) = _jsonl(SUPERGLUE / "CB.val.first1.jsonl")
     card = card_from(tmp_path, f"""\
         type: text_pair_classification
-        source: {{format: jsonl, dir: {SUPERGLUE}}}
+        source: {{format: jsonl, dir: .}}
         fields: {{id: idx, text: premise, text_pair: hypothesis, label: label}}
         labels: {{names: [entailment, contradiction, neutral]}}
         splits:
@@ -349,7 +349,7 @@ def test_jsonl_superglue_copa_integer_labels_and_cb_string_labels(tmp_path: Path
         metrics: [accuracy]
         primary_metric: accuracy
         """, name="cb.yaml")
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, SUPERGLUE)["dev"]
     assert records(frame, ["text", "text_pair", "label"]) == [
         {"text": cb["premise"], "text_pair": "Valence was helping", "label": "contradiction"}]
 
@@ -397,11 +397,11 @@ primary_metric: accuracy
 def test_json_advglue_records_path(tmp_path: Path) -> None:
     entries = json.loads((ADVGLUE / "dev.sample.json").read_text(encoding="utf-8"))["sst2"]
     assert len(entries) == 20
-    card = card_from(tmp_path, ADV_CARD.format(dir=ADVGLUE, records_path="sst2"))
-    table = read_split(card, "dev", Path("/"))
+    card = card_from(tmp_path, ADV_CARD.format(dir=".", records_path="sst2"))
+    table = read_split(card, "dev", ADVGLUE)
     assert table.location_kind == "record"
     assert table.locations == list(range(20))
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, ADVGLUE)["dev"]
     assert list(frame["id"]) == [str(e["idx"]) for e in entries]
     assert list(frame["text"]) == [e["sentence"] for e in entries]
     assert list(frame["label"]) == [["negative", "positive"][e["label"]] for e in entries]
@@ -409,9 +409,9 @@ def test_json_advglue_records_path(tmp_path: Path) -> None:
 
 @needs_shared
 def test_json_records_path_names_a_missing_key(tmp_path: Path) -> None:
-    card = card_from(tmp_path, ADV_CARD.format(dir=ADVGLUE, records_path="sst-2"))
+    card = card_from(tmp_path, ADV_CARD.format(dir=".", records_path="sst-2"))
     with pytest.raises(BenchkitError) as err:
-        load_frames(card, Path("/"))
+        load_frames(card, ADVGLUE)
     assert [p.format() for p in err.value.problems] == [
         f"{ADVGLUE}/dev.sample.json: read.records_path: records_path 'sst-2': no key 'sst-2' (found ['mnli', "
         "'mnli-mm', 'qnli', 'qqp', 'rte', 'sst2']) (hint: name the key that holds the list of records)"]
@@ -462,7 +462,7 @@ primary_metric: seqeval_f1
 
 def conll_card(tmp_path: Path, file: str, scheme: str, *, tags: str = CONLL_TAGS, tag_column: int = -1,
                name: str = "card.yaml") -> TaskCard:
-    body = CONLL_CARD.format(dir=CONLL, tags=tags, scheme=scheme, file=file)
+    body = CONLL_CARD.format(dir=".", tags=tags, scheme=scheme, file=file)
     return card_from(tmp_path, body.replace("tag_column: -1", f"tag_column: {tag_column}"), name=name)
 
 
@@ -473,18 +473,18 @@ def test_conll2003_iob1_and_iob2(tmp_path: Path, file: str, scheme: str, starts:
     expected = _conll_sentences(CONLL / file)
     assert [s for s, _, _ in expected] == starts
     card = conll_card(tmp_path, file, scheme)
-    table = read_split(card, "dev", Path("/"))
+    table = read_split(card, "dev", CONLL)
     assert list(table.frame.columns) == ["tokens", "tags", "document", "@lines", "sentences"]
     assert table.locations == starts
     assert list(table.frame["document"]) == [0, 0, 0]  # one document: a -DOCSTART- at the top, or none
     assert [lines[0] for lines in table.frame["@lines"]] == starts  # each token's own line
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, CONLL)["dev"]
     assert list(frame["tokens"]) == [tokens for _, tokens, _ in expected]
     assert list(frame["tags"]) == [tags for _, _, tags in expected]
     assert "-DOCSTART-" not in [t for tokens in frame["tokens"] for t in tokens]
     assert frame.iloc[0]["tokens"][:3] == ["CRICKET", "-", "LEICESTERSHIRE"]
     assert frame.iloc[0]["tags"][2] == ("I-ORG" if scheme == "IOB1" else "B-ORG")
-    data = load_task_data(card, Path("/"))
+    data = load_task_data(card, CONLL)
     names = data["dev"].features["tags"].feature.names
     assert [[names[i] for i in seq] for seq in data["dev"]["tags"]] == [tags for _, _, tags in expected]
 
@@ -494,11 +494,11 @@ def test_conll_tag_column_picks_the_column(tmp_path: Path) -> None:
     """tag_column 2 reads the chunk tags instead of the NER tags (and 3 is the same as -1)."""
     file = "valid.first20lines.txt"
     chunk_card = conll_card(tmp_path, file, "IOB2", tags="[O, B-NP, I-NP, B-PP, I-PP, B-VP, I-VP]", tag_column=2)
-    frame = load_frames(chunk_card, Path("/"))["dev"]
+    frame = load_frames(chunk_card, CONLL)["dev"]
     assert list(frame["tags"]) == [tags for _, _, tags in _conll_sentences(CONLL / file, column=2)]
     assert frame.iloc[0]["tags"][:3] == ["B-NP", "O", "B-NP"]
     ner_card = conll_card(tmp_path, file, "IOB2", tag_column=3, name="ner.yaml")
-    frame = load_frames(ner_card, Path("/"))["dev"]
+    frame = load_frames(ner_card, CONLL)["dev"]
     assert list(frame["tags"]) == [tags for _, _, tags in _conll_sentences(CONLL / file)]
 
 
@@ -695,7 +695,7 @@ def test_unnest_serves_any_nested_json_not_only_superglue(tmp_path: Path) -> Non
         type: text_pair_classification
         source:
           format: json
-          dir: {tmp_path}
+          dir: .
           read:
             records_path: data
             unnest: [{{path: paragraphs, as: paragraph}}, {{path: paragraph.qas, as: qa}}]
@@ -708,7 +708,7 @@ def test_unnest_serves_any_nested_json_not_only_superglue(tmp_path: Path) -> Non
         metrics: [accuracy]
         primary_metric: accuracy
         """)
-    frame = load_frames(card, Path("/"))["dev"]
+    frame = load_frames(card, tmp_path)["dev"]
     assert records(frame, ["id", "text_pair", "label"]) == [
         {"id": "q1", "text_pair": "Warsaw: Warsaw is the capital of Poland.", "label": "answerable"},
         {"id": "q2", "text_pair": "Warsaw: Warsaw is the capital of Poland.", "label": "unanswerable"},

@@ -36,15 +36,18 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDoc:
     if not isinstance(parent, str):
         raise BenchkitError(Problem("expected a file path", file=where[0], line=where[1], field="extends",
                                     hint="e.g. extends: _glue.yaml (relative to this card)"))
-    from benchkit.cards.paths import benchmark_root, climbs_out, outside
+    from benchkit.cards.paths import benchmark_root, catalog_card, outside, trusted_roots
 
     root = benchmark_root(path)
-    parent_path = (path.parent / parent).resolve()
-    escaped = outside(path.parent / parent, root)
-    if (climbs_out(parent) == "is absolute") or escaped is not None:
-        raise BenchkitError(Problem(f"'{parent}' is outside this benchmark ({root})", file=where[0], line=where[1],
-                                    field="extends", hint="extend a card inside the benchmark, by a path relative to "
-                                                          "this card, e.g. extends: _glue.yaml"))
+    target = path.parent / parent
+    if not target.exists():
+        target = catalog_card(parent) or target  # a catalog card by id: extends: glue/sst2
+    parent_path = target.resolve()
+    if all(outside(target, allowed) is not None for allowed in (root, *trusted_roots())):
+        raise BenchkitError(Problem(f"'{parent}' is outside this benchmark ({root}) and not a catalog card",
+                                    file=where[0], line=where[1], field="extends",
+                                    hint="extend a card of this benchmark by a path relative to this card (extends: "
+                                         "_glue.yaml), or a catalog card by its id (extends: glue/sst2)"))
     if parent_path in _chain or parent_path == path.resolve():
         raise BenchkitError(Problem(f"'{parent}' extends this card again (a cycle)", file=where[0], line=where[1],
                                     field="extends", hint="remove one of the extends: lines"))
