@@ -215,9 +215,44 @@ def dvc_recipe(params_file: Path, models: int, out: Path) -> None:
     click.echo(f"recipe ({len(recipe)} field(s) from {params_file}) -> {out}")
 
 
+@click.command("publish")
+@click.argument("release", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--repo", required=True, metavar="ORG/NAME", help="The Hub dataset repository to create or update.")
+@click.option("--data-dir", type=DIR, help="The suite's data (default: where the release read them).")
+@click.option("--dry-run", "dry_run", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Write the folder that would be uploaded to DIR, list it, and upload nothing.")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+def publish_command(release: Path, repo: str, data_dir: Path | None, dry_run: Path | None, private: bool) -> None:
+    """Upload RELEASE (a folder written by 'benchkit release') to the Hugging Face Hub as a dataset: each task's
+    splits as parquet (labels withheld where the card hides them), a dataset card from the cards and the datasheet,
+    and the leaderboard. The token comes from HF_TOKEN or 'huggingface-cli login' and is never written or printed."""
+    import re
+
+    from benchkit.release.publish import build_folder, upload
+
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*", repo):
+        raise BenchkitError(Problem(f"--repo must be ORG/NAME, not {repo!r}", field="--repo",
+                                    hint="e.g. --repo my-lab/klej-bench"))
+    if dry_run is not None:
+        metadata = build_folder(release, data_dir, dry_run)
+        files = sorted(p for p in dry_run.rglob("*") if p.is_file())
+        for path in files:
+            click.echo(f"{path.stat().st_size:>12,}  {path.relative_to(dry_run).as_posix()}")
+        click.echo(f"dry run: {len(files)} file(s) in {dry_run} for dataset {repo} ({len(metadata['configs'])} "
+                   f"config(s)); nothing uploaded")
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="benchkit-publish-") as tmp:
+        folder = Path(tmp) / "dataset"
+        build_folder(release, data_dir, folder)
+        url = upload(folder, repo, private, f"benchkit release {release.parent.name} {release.name}")
+    click.echo(f"published {release} -> {url}")
+
+
 def register(main: click.Group) -> None:
-    """Add release, prepare and dvc to the benchkit command group (once)."""
-    for command in (release_group, prepare_command, dvc_group):
+    """Add release, prepare, dvc and publish to the benchkit command group (once)."""
+    for command in (release_group, prepare_command, dvc_group, publish_command):
         if command.name not in main.commands:
             main.add_command(command)
 
