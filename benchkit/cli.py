@@ -290,6 +290,11 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     from benchkit.execute.local import progress_for
     from benchkit.execute.runs import executor_for, packing_options
 
+    if processes > 1 and (runs_per_device is not None or executor != "local"):
+        raise BenchkitError(Problem("--processes trains one run over several processes; it does not combine with "
+                                    "--runs-per-device or --executor slurm", field="--processes",
+                                    hint="use --processes for one large run, --runs-per-device to pack many small "
+                                         "ones"))
     execute = executor_for(runs_per_device, memory_per_device)
 
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,

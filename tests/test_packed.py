@@ -107,6 +107,10 @@ def test_packed_runs_score_what_runs_one_at_a_time_score(packed_grid: tuple[Path
 
 
 @pytest.mark.parametrize("args, error", [
+    (("--processes", "2", "--runs-per-device", "2"),
+     "error: --processes: --processes trains one run over several processes; it does not combine with "
+     "--runs-per-device or --executor slurm (hint: use --processes for one large run, --runs-per-device to pack "
+     "many small ones)"),
     (("--runs-per-device", "0"), "error: --runs-per-device: --runs-per-device must be a whole number from 1 or "
                                  "'auto', not '0' (hint: e.g. --runs-per-device 8, or auto to fit runs to the "
                                  "device's memory)"),
