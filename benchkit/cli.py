@@ -451,6 +451,9 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
 from benchkit.cli_release import register  # noqa: E402  (release, prepare, dvc: click and light imports only)
 
 register(main)
+from benchkit.cli_new import new_group  # noqa: E402  (scaffolding: click only at import)
+
+main.add_command(new_group)
 
 if __name__ == "__main__":
     main()

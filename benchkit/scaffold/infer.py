@@ -1,0 +1,354 @@
+"""A task card inferred from data files: which file is which split, which column is the text, the label and the id,
+the task type, the label set and the metrics that suit them. Each choice is a ``Guess`` (how sure, and why), written
+as a comment beside its line of the card; ``choices`` (from flags or answers) override any guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchkit.errors import BenchkitError, Problem
+from benchkit.scaffold.sniff import Guess, Sniffed, sniff
+
+SPLIT_NAMES = (("train", ("train", "training")), ("dev", ("dev", "valid", "validation", "val", "testa")),
+               ("test", ("test", "testb", "eval")))
+ID_NAMES = {"id", "idx", "index", "guid", "uid", "example_id", "pair_id", "qid"}
+LABEL_NAMES = {"label", "labels", "gold_label", "target", "class", "category", "sentiment", "score", "rating",
+               "quality", "y", "polarity", "emotion", "stance"}
+PAIR_NAMES = (("sentence1", "sentence2"), ("#1 string", "#2 string"), ("premise", "hypothesis"),
+              ("question", "sentence"), ("question", "passage"), ("text_a", "text_b"), ("text1", "text2"),
+              ("question1", "question2"), ("sentence_a", "sentence_b"), ("context", "question"))
+IMBALANCED = 0.6  # majority class share above which macro-F1 is reported (and is the task score)
+
+
+def split_of(path: Path) -> str | None:
+    words = re.split(r"[^a-z]+", path.name.lower())
+    for split, names in SPLIT_NAMES:
+        if any(name in words for name in names):
+            return split
+    return None
+
+
+@dataclass
+class Column:
+    name: str
+    index: int
+    values: list[Any]
+
+    @property
+    def present(self) -> list[str]:
+        return [str(v) for v in self.values if v is not None and str(v) != ""]
+
+    @property
+    def empty_share(self) -> float:
+        return 1 - len(self.present) / max(1, len(self.values))
+
+    @property
+    def numeric(self) -> bool:
+        present = self.present
+        return bool(present) and all(_number(v) is not None for v in present)
+
+    @property
+    def integral(self) -> bool:
+        return self.numeric and all(float(v).is_integer() for v in self.present)
+
+    @property
+    def distinct(self) -> int:
+        return len(set(self.present))
+
+    @property
+    def words(self) -> float:
+        present = self.present
+        return sum(len(v.split()) for v in present) / max(1, len(present))
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class Inferred:
+    """The card as data (``card``), a comment per card path (``notes``: ("type",) -> "guess: ..."), and the report."""
+
+    card: dict[str, Any]
+    notes: dict[tuple[str, ...], str] = field(default_factory=dict)
+    report: list[str] = field(default_factory=list)
+
+    def note(self, where: tuple[str, ...], guess: Guess, what: str) -> None:
+        self.notes[where] = f"{guess.sure}: {guess.why}"
+        self.report.append(f"{what}: {guess.value} ({guess.sure}: {guess.why})")
+
+
+def _columns(sniffed: Sniffed) -> list[Column]:
+    return [Column(name, i, [row[i] if i < len(row) else None for row in sniffed.rows])
+            for i, name in enumerate(sniffed.columns)]
+
+
+def _pick_id(columns: list[Column], total: int) -> tuple[Column | None, Guess | None]:
+    for column in columns:
+        if column.name.lower() in ID_NAMES and column.distinct == len(column.present) and column.present:
+            return column, Guess(column.name, "likely", f"named {column.name!r}, and its values are unique")
+    return None, None
+
+
+def _pick_label(columns: list[Column], given: str | None) -> tuple[Column | None, Guess | None]:
+    if given:
+        found = next((c for c in columns if c.name == given), None)
+        if found is None:
+            raise BenchkitError(Problem(f"no column {given!r}", field="--label",
+                                        hint=f"the columns are: {', '.join(c.name for c in columns)}"))
+        return found, Guess(given, "certain", "given with --label")
+    for column in columns:
+        if column.name.lower() in LABEL_NAMES and column.present:
+            return column, Guess(column.name, "likely", f"named {column.name!r}")
+    candidates = [c for c in columns if c.empty_share < 0.2 and c.words <= 2 and 2 <= c.distinct <= 50
+                  and c.distinct < 0.5 * max(1, len(c.present))]
+    candidates.sort(key=lambda c: (not c.integral, c.distinct))
+    if candidates:
+        best = candidates[0]
+        kind = "whole numbers" if best.integral else "short values"
+        return best, Guess(best.name, "guess", f"{best.distinct} distinct {kind} in every row")
+    numeric = [c for c in columns if c.numeric and not c.integral and c.empty_share < 0.2]
+    if numeric:
+        return numeric[-1], Guess(numeric[-1].name, "guess", "the last column of fractional numbers")
+    return None, None
+
+
+def _pick_texts(columns: list[Column], taken: set[str], given: list[str] | None) -> tuple[list[Column], Guess]:
+    if given:
+        chosen = [c for c in columns if c.name in given]
+        missing = set(given) - {c.name for c in chosen}
+        if missing:
+            raise BenchkitError(Problem(f"no column {sorted(missing)[0]!r}", field="--text",
+                                        hint=f"the columns are: {', '.join(c.name for c in columns)}"))
+        return sorted(chosen, key=lambda c: given.index(c.name)), Guess(given, "certain", "given with --text")
+    texts = [c for c in columns if c.name not in taken and not c.numeric and c.words >= 3
+             and c.distinct >= 0.2 * max(1, len(c.present))]
+    if not texts:
+        raise BenchkitError(Problem("no column looks like text (several words, and few repeated values)",
+                                    field="--text", hint=f"name it: --text COLUMN; the columns are: "
+                                                         f"{', '.join(c.name for c in columns)}"))
+    lowered = {c.name.lower(): c for c in texts}
+    for first, second in PAIR_NAMES:
+        if first in lowered and second in lowered:
+            return [lowered[first], lowered[second]], Guess([lowered[first].name, lowered[second].name], "likely",
+                                                            f"a known pair of names ({first}, {second})")
+    if len(texts) == 1:
+        return texts, Guess([texts[0].name], "likely", f"the only column of running text ({texts[0].words:.1f} "
+                                                       "words on average)")
+    pair = texts[:2]
+    return pair, Guess([c.name for c in pair], "guess", f"the first two of {len(texts)} text columns "
+                                                        f"({', '.join(c.name for c in texts)})")
+
+
+def _order(values: list[str]) -> list[str]:
+    if all(_number(v) is not None for v in values):
+        return sorted(values, key=float)
+    return sorted(values)
+
+
+def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, language: str,
+               text: list[str] | None = None, label: str | None = None, task_type: str | None = None) -> Inferred:
+    """Infer the card of task ``suite/task`` from its data ``files`` (under ``data_dir``)."""
+    if not files:
+        raise BenchkitError(Problem("no data files given", field="FILE", hint="e.g. benchkit new task data/x/train.tsv"))
+    splits: dict[str, Path] = {}
+    for path in files:
+        split = split_of(path)
+        if split is None:
+            split = "train" if "train" not in splits else None
+        if split is None or split in splits:
+            raise BenchkitError(Problem("cannot tell which split this file is", file=str(path), field="FILE",
+                                        hint="name the files train.*, dev.* (or valid.*) and test.*"))
+        splits[split] = path
+    if "train" not in splits:
+        raise BenchkitError(Problem("no training file among the files", field="FILE",
+                                    hint="name one of them train.<ext>"))
+    folders = {p.resolve().parent for p in splits.values()}
+    if len(folders) != 1:
+        raise BenchkitError(Problem("the files are in different folders", field="FILE",
+                                    hint="put a task's split files in one folder under the data folder"))
+    folder = folders.pop()
+    if not folder.is_relative_to(data_dir.resolve()):
+        raise BenchkitError(Problem(f"the files are outside the data folder {data_dir}", file=str(folder),
+                                    field="--data-dir", hint="move them under the data folder, or pass --data-dir"))
+    sniffed = {split: sniff(path) for split, path in splits.items()}
+    train = sniffed["train"]
+    out = Inferred(card={})
+    card: dict[str, Any] = {"id": f"{suite}/{task}", "version": "0.1.0", "name": task,
+                            "description": f"{task} (describe the task: where the texts come from and what the "
+                                           "labels mean)",
+                            "language": language, "license": "unknown (state the data's licence)",
+                            "citation": "unknown (cite the data's source)", "homepage": "unknown"}
+    out.card = card
+    source: dict[str, Any] = {"format": train.format.value,
+                              "dir": folder.relative_to(data_dir.resolve()).as_posix() or "."}
+    out.note(("source", "format"), train.format, "format")
+    read: dict[str, Any] = {}
+    if train.format.value in ("tsv", "csv"):
+        header = train.read["header"]
+        read["header"] = header.value
+        out.note(("source", "read", "header"), header, "header row")
+        if not header.value:
+            read["columns"] = train.columns  # renamed below once the roles are known
+        quoting = train.read["quoting"]
+        read["quoting"] = quoting.value
+        out.note(("source", "read", "quoting"), quoting, "quoting")
+        if train.read["delimiter"].value not in ("\t", ","):
+            read["delimiter"] = train.read["delimiter"].value
+            out.note(("source", "read", "delimiter"), train.read["delimiter"], "delimiter")
+    if train.encoding.value not in ("utf-8", "binary"):
+        read["encoding"] = train.encoding.value
+        out.note(("source", "read", "encoding"), train.encoding, "encoding")
+    if read:
+        source["read"] = read
+    card["source"] = source
+
+    if train.format.value == "conll":
+        _token_task(out, train, sniffed)
+    else:
+        _table_task(out, train, sniffed, text, label, task_type, read)
+    split_entries: dict[str, Any] = {}
+    for split, info in sniffed.items():
+        entry: dict[str, Any] = {"file": splits[split].name, "rows": info.total_rows}
+        hidden = out.card.get("_label_column") is not None and _labels_hidden(info, out.card["_label_column"],
+                                                                              train)
+        if hidden:
+            entry["labels"] = "hidden"
+            out.report.append(f"{split}: labels hidden (the file has no values in the label column)")
+        split_entries[split] = entry
+    if "dev" not in split_entries:
+        split_entries["dev"] = {"derive": {"from": "train", "fraction": 0.1, "seed": 0}}
+        out.notes[("splits", "dev")] = "no dev file: 10% of train, stratified, seed 0"
+        out.report.append("dev: derived from train (10%, stratified, seed 0): no dev file was given")
+    card["splits"] = {s: split_entries[s] for s in ("train", "dev", "test") if s in split_entries}
+    card.pop("_label_column", None)
+    return out
+
+
+def _labels_hidden(info: Sniffed, label_column: tuple[str, int], train: Sniffed) -> bool:
+    """A split without label values: no label column (by name in a file with a header), or an empty one."""
+    name, position = label_column
+    headed = info.read.get("header") is not None and info.read["header"].value
+    if headed or info.format.value in ("jsonl", "json", "parquet"):
+        if name not in info.columns:
+            return True
+        position = info.columns.index(name)
+    return all(position >= len(row) or row[position] in (None, "") for row in info.rows)
+
+
+def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text: list[str] | None,
+                label: str | None, task_type: str | None, read: dict[str, Any]) -> None:
+    card = out.card
+    columns = _columns(train)
+    id_column, id_guess = _pick_id(columns, train.total_rows)
+    label_column, label_guess = _pick_label([c for c in columns if c is not id_column], label)
+    taken = {c.name for c in (id_column, label_column) if c is not None}
+    texts, text_guess = _pick_texts(columns, taken, text)
+    if label_column is None:
+        raise BenchkitError(Problem("no column looks like the label", field="--label", file=str(train.path),
+                                    hint=f"name it: --label COLUMN; the columns are: "
+                                         f"{', '.join(c.name for c in columns)}"))
+    if not read.get("header", True):  # a file without a header: name the columns by their roles
+        names = [c.name for c in columns]
+        renames = {label_column.name: "label", texts[0].name: "text"}
+        if len(texts) > 1:
+            renames[texts[1].name] = "text_pair"
+        if id_column is not None:
+            renames[id_column.name] = "id"
+        read["columns"] = [renames.get(n, n) for n in names]
+        for column in (label_column, *texts, *( [id_column] if id_column else [])):
+            column.name = renames[column.name]
+        label_guess = Guess(label_column.name, label_guess.sure, label_guess.why)
+        text_guess = Guess([c.name for c in texts], text_guess.sure, text_guess.why)
+    fields: dict[str, Any] = {"text": texts[0].name}
+    if len(texts) > 1:
+        fields["text_pair"] = texts[1].name
+    fields["label"] = label_column.name
+    if id_column is not None:
+        fields = {"id": id_column.name, **fields}
+        out.note(("fields", "id"), id_guess, "id column")  # type: ignore[arg-type]
+    out.note(("fields", "label"), label_guess, "label column")  # type: ignore[arg-type]
+    out.note(("fields", "text"), text_guess, "text column(s)")
+    regression = (not label_column.integral and label_column.numeric) or (
+        label_column.numeric and label_column.distinct > 20)
+    if task_type:
+        kind = Guess(task_type, "certain", "given with --type")
+    elif regression:
+        kind = Guess("regression", "likely", f"the label holds {label_column.distinct} distinct numbers")
+    elif len(texts) > 1:
+        kind = Guess("text_pair_classification", "likely", f"two text columns and {label_column.distinct} labels")
+    else:
+        kind = Guess("single_text_classification", "likely", f"one text column and {label_column.distinct} labels")
+    card["type"] = kind.value
+    out.note(("type",), kind, "task type")
+    card["fields"] = fields
+    card["_label_column"] = (label_column.name, label_column.index)
+    if kind.value == "regression":
+        values = [float(v) for v in label_column.present]
+        card["value_range"] = [min(values), max(values)]
+        out.notes[("value_range",)] = "guess: the smallest and largest score in train; widen it to the scale's ends"
+        card["metrics"] = ["pearson", "spearman"]
+        card["primary_metric"] = "pearson"
+        out.notes[("metrics",)] = "regression: Pearson and Spearman correlation"
+        return
+    values = set(label_column.present)
+    for info in sniffed.values():  # labels seen in any labelled split
+        if info.read.get("header") and info.read["header"].value:
+            index = info.columns.index(label_column.name) if label_column.name in info.columns else None
+        else:
+            index = label_column.index
+        if index is not None:
+            values.update(str(row[index]) for row in info.rows if index < len(row) and row[index] not in (None, ""))
+    names = _order(sorted(values))
+    card["labels"] = {"names": names}
+    out.notes[("labels", "names")] = ("the label strings as the files write them; to name codes, keep these as "
+                                      "map keys: map: {0: negative, 1: positive}")
+    counts = {v: label_column.present.count(v) for v in names}
+    majority = max(counts.values()) / max(1, sum(counts.values()))
+    if majority > IMBALANCED or len(names) > 2 and min(counts.values()) < 0.5 * sum(counts.values()) / len(names):
+        card["metrics"] = ["f1_macro", "accuracy"]
+        card["primary_metric"] = "f1_macro"
+        out.notes[("metrics",)] = (f"imbalanced classes (the largest holds {majority:.0%} of train): macro-F1 is the "
+                                   "task score, accuracy beside it")
+    else:
+        card["metrics"] = ["accuracy"]
+        card["primary_metric"] = "accuracy"
+        out.notes[("metrics",)] = f"balanced classes (the largest holds {majority:.0%} of train): accuracy"
+    out.report.append(f"labels: {', '.join(names)} ({'; '.join(f'{k} {v}' for k, v in counts.items())} in the "
+                      "train sample)")
+    out.report.append(f"metrics: {', '.join(card['metrics'])} ({out.notes[('metrics',)]})")
+
+
+def _token_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed]) -> None:
+    card = out.card
+    card["type"] = "token_classification"
+    out.note(("type",), Guess("token_classification", "likely", "tokens with one tag each"), "task type")
+    card["fields"] = {"tokens": "tokens", "tags": "tags"}
+    tags = sorted({t for info in sniffed.values() for _, row_tags in info.rows for t in row_tags})
+    prefixes = {t.split("-", 1)[0] for t in tags if "-" in t}
+    starts_with_inside = any(tag_list and tag_list[0].startswith("I-") for _, tag_list in train.rows)
+    if {"S", "E"} & prefixes:
+        scheme = Guess("BIOES", "likely", "S- and E- tags")
+    elif starts_with_inside or "B" not in prefixes:
+        scheme = Guess("IOB1", "likely", "chunks start with I- (B- only separates adjacent chunks)")
+    elif prefixes:
+        scheme = Guess("IOB2", "likely", "every chunk starts with B-")
+    else:
+        scheme = Guess("plain", "likely", "tags without B-/I- prefixes")
+    ordered = ["O"] if "O" in tags else []
+    ordered += [t for t in tags if t != "O"]
+    card["labels"] = {"names": ordered, "scheme": scheme.value}
+    out.note(("labels", "scheme"), scheme, "tag scheme")
+    card["metrics"] = ["seqeval_f1", "seqeval_precision", "seqeval_recall"] if scheme.value != "plain" \
+        else ["seqeval_f1_macro", "seqeval_f1"]
+    card["primary_metric"] = card["metrics"][0]
+    out.notes[("metrics",)] = ("entity-level F1, precision and recall (seqeval)" if scheme.value != "plain"
+                               else "per-tag F1, macro-averaged over the tags (as LEPISZCZE scores POS tagging)")
+    out.report.append(f"tags: {', '.join(ordered)}")
