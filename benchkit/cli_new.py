@@ -1,8 +1,10 @@
-"""``benchkit new task FILE... --suite NAME``: a task card inferred from data files, written with a comment on every
-guess, then validated against the files."""
+"""Scaffolding a benchmark: ``benchkit new suite NAME --language LANG`` (the suite card, its task and data folders, git
+and DVC where missing), and ``benchkit new task FILE... --suite NAME`` (a task card inferred from data files, written
+with a comment on every guess, validated against the files and added to the suite card)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -16,7 +18,91 @@ TASK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 @click.group("new")
 def new_group() -> None:
-    """Scaffold cards from data: a task card inferred from its files."""
+    """Scaffold a benchmark: a suite, then a task card inferred from each task's data files."""
+
+
+SUITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def _git_top(root: Path) -> Path | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BenchkitError(Problem("git is not installed", field="new suite",
+                                    hint="install git (the benchmark is versioned with git and DVC)")) from None
+    return Path(done.stdout.strip()) if done.returncode == 0 else None
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    import subprocess
+
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchkitError(Problem(f"'{' '.join(command[:3])}' failed: {(done.stderr or done.stdout).strip()[:200]}",
+                                    file=str(cwd), hint="run it by hand to see why"))
+
+
+@new_group.command("suite")
+@click.argument("name")
+@click.option("--language", "languages", multiple=True, required=True,
+              help="ISO 639-3 code with script, e.g. pol-Latn; repeatable.")
+@click.option("--title", help="The suite's display name (default: NAME).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
+              help="The benchmark's folder (created if missing).")
+@click.option("--yes", is_flag=True, help="Add to an existing git repository without asking (for scripts).")
+def new_suite(name: str, languages: tuple[str, ...], title: str | None, root: Path, yes: bool) -> None:
+    """Create benchmark NAME: benchmarks/NAME.yaml, tasks/NAME/ and data/NAME/, in a git repository with DVC
+    (initialised where missing; an existing repository is changed only after you confirm, or with --yes)."""
+    import sys as _sys
+
+    from benchkit.atomic import write_atomic
+    from benchkit.cards.loader import load_suite_card
+
+    if not SUITE_NAME.match(name):
+        raise BenchkitError(Problem(f"'{name}' is not a suite name", field="NAME",
+                                    hint="lower-case letters, digits, '-', '_' and '.', e.g. polski"))
+    card_path = root / "benchmarks" / f"{name}.yaml"
+    if card_path.exists():
+        raise BenchkitError(Problem("the suite already exists", file=str(card_path), field="NAME",
+                                    hint="add tasks with: benchkit new task FILE... --suite " + name))
+    root.mkdir(parents=True, exist_ok=True)
+    top = _git_top(root)
+    if top is not None and not yes:
+        if not _sys.stdin.isatty():
+            raise BenchkitError(Problem(f"{root.resolve()} is inside the git repository {top}", field="--yes",
+                                        hint="pass --yes to add the suite to it, or choose another --root"))
+        if not click.confirm(f"Add suite {name} to the git repository at {top}?", default=False):
+            raise BenchkitError(Problem("nothing changed", field="--yes", hint="choose another --root"))
+    if top is None:
+        _run(["git", "init", "-q"], root)
+        top = root.resolve()
+        click.echo(f"git: initialised {top}")
+    if not (top / ".dvc").is_dir():
+        _run([_sys.executable, "-m", "dvc", "init", "-q"], top)
+        click.echo(f"dvc: initialised {top / '.dvc'}")
+    (root / "tasks" / name).mkdir(parents=True, exist_ok=True)
+    data = root / "data" / name
+    data.mkdir(parents=True, exist_ok=True)
+    if not (data / "README.md").exists():
+        write_atomic(data / "README.md", f"# Data of {name}\n\nOne folder per task, with its split files named "
+                                         "train.*, dev.* (or valid.*) and test.*, in their official format. Then:\n\n"
+                                         f"    benchkit new task data/{name}/<task>/train.tsv ... --suite {name}\n"
+                                         f"    dvc add data/{name}\n")
+    recipe = "{learning_rate: 2.0e-5, batch_size: 32, epochs: 3, max_length: 128, warmup_ratio: 0.1, weight_decay: 0.01}"
+    write_atomic(card_path, "\n".join([
+        f"# Created by 'benchkit new suite'. Tasks are added by 'benchkit new task FILE... --suite {name}'.",
+        f"id: {name}", "version: 0.1.0", f"name: {json.dumps(title or name, ensure_ascii=False)}",
+        f"description: {json.dumps(f'{title or name}: describe the benchmark, its tasks and its sources.', ensure_ascii=False)}",
+        f"languages: [{', '.join(languages)}]", "tasks: []",
+        "# The suite score: the plain mean of the task scores (other rules: benchkit/scoring.py, SCORE_RULES).",
+        "score_rule: mean", f"data_dir: ../data/{name}",
+        "# Hyperparameters of the baselines (models and --set override them).", f"recipe: {recipe}", ""]))
+    load_suite_card(card_path)  # what it wrote validates
+    click.echo(f"wrote {card_path}, {root / 'tasks' / name}/, {data}/")
+    click.echo(f"next: put each task's files in {data}/<task>/ and run benchkit new task {data}/<task>/train.<ext> "
+               f"... --suite {name}")
 
 
 def _task_name(files: list[Path], given: str | None) -> str:
@@ -82,6 +168,7 @@ def new_task(files: tuple[Path, ...], suite: str, task: str | None, language: st
     from benchkit.cards.loader import load_task_card
     from benchkit.validation.runner import validate_task
 
+    _add_to_suite(root, suite, f"{suite}/{name}")
     report = validate_task(load_task_card(target), data_dir, strict=True, max_per_check=5)
     splits = ", ".join(f"{s} {report.rows.get(s, state)}" for s, state in report.splits.items())
     click.echo(f"validate {target}: {report.status} ({splits})")
@@ -99,3 +186,29 @@ def _suite_language(root: Path, suite: str) -> str:
             return str(languages[0])
     raise BenchkitError(Problem(f"no language for suite {suite}", field="--language",
                                 hint="pass --language, e.g. --language pol-Latn (or create the suite card first)"))
+
+
+def _add_to_suite(root: Path, suite: str, task_id: str) -> None:
+    """List the task in the suite card (a line appended to its tasks, the rest of the file as written)."""
+    from benchkit.atomic import write_atomic
+    from benchkit.cards.loader import load_suite_card
+
+    path = root / "benchmarks" / f"{suite}.yaml"
+    if not path.is_file():
+        return
+    card = load_suite_card(path)
+    if any(t.id == task_id for t in card.tasks):
+        return
+    entry = f"{{id: {task_id}, version: 0.1.0}}"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("tasks:"))
+    if lines[at].strip() == "tasks: []":
+        lines[at:at + 1] = ["tasks:", f"  - {entry}"]
+    else:
+        end = at + 1
+        while end < len(lines) and (lines[end].startswith((" ", "-")) or not lines[end].strip()):
+            end += 1
+        lines.insert(end, f"  - {entry}")
+    write_atomic(path, "\n".join(lines) + "\n")
+    load_suite_card(path)
+    click.echo(f"added {task_id} to {path}")

@@ -624,7 +624,8 @@ class SuiteCard(Strict):
     languages: list[str] = Field(min_length=1)
     homepage: str | None = None
     citation: str | None = None
-    tasks: list[SuiteTask] = Field(min_length=1)
+    # Empty only while a suite is scaffolded (benchkit new suite; benchkit new task adds each task here).
+    tasks: list[SuiteTask] = []
     score_rule: str
     submission_format: str | None = None
     # Where test predictions are submitted (the benchmark's server keeps the test labels); None: no server.

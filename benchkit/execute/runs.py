@@ -58,6 +58,10 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
     if catalog.is_suite_ref(target):
         suite = catalog.load_suite(target)
         tasks = list(suite.tasks)
+        if not tasks:
+            raise BenchkitError(Problem(f"suite {suite.card.id} has no tasks yet", file=str(suite.path),
+                                        field="tasks", hint=f"add one from its data files: benchkit new task "
+                                                            f"FILE... --suite {suite.card.id}"))
     else:
         card = catalog.load_task(target)
         suite = _suite_of(card, Path(target) if target.endswith((".yaml", ".yml")) else catalog.task_path(target))

@@ -128,10 +128,10 @@ def _pick_texts(columns: list[Column], taken: set[str], given: list[str] | None)
             raise BenchkitError(Problem(f"no column {sorted(missing)[0]!r}", field="--text",
                                         hint=f"the columns are: {', '.join(c.name for c in columns)}"))
         return sorted(chosen, key=lambda c: given.index(c.name)), Guess(given, "certain", "given with --text")
-    texts = [c for c in columns if c.name not in taken and not c.numeric and c.words >= 3
-             and c.distinct >= 0.2 * max(1, len(c.present))]
+    # running text: three words or more on average (labels are a word or two), and not a handful of values
+    texts = [c for c in columns if c.name not in taken and not c.numeric and c.words >= 3 and c.distinct >= 3]
     if not texts:
-        raise BenchkitError(Problem("no column looks like text (several words, and few repeated values)",
+        raise BenchkitError(Problem("no column looks like text (three words or more on average)",
                                     field="--text", hint=f"name it: --text COLUMN; the columns are: "
                                                          f"{', '.join(c.name for c in columns)}"))
     lowered = {c.name.lower(): c for c in texts}
