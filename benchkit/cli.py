@@ -368,7 +368,7 @@ def predict_command(run: Path, split: str | None, file: Path | None, data_dir: P
                                     hint="rerun it without --set save_model=false"))
     card = catalog.load_task(record.task.id)
     if file is not None:
-        card, split, directory = file_card(card, file), "test", Path("/")
+        (card, directory), split = file_card(card, file), "test"
     else:
         _check_data_dir(data_dir)
         directory = data_dir or catalog.shipped_data_dir(card) or catalog.suite_data_dir(

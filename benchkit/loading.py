@@ -52,15 +52,15 @@ def locate(card: TaskCard, split: str, data_dir: Path) -> SplitFile | None:
         return SplitFile(split, f"hub:{card.source.repo}{config}@{card.source.revision}:{spec.hf_split}", exists=True,
                          hub=True)
     path = data_dir / card.source.dir / spec.file
-    if not Path(card.source.dir).is_absolute():  # (a --file given to predict is the one absolute path)
-        from benchkit.cards.paths import outside
+    # a link that leads out of the data folder is refused (cards.paths)
+    from benchkit.cards.paths import outside
 
-        real = outside(path, data_dir)
-        if real is not None:
-            raise BenchkitError(Problem(f"split '{split}' of {card.id} leads to {real}, outside the data folder "
-                                        f"{data_dir}", file=str(path), field=f"splits.{split}.file",
-                                        hint="a card's data stay inside --data-dir: copy the file there instead of "
-                                             "linking to it"))
+    real = outside(path, data_dir)
+    if real is not None:
+        raise BenchkitError(Problem(f"split '{split}' of {card.id} leads to {real}, outside the data folder "
+                                    f"{data_dir}", file=str(path), field=f"splits.{split}.file",
+                                    hint="a card's data stay inside --data-dir: copy the file there instead of "
+                                         "linking to it"))
     return SplitFile(split, str(path), exists=path.is_file(), is_dir=path.is_dir())
 
 

@@ -297,8 +297,8 @@ def test_score_f1_of_class_1_matches_sklearn(task: str, cards: dict[str, Path], 
 
 def test_score_f1_of_class_1_on_more_rows(cards: dict[str, Path], tmp_path: Path) -> None:
     """CBD scored on a card whose dev is a larger carve (40%), so precision and recall both differ from 1."""
-    card = tmp_path / "cbd.yaml"
-    card.write_text(f"extends: {cards['klej/cbd']}\nsplits:\n  dev: {{derive: {{from: train, fraction: 0.4, "
+    card = cards["klej/cbd"].parent / "cbd-40.yaml"  # beside the card it extends: a card reaches no other folder
+    card.write_text(f"extends: {cards['klej/cbd'].name}\nsplits:\n  dev: {{derive: {{from: train, fraction: 0.4, "
                     "stratify: true, seed: 42}}\n", encoding="utf-8")
     from benchkit.cards.loader import load_task_card
     from benchkit.loading import load_frames

@@ -82,10 +82,11 @@ def predict_frames(model: Any, model_dir: Path, card: TaskCard, frames: dict[str
     return out
 
 
-def file_card(card: TaskCard, file: Path) -> TaskCard:
+def file_card(card: TaskCard, file: Path) -> tuple[TaskCard, Path]:
     """The card with one split, ``test``, read from ``file`` in the layout of the card's labelled files (its base
-    fields and read options: GLUE's SST-2 file ``sentence<TAB>label`` with a header); the label column may be absent
-    or empty, and ids are row indices unless the card's base fields name an id column."""
+    fields and read options: GLUE's SST-2 file ``sentence<TAB>label`` with a header), and the folder to read it from;
+    the label column may be absent or empty, and ids are row indices unless the card's base fields name an id
+    column."""
     from benchkit.cards.schema import Split
     from benchkit.sources import FORMATS
 
@@ -93,5 +94,6 @@ def file_card(card: TaskCard, file: Path) -> TaskCard:
         raise BenchkitError(Problem(f"{card.id} reads format '{card.source.format}'; --file needs a file format",
                                     field="--file", hint="pass --split with --data-dir, or write the rows as the "
                                                          "card's local layout"))
-    split = Split(file=str(file.resolve()), labels="hidden")
-    return card.model_copy(update={"splits": {"test": split}, "source": card.source.model_copy(update={"dir": "/"})})
+    split = Split(file=file.name, labels="hidden")
+    card = card.model_copy(update={"splits": {"test": split}, "source": card.source.model_copy(update={"dir": "."})})
+    return card, file.resolve().parent
