@@ -40,7 +40,8 @@ class Column:
 
     @property
     def present(self) -> list[str]:
-        return [str(v) for v in self.values if v is not None and str(v) != ""]
+        """The values as the readers pass them on (JSON true/false as written), empty ones left out."""
+        return [_text(v) for v in self.values if v is not None and _text(v) != ""]
 
     @property
     def empty_share(self) -> float:
@@ -63,6 +64,10 @@ class Column:
     def words(self) -> float:
         present = self.present
         return sum(len(v.split()) for v in present) / max(1, len(present))
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _number(value: str) -> float | None:
@@ -129,7 +134,8 @@ def _pick_texts(columns: list[Column], taken: set[str], given: list[str] | None)
                                         hint=f"the columns are: {', '.join(c.name for c in columns)}"))
         return sorted(chosen, key=lambda c: given.index(c.name)), Guess(given, "certain", "given with --text")
     # running text: three words or more on average (labels are a word or two), and not a handful of values
-    texts = [c for c in columns if c.name not in taken and not c.numeric and c.words >= 3 and c.distinct >= 3]
+    texts = [c for c in columns if c.name not in taken and not c.numeric and c.words >= 3
+             and c.distinct >= min(3, len(c.present))]
     if not texts:
         raise BenchkitError(Problem("no column looks like text (three words or more on average)",
                                     field="--text", hint=f"name it: --text COLUMN; the columns are: "
@@ -305,7 +311,7 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
         else:
             index = label_column.index
         if index is not None:
-            values.update(str(row[index]) for row in info.rows if index < len(row) and row[index] not in (None, ""))
+            values.update(_text(row[index]) for row in info.rows if index < len(row) and row[index] not in (None, ""))
     names = _order(sorted(values))
     card["labels"] = {"names": names}
     out.notes[("labels", "names")] = ("the label strings as the files write them; to name codes, keep these as "
