@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import SHARED_GLUE
 
-SHARED = REPO.parent / "shared" / "data" / "glue"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data/glue")
+SHARED = SHARED_GLUE
+needs_shared = pytest.mark.skipif(not (SHARED / "SST-2").is_dir(), reason="needs the GLUE files of ../shared/data/glue")
 
 
 def new_task(root: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
