@@ -13,8 +13,9 @@ from pathlib import Path
 
 from test_run import records, run_cli
 
-# Long enough (about 250 steps of the tiny model) for a signal to land between the first checkpoint and the end.
-ARGS = ["glue-mini", "--task", "glue-mini/sst2", "--seeds", "1", "--no-release", "--set", "epochs=3",
+# Long enough (about 700 steps of the tiny model, 85 per epoch) for a signal sent at the first checkpoint to land
+# before the end, even when a loaded machine delays the test's polling by seconds.
+ARGS = ["glue-mini", "--task", "glue-mini/sst2", "--seeds", "1", "--no-release", "--set", "epochs=8",
         "--set", "batch_size=16", "--set", "bootstrap_resamples=0"]
 
 
