@@ -454,6 +454,9 @@ register(main)
 from benchkit.cli_new import new_group  # noqa: E402  (scaffolding: click only at import)
 
 main.add_command(new_group)
+from benchkit.cli_submissions import submissions_group  # noqa: E402  (hosted leaderboard: click only at import)
+
+main.add_command(submissions_group)
 
 if __name__ == "__main__":
     main()

@@ -62,9 +62,7 @@ def read_predictions(path: Path, card: TaskCard, gold: "pd.DataFrame") -> list[A
     except UnicodeDecodeError as err:
         raise BenchkitError(Problem(f"not UTF-8: {err.reason}", file=file, hint="write predictions as UTF-8 JSONL")) from None
     problems: list[Problem] = []
-    found: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    duplicates: list[str] = []
+    items: list[tuple[int, Any, Any]] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -78,14 +76,30 @@ def read_predictions(path: Path, card: TaskCard, gold: "pd.DataFrame") -> list[A
             problems.append(Problem("expected an object with keys 'id' and 'prediction'", file=file, line=number,
                                     hint='e.g. {"id": "0", "prediction": "entailment"}'))
             continue
-        key = raw_key(obj["id"])
+        items.append((number, obj["id"], obj["prediction"]))
+    if not items and not problems:
+        raise BenchkitError(Problem("no predictions in the file", file=file, hint="write one JSON object per line"))
+    return check_predictions(items, card, gold, file, problems)
+
+
+def check_predictions(items: list[tuple[int, Any, Any]], card: TaskCard, gold: "pd.DataFrame", file: str,
+                      problems: list[Problem] | None = None, label_hint: str | None = None) -> list[Any]:
+    """The checks every predictions source gets (a JSONL file, a file inside a submission archive): ``items`` are
+    (line, example id, prediction in the official form); duplicate, unknown and missing ids and unusable values are
+    reported, each naming ``file``. ``label_hint`` replaces the hint of an unknown label (a submission format's own
+    label forms). Returns the predictions aligned with the gold frame's rows; raises BenchkitError listing every
+    problem (with ``problems`` found earlier)."""
+    problems = list(problems or [])
+    found: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    duplicates: list[str] = []
+    for number, example_id, value in items:
+        key = raw_key(example_id)
         if key in found:
             duplicates.append(key)
             continue
-        found[key] = obj["prediction"]
+        found[key] = value
         lines[key] = number
-    if not found and not problems:
-        raise BenchkitError(Problem("no predictions in the file", file=file, hint="write one JSON object per line"))
     gold_ids = list(gold["id"])
     gold_set = set(gold_ids)
     if duplicates:
@@ -112,8 +126,8 @@ def read_predictions(path: Path, card: TaskCard, gold: "pd.DataFrame") -> list[A
             mapped = {v: card.labels.to_name(v) for v in values if card.labels and card.labels.map}
             hint = (f"predictions use the official label strings {card.labels.names}"
                     + (f"; file codes map as {mapped}" if any(mapped.values()) else ""))
-            problems.append(Problem(f"unknown label(s) {values} for id(s) {_ids(keys)}", file=file, field="prediction",
-                                    hint=did_you_mean(values[0], card.labels.names) or hint))
+            problems.append(Problem(f"unknown label(s) {values} for id(s) {_ids(keys)}", file=file,
+                                    field="prediction", hint=label_hint or did_you_mean(values[0], card.labels.names) or hint))
         else:
             problems.append(Problem(f"{why} for id(s) {_ids(keys)}", file=file, line=lines[keys[0]], field="prediction",
                                     hint="see the task's card for the expected prediction form"))

@@ -1,6 +1,11 @@
 """Build the embedded default data (data/glue-mini) from the real GLUE files, reproducibly.
 
 Usage: python scripts/make_glue_mini.py --glue ../shared/data/glue --out data/glue-mini
+       python scripts/make_glue_mini.py --glue ../shared/data/glue --out data/glue-mini --private-labels DIR
+
+The second form writes nothing into --out: it recovers the hidden test labels from the official dev files (through
+selection.json) and writes DIR/<task>/test.tsv, the test file with the card's label column appended: the private
+labels 'benchkit submissions score glue-mini ARCHIVE --labels DIR' scores against.
 
 For each task: a random sample of the official train file (seed 0, kept in file order) becomes train.tsv; the
 official dev file is split in two, stratified by label, into dev.tsv (same layout as the official dev file) and
@@ -43,11 +48,38 @@ def write(path: Path, bom: bytes, lines: list[str]) -> None:
     path.write_bytes(bom + ("\n".join(lines) + "\n").encode("utf-8"))
 
 
+# the label column of each task's card (tasks/glue/*.yaml) and its index in the official dev file
+LABEL_COLUMNS = {"SST-2": "label", "CoLA": "label", "MRPC": "Quality", "STS-B": "score"}
+
+
+def write_private_labels(glue: Path, mini: Path, out: Path) -> None:
+    """``out/<task>/test.tsv``: glue-mini's test file with its label column, recovered from the official dev file
+    at the source lines selection.json records (checked against both files' sha256)."""
+    selection = json.loads((mini / "selection.json").read_text(encoding="utf-8"))
+    for task, (_, _, label_col) in TASKS.items():
+        entry = selection[f"{task}/test.tsv"]
+        source = glue / task / "dev.tsv"
+        for path, digest in ((source, entry["source_sha256"]), (mini / task / "test.tsv", entry["sha256"])):
+            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                raise SystemExit(f"{path}: not the file selection.json records (sha256 differs)")
+        _, dev = lines_of(source)
+        by_number = dict(dev)
+        bom, test = lines_of(mini / task / "test.tsv")
+        labels = [by_number[n].split("\t")[label_col] for n in entry["source_lines"]]
+        rows = [f"{test[0][1]}\t{LABEL_COLUMNS[task]}"] + [f"{line}\t{label}" for (_, line), label in zip(test[1:], labels)]
+        write(out / task / "test.tsv", bom, rows)
+        print(f"{task}/test.tsv {len(labels):>5} labels -> {out / task / 'test.tsv'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--glue", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--private-labels", type=Path, help="write the labelled test files here (see above)")
     args = parser.parse_args()
+    if args.private_labels is not None:
+        write_private_labels(args.glue, args.out, args.private_labels)
+        return
     selection: dict[str, dict] = {}
     for task, (train_rows, header, label_col) in TASKS.items():
         rng = random.Random(0)

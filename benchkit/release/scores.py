@@ -151,8 +151,12 @@ def _rule_inputs(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) 
                                  for card in suite.tasks))
 
 
-def _score(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScore:
+def rule_score(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScore:
+    """The suite's score rule on task -> split -> metric values (partial: labelled, not refused)."""
     return suite_score(_rule_inputs(suite, results), suite.card.score_rule, partial=True)
+
+
+_score = rule_score
 
 
 def _metric_means(runs: list[Run]) -> dict[str, dict[str, float]]:
@@ -453,6 +457,17 @@ def _bootstrap_diagnostic(card: TaskCard, gold: list[Any], runs: list[list[Any]]
 
 def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
                settings: CISettings) -> tuple[tuple[float, float] | None, dict[str, tuple[float, float]]]:
+    runs = {task: [gold.predictions[r.rel] for r in rs] for task, rs in by_task.items()}
+    return bootstrap_suite(suite, gold.cards, gold.gold, runs, gold.groups, settings)
+
+
+def bootstrap_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, dict[str, list[Any]]],
+                    runs: dict[str, list[dict[str, list[Any]]]], groups: dict[str, dict[str, list[Any]]],
+                    settings: CISettings) -> tuple[tuple[float, float] | None, dict[str, tuple[float, float]]]:
+    """The suite score's and each rule column's percentile CI: per resample and task, the runs (seeds) drawn with
+    replacement, then each split's examples (or whole units, ``UnitSampler``); each drawn run's metrics on the drawn
+    examples averaged over the drawn runs; the score rule applied. ``runs``: task -> one {split: predictions aligned
+    with ``gold[task][split]``} per run (a scored submission is a single run)."""
     import numpy as np
 
     from benchkit.evaluate import compute_metrics
@@ -464,28 +479,27 @@ def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
         return array
 
     rng = np.random.default_rng(settings.seed)
-    tasks = list(by_task)
-    gold_arrays = {t: {s: objects(v) for s, v in gold.gold[t].items()} for t in tasks}
-    pred_arrays = {t: [{s: objects(v) for s, v in gold.predictions[r.rel].items()} for r in rs]
-                   for t, rs in by_task.items()}
-    splits = {t: sorted({s for r in rs for s in r.record.results}) for t, rs in by_task.items()}
-    samplers = {t: {s: UnitSampler(gold.cards[t], len(gold_arrays[t][s]), gold.groups.get(t, {}).get(s))
+    tasks = list(runs)
+    gold_arrays = {t: {s: objects(v) for s, v in gold[t].items()} for t in tasks}
+    pred_arrays = {t: [{s: objects(v) for s, v in run.items()} for run in rs] for t, rs in runs.items()}
+    splits = {t: sorted({s for run in rs for s in run}) for t, rs in runs.items()}
+    samplers = {t: {s: UnitSampler(cards[t], len(gold_arrays[t][s]), groups.get(t, {}).get(s))
                     for s in splits[t]} for t in tasks}
     suite_values: list[float] = []
     task_values: dict[str, list[float]] = {}
     for _ in range(settings.resamples):
         results: dict[str, dict[str, dict[str, float]]] = {}
         for task in tasks:
-            runs = pred_arrays[task]
-            drawn = rng.integers(0, len(runs), size=len(runs))
+            drawn_runs = pred_arrays[task]
+            drawn = rng.integers(0, len(drawn_runs), size=len(drawn_runs))
             draws = {s: samplers[task][s].draw(rng) for s in splits[task]}
             cache: dict[int, dict[str, dict[str, float]]] = {}
             sums: dict[str, dict[str, list[float]]] = {}
             for i in drawn.tolist():
                 if i not in cache:
-                    cache[i] = {s: compute_metrics(gold.cards[task], list(gold_arrays[task][s][idx]),
-                                                   list(runs[i][s][idx]), ids)
-                                for s, (idx, ids) in draws.items() if s in runs[i]}
+                    cache[i] = {s: compute_metrics(cards[task], list(gold_arrays[task][s][idx]),
+                                                   list(drawn_runs[i][s][idx]), ids)
+                                for s, (idx, ids) in draws.items() if s in drawn_runs[i]}
                 for s, values in cache[i].items():
                     for m, v in values.items():
                         sums.setdefault(s, {}).setdefault(m, []).append(v)

@@ -73,7 +73,7 @@ def _refuse(preds: TestPredictions, message: str, hint: str) -> BenchkitError:
                                  field="prediction", hint=hint))
 
 
-def _file_code(card: TaskCard, label: str) -> str:
+def file_code(card: TaskCard, label: str) -> str:
     """The raw file value the card maps to this official label string (the label itself when unmapped)."""
     for raw, name in (card.labels.map or {}).items() if card.labels else ():
         if name == label:
@@ -110,7 +110,7 @@ def glue_value(card: TaskCard, value: Any) -> str:
     if _is_number(card):
         low, high = card.value_range or (0.0, 5.0)
         return str(round(min(max(float(value), low), high), 3))
-    return _file_code(card, value)
+    return file_code(card, value)
 
 
 def _glue_write(predictions: list[TestPredictions], folder: Path) -> list[str]:
@@ -144,21 +144,28 @@ def _idx(value: str) -> Any:
     return int(value) if str(value).lstrip("-").isdigit() else value
 
 
-def _boolean(preds: TestPredictions, value: Any) -> bool:
+def truth_of(card: TaskCard, value: Any) -> bool | None:
     """A label's truth value by its meaning, never its spelling: the official string itself when it says true or
     false in any case (BoolQ/WiC "true", WSC/MultiRC "True"), else the file value the card maps to it (JSON
-    true/false, 0/1)."""
-    for candidate in (value, _file_code(preds.card, value) if isinstance(value, str) else None):
+    true/false, 0/1); None when it says neither."""
+    for candidate in (value, file_code(card, value) if isinstance(value, str) else None):
         text = str(candidate).strip().lower()
         if text in _TRUE:
             return True
         if text in _FALSE:
             return False
-    raise _refuse(preds, f"cannot write label {value!r} as true/false", "the card's labels must be booleans")
+    return None
+
+
+def _boolean(preds: TestPredictions, value: Any) -> bool:
+    truth = truth_of(preds.card, value)
+    if truth is None:
+        raise _refuse(preds, f"cannot write label {value!r} as true/false", "the card's labels must be booleans")
+    return truth
 
 
 def _choice(preds: TestPredictions, value: Any) -> int:
-    code = _file_code(preds.card, value)
+    code = file_code(preds.card, value)
     if str(code).isdigit():
         return int(code)
     names = preds.card.labels.names if preds.card.labels else []
@@ -217,7 +224,7 @@ KLEJ_TASKS = ("nkjp-ner", "cdsc-e", "cdsc-r", "cbd", "polemo2.0-in", "polemo2.0-
 
 
 def klej_value(card: TaskCard, value: Any) -> str:
-    return repr(float(value)) if _is_number(card) else _file_code(card, value)
+    return repr(float(value)) if _is_number(card) else file_code(card, value)
 
 
 def _klej_write(predictions: list[TestPredictions], folder: Path) -> list[str]:

@@ -48,12 +48,17 @@ def md_cell(value: Any) -> str:
 def render(name: str, **context: Any) -> str:
     import jinja2
 
+    from benchkit.cards.catalog import builtin_root
+
     folder = templates_dir()
-    if not (folder / name).is_file():
+    # a benchmark's own templates first; what it lacks (pages added since it copied them, shared partials) comes
+    # from benchkit's own
+    search = list(dict.fromkeys([folder, (builtin_root() / "templates").resolve()]))
+    if not any((where / name).is_file() for where in search):
         raise BenchkitError(Problem("release template not found", file=str(folder / name),
                                     hint="reinstall benchkit, or restore templates/ in the checkout"))
     markdown = name.endswith(MARKDOWN)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=not markdown,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(f) for f in search]), autoescape=not markdown,
                              finalize=md_text if markdown else None, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     if markdown:  # md output is not HTML-safe: HTML templates have no md filter
