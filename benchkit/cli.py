@@ -298,7 +298,7 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     execute = executor_for(runs_per_device, memory_per_device)
 
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
-                      RecipeLayers(inputs.recipe_file, inputs.overrides), inputs.data_dir, out, cache_dir,
+                      RecipeLayers(inputs.recipe_file, inputs.overrides, inputs.recipe_tasks), inputs.data_dir, out, cache_dir,
                       inputs.method_options)
     check_data(plan, out)  # bad data: exit 2 before anything is written
     if processes > 1 and distributed.world_size() == 1:  # checked here, then the same command as N processes
@@ -457,6 +457,9 @@ main.add_command(new_group)
 from benchkit.cli_submissions import submissions_group  # noqa: E402  (hosted leaderboard: click only at import)
 
 main.add_command(submissions_group)
+from benchkit.cli_search import search_command  # noqa: E402  (hyperparameter search: click only at import)
+
+main.add_command(search_command)
 
 if __name__ == "__main__":
     main()

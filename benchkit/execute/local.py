@@ -21,6 +21,18 @@ from benchkit.train.loop import RunSpec, run_one
 from benchkit.train.records import RunRecord, iter_records, write_record
 
 
+def done_line(label: str, record: RunRecord) -> str:
+    """The progress line of a finished run (or of a search trial the median rule stopped)."""
+    if record.pruned is not None:
+        p = record.pruned
+        return (f"pruned {label}: {record.primary_metric} {p.value * 100:.2f} on the selection split at evaluation "
+                f"{p.evaluation} (epoch {p.epoch:g}), below the median {p.median * 100:.2f} of {p.trials} trial(s)")
+    split, main = next(iter(record.results.items()))
+    return (f"done  {label}: {split} {record.primary_metric} {main.metrics[record.primary_metric] * 100:.2f}, "
+            f"task score {record.score * 100:.2f} ({record.selection_used.label}), "
+            f"train {record.costs.train_seconds:.0f}s")
+
+
 @dataclass
 class GridResult:
     done: list[tuple[RunSpec, RunRecord]] = field(default_factory=list)
@@ -225,11 +237,7 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
                     if main:
                         write_record(spec.folder, record)
                     result.done.append((spec, record))
-                    split, main = next(iter(record.results.items()))
-                    progress.print(f"done  {label}: {split} {record.primary_metric} "
-                                   f"{main.metrics[record.primary_metric] * 100:.2f}, "
-                                   f"task score {record.score * 100:.2f} ({record.selection_used.label}), "
-                                   f"train {record.costs.train_seconds:.0f}s")
+                    progress.print(done_line(label, record))
                 except KeyboardInterrupt:
                     progress.stop()
                     logging.getLogger("benchkit").warning("interrupted by the user")

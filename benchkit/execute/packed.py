@@ -25,6 +25,7 @@ from pathlib import Path
 
 from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, _label
 from benchkit.train.loop import RunSpec
+from benchkit.execute.local import done_line
 from benchkit.train.records import RunRecord, iter_records
 
 MAX_RUNS_PER_DEVICE = 16  # beyond this an H100/H200 gains nothing on GLUE-sized runs (issue 13's measurements)
@@ -230,10 +231,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
                 label = _label(launched.spec)
                 if status == "done" and record is not None:
                     result.done.append((launched.spec, record))
-                    split, main = next(iter(record.results.items()))
-                    progress.print(f"done  {label}: {split} {record.primary_metric} "
-                                   f"{main.metrics[record.primary_metric] * 100:.2f}, task score "
-                                   f"{record.score * 100:.2f}, train {record.costs.train_seconds:.0f}s")
+                    progress.print(done_line(label, record))
                 elif status == "oom" and not launched.alone:
                     scheduler.alone.add(launched.spec.config_hash)
                     pending.appendleft(launched.spec)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class RecipeLayers:
 
     file: dict[str, Any]
     cli: dict[str, Any]
+    # per task id: the recipe file's task section (fields, and method options such as lora.r), over ``file``
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def default_cache_dir() -> Path:
@@ -120,12 +122,16 @@ def method_folder(spec: MethodSpec) -> str:
 def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], method: str,
                layers: RecipeLayers, data_dir: Path, out: Path, cache_dir: Path | None = None,
                method_options: dict[str, Any] | None = None) -> list[RunSpec]:
-    specs = method_specs(method, method_options or {})
+    method_specs(method, method_options or {})  # option typos: one error before any task is planned
     cache = (cache_dir or default_cache_dir()) / "tokenized"
     suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
     plan: list[RunSpec] = []
     trainable = [t for t in tasks if any(s.startswith("train") for s in t.splits)]
     for card in trainable:
+        section = layers.tasks.get(card.id, {})
+        task_fields = {k: v for k, v in section.items() if "." not in k}
+        specs = method_specs(method, {**(method_options or {}),
+                                      **{k: v for k, v in section.items() if "." in k and k not in (method_options or {})}})
         data = data_files(card, data_dir)
         companions = [t for t in tasks if card.id in t.evaluators]
         predicted = companion_files(companions, data_dir)
@@ -140,7 +146,8 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                 recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
                                                   (f"model:{model.name}", model.recipe),
                                                   (f"method:{spec.name}", method_recipe(spec)),
-                                                  ("recipe-file", layers.file), ("cli", layers.cli)])
+                                                  ("recipe-file", layers.file),
+                                                  (f"recipe-file:{card.id}", task_fields), ("cli", layers.cli)])
                 options = spec.flat_options()
                 for seed in seeds:
                     digest = config_hash(card, data, model, tokenizer, spec.name, options, seed,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,7 +13,7 @@ from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.execute.local import GridResult
 from benchkit.train.loop import RunSpec
 from benchkit.train.models import ResolvedModel, resolve_model
-from benchkit.train.recipes import load_recipe_file, parse_overrides
+from benchkit.train.recipes import load_recipe_document, parse_overrides
 
 DEFAULT_SUITE = "glue-mini"
 DEFAULT_MODEL = "minilm-l6"
@@ -29,6 +29,7 @@ class RunInputs:
     recipe_file: dict[str, Any]
     overrides: dict[str, Any]
     method_options: dict[str, Any]  # --set <method>.<option>=value
+    recipe_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # the recipe file's per-task sections
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -53,7 +54,8 @@ def _suite_of(card: TaskCard, card_path: Path) -> Suite:
 
 
 def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str,
-                       data_dir: Path | None, recipe_file: Path | None, overrides: tuple[str, ...]) -> RunInputs:
+                       data_dir: Path | None, recipe_file: Path | None, overrides: tuple[str, ...],
+                       allow_search: bool = False) -> RunInputs:
     target = target or DEFAULT_SUITE
     if catalog.is_suite_ref(target):
         suite = catalog.load_suite(target)
@@ -81,9 +83,23 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
     parsed = parse_overrides(overrides)
     cli_layer = {k: v for k, v in parsed.items() if "." not in k}
     method_options = {k: v for k, v in parsed.items() if "." in k}
-    file_layer = load_recipe_file(recipe_file) if recipe_file else {}
+    document = load_recipe_document(recipe_file) if recipe_file else None
+    if document is not None and document.search is not None and not allow_search:
+        file, line = document.search_lines.line_of(("search",)) or (str(recipe_file), None)
+        raise BenchkitError(Problem("the recipe file holds a search space: a run trains one recipe", file=file,
+                                    line=line, field="search", hint=f"search it: benchkit search {target} --recipe "
+                                                                    f"{recipe_file}; or drop the search section"))
+    if document is not None:
+        ids = {t.id for t in suite.tasks}
+        for task in document.tasks:
+            if task not in ids:
+                file, line = document.search_lines.line_of(("tasks", task)) or (str(recipe_file), None)
+                raise BenchkitError(Problem(f"task '{task}' is not in suite {suite.card.id}", file=file, line=line,
+                                            field="tasks", hint=did_you_mean(task, ids) or
+                                            f"its tasks: {', '.join(sorted(ids))}"))
     return RunInputs(suite, tasks, [resolve_model(m) for m in (models or (DEFAULT_MODEL,))], seed_list, directory,
-                     file_layer, cli_layer, method_options)
+                     document.fields if document else {}, cli_layer, method_options,
+                     document.tasks if document else {})
 
 
 def check_data(plan: list[RunSpec], out: Path) -> None:
@@ -175,6 +191,10 @@ def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> Non
     echo(f"{'task':<20} {'model':<12} {'seed':>4} {'score':>6}  {'split and primary metric':<24} {'train':>6}  run")
     selections: dict[str, int] = {}
     for spec, record, status in rows:
+        if record.pruned is not None:
+            echo(f"{_cut(spec.card.id, 20):<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {'-':>6}  "
+                 f"{'pruned (search trial)':<24} {record.costs.train_seconds:>5.0f}s  {status}")
+            continue
         split, main = next(iter(record.results.items()))
         primary = f"{split} {record.primary_metric} {main.metrics[record.primary_metric] * 100:.2f}"
         echo(f"{_cut(spec.card.id, 20):<20} {_cut(spec.model.name, 12):<12} {spec.seed:>4} {record.score * 100:>6.2f}  "

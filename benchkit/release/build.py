@@ -80,6 +80,9 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
     try:
         created = datetime.now(UTC).replace(microsecond=0).isoformat()
         kit = manifest.kit_state()
+        from benchkit.release.searches import link
+
+        link(entries, options.runs_dir, suite.card.id, work)  # the searches behind the entries' recipes
         results.write(results.rows(entries), work)
         leaderboard.write(work, suite, entries, version, created, options.ci, kit)
         datasheet.write(work, suite, version, data_dir, data, manifest.display_path(data_dir), runs)

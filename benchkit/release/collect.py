@@ -243,7 +243,7 @@ def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFil
     ``configs`` (config hashes, e.g. of a run plan) and ``where`` (recipe values) keep only the matching records,
     before any check: other configurations in the same results folder are normal and not refused.
     """
-    everything = read_runs(runs_dir)
+    everything = [r for r in read_runs(runs_dir) if r.record.pruned is None]  # pruned search trials hold no result
     suite_id = suite.card.id
     ours = [r for r in everything if r.record.suite.id == suite_id]
     runs, said, have = _filter(ours, runs_dir, configs, where or {})

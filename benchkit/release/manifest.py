@@ -167,6 +167,7 @@ def _entry(entry: Entry) -> dict[str, Any]:
         "costs": entry.costs, "recipes": entry.recipes,
         "eval_splits": entry.eval_splits, "selection": entry.selection, "selection_text": entry.selection_text,
         "selected_on_dev": entry.on_dev_text,
+        "searches": entry.searches,  # the searches that chose the recipes (release.searches)
         # not part of the suite score: companion tasks scored from the predictions of their evaluator's runs
         "diagnostics": {key: {"task": d.task_id, "split": d.split, "evaluated_with": d.evaluated_with,
                               "examples": d.examples, "seeds": list(d.seeds), "in_suite_score": False,

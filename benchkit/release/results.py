@@ -23,7 +23,8 @@ from benchkit.release.scores import Entry
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
-              "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch")
+              "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch",
+              "selected_on_dev", "recipe_search")
 COST_COLUMNS = ("trainable_parameters", "total_parameters", "peak_memory_bytes", "peak_memory_kind", "train_seconds",
                 "eval_seconds", "train_samples", "epochs", "train_samples_per_second", "optimizer_state_bytes",
                 "inference_ms_per_example", "inference_batch_size")
@@ -45,8 +46,11 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
     from benchkit.release.manifest import run_paths
 
     placed = run_paths([run for entry in entries for run in entry.runs])  # the copies inside the release
+    from benchkit.release.searches import run_searches
+
     out: list[dict[str, Any]] = []
     for entry in entries:
+        searched = run_searches(entry)
         for run in entry.runs:
             r = run.record
             row: dict[str, Any] = {
@@ -58,6 +62,10 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
                 "rule_score": _rule_score(entry, run), "eval_splits": ",".join(sorted(r.results)),
                 "selection": r.selection_used.label, "selection_rule": r.selection_used.rule,
                 "selection_split": r.selection_used.split, "selected_epoch": r.selected_epoch,
+                # the search whose chosen recipe this run reruns (its report: searches/<id>/ in the release)
+                "recipe_search": searched.get(r.config_hash),
+                "selected_on_dev": r.selection_used.on_dev or any(
+                    s["selection"]["on_dev"] for s in entry.searches if s["id"] == searched.get(r.config_hash)),
             }
             for split, result in r.results.items():
                 for metric, value in result.metrics.items():

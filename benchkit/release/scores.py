@@ -83,6 +83,7 @@ class Entry:
     eval_splits: list[str] = field(default_factory=list)  # the splits every score of the entry is measured on
     diagnostics: dict[str, DiagnosticSummary] = field(default_factory=dict)  # key -> summary, in suite task order
     drop: Any = None  # release.drops.DropSummary: evaluation-only records' drop from their source runs (AdvGLUE)
+    searches: list[dict[str, Any]] = field(default_factory=list)  # release.searches.link: the searches behind it
 
     @property
     def label(self) -> str:
@@ -90,12 +91,16 @@ class Entry:
 
     @property
     def selection_text(self) -> str:
-        return selection_text(self.selection)
+        from benchkit.release.searches import search_text
+
+        return "; ".join([selection_text(self.selection), *(search_text(s) for s in self.searches)])
 
     @property
     def on_dev_text(self) -> str:
-        """"selected on dev", with the share of runs when not all were; "" when none was."""
-        return on_dev_text(self.selection)
+        """"selected on dev", with the share of runs when not all were; "" when none was (a recipe searched on dev
+        counts as selected on dev)."""
+        text = on_dev_text(self.selection)
+        return text or ("selected on dev" if any(s["selection"]["on_dev"] for s in self.searches) else "")
 
 
 def selection_summary(runs: list[Run]) -> list[dict[str, Any]]:

@@ -240,6 +240,12 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         return spent + time.perf_counter() - started
 
     callbacks = [_trainer_callback(progress, log_file), checkpoints.checkpoint_callback(checkpoint_dir, clock, best)]
+    pruning = None
+    if best and spec.extra.get("prune"):  # a search trial: stop when the median rule says so
+        from benchkit.search.pruning import pruning_callback
+
+        pruning = pruning_callback(spec.extra["prune"], primary)
+        callbacks.append(pruning)
     if best and recipe.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(recipe.early_stopping_patience))
     trainer_class, teacher_info = _ordered_trainer_class(Trainer), None
@@ -270,6 +276,14 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         train_seconds = clock()
         if progress:
             progress.stop()
+        curve = _selection_curve(trainer, primary)
+        if pruning is not None and pruning.pruned is not None:  # no result to report: record the trial and stop
+            if distributed.is_main():
+                shutil.rmtree(checkpoint_dir, ignore_errors=True)
+            return _pruned_record(spec, selection, curve, pruning.pruned, train_seconds, memory,
+                                  sum(p.numel() for p in model.parameters() if p.requires_grad),
+                                  sum(p.numel() for p in model.parameters()), len(tokenized[train_split]),
+                                  float(trainer.state.epoch or 0.0), fingerprints, args)
         started_eval = time.perf_counter()
         results: dict[str, SplitResult] = {}
         predictions: dict[str, str] = {}
@@ -319,7 +333,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         method=MethodRef(name=spec.method, options=spec.method_options, teacher=teacher_info), seed=spec.seed,
         recipe=recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=primary, results=results,
         score=sum(r.score for r in results.values()) / len(results), dev_results=dev_results,
-        selected_epoch=selected_epoch,
+        selected_epoch=selected_epoch, selection_curve=curve,
+        selection_score=_selection_score(trainer, curve, best), trial=spec.extra.get("trial"),
         selection=selection, predictions=predictions, diagnostics=diagnostics, model_dir=model_dir,
         costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
                     peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),
@@ -476,6 +491,44 @@ def save_model(model: Any, tokenizer: Any, folder: Path, method: Any, base: str)
         shutil.rmtree(work, ignore_errors=True)
         raise
     return MODEL_DIR
+
+
+def _selection_curve(trainer: Any, primary: str) -> list[tuple[float, float]]:
+    """[epoch, primary metric on the selection split] at each evaluation (across resumes: the log history is part
+    of the checkpoint)."""
+    return [(float(e["epoch"]), float(e[f"eval_{primary}"])) for e in trainer.state.log_history
+            if f"eval_{primary}" in e]
+
+
+def _selection_score(trainer: Any, curve: list[tuple[float, float]], best: bool) -> float | None:
+    if not best or not curve:
+        return None
+    return float(trainer.state.best_metric) if trainer.state.best_metric is not None else curve[-1][1]
+
+
+def _pruned_record(spec: RunSpec, selection: Selection, curve: list[tuple[float, float]], pruned: Any,
+                   train_seconds: float, memory: Any, trainable: int, total: int, train_rows: int, epochs: float,
+                   fingerprints: dict[str, str], args: Any) -> RunRecord:
+    """The record of a search trial the median rule stopped: its curve up to the stop, no reported results."""
+    from benchkit.train.provenance import git_state, hardware, library_versions, now
+
+    commit, dirty = git_state()
+    return RunRecord(
+        config_hash=spec.config_hash, suite=spec.suite, task=CardRef(id=spec.card.id, version=spec.card.version),
+        model=ModelRef(name=spec.model.name, source=spec.model.source, revision=spec.model.revision,
+                       sha256=spec.model.sha256),
+        method=MethodRef(name=spec.method, options=spec.method_options), seed=spec.seed,
+        recipe=spec.recipe.model_dump(), recipe_sources=spec.recipe_sources, primary_metric=spec.card.primary_metric,
+        results={}, score=float("nan"), selected_epoch=None, selection=selection, selection_curve=curve,
+        selection_score=None, pruned=pruned, trial=spec.extra.get("trial"), predictions={},
+        costs=Costs(trainable_parameters=trainable, total_parameters=total, peak_memory_bytes=memory.peak,
+                    peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3), eval_seconds=0.0,
+                    train_samples=train_rows, epochs=epochs,
+                    train_samples_per_second=round(train_rows * epochs / max(train_seconds, 1e-9), 3)),
+        provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=spec.data,
+                              rows=fingerprints, libraries=library_versions(), created=now(),
+                              hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim,
+                                        "processes": distributed.world_size()}))
 
 
 def _selected_epoch(trainer: Any, primary: str) -> float | None:

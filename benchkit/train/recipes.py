@@ -3,6 +3,7 @@ the command line. The effective values, and which layer set each one, go into ev
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,26 +97,69 @@ def parse_overrides(pairs: tuple[str, ...], origin: str = "--set") -> dict[str, 
     return out
 
 
-def load_recipe_file(path: Path) -> dict[str, Any]:
-    from benchkit.cards.yaml_source import read_yaml
+SECTIONS = ("tasks", "search")  # recipe-file keys that are not recipe fields
 
-    doc = read_yaml(path, kind="recipe file")
-    unknown = [k for k in doc.data if k not in RECIPE_FIELDS]
+
+@dataclass(frozen=True)
+class RecipeFile:
+    """A recipe file: recipe fields for every task, per-task fields over them (``tasks:``, what ``benchkit search``
+    writes; method options such as ``lora.r`` allowed there), and an optional search space (``search:``, read by
+    ``benchkit search`` only)."""
+
+    fields: dict[str, Any]
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    search: dict[str, Any] | None = None
+    search_lines: Any = None  # the YamlDoc, for the lines of the search space's keys
+    path: Path | None = None
+
+
+def _check_fields(data: dict[str, Any], doc: Any, path: Path, prefix: tuple[str, ...] = (),
+                  options: bool = False) -> None:
+    """Unknown keys (with did-you-mean) and each value's type, with its line; the merged layers are checked again
+    by resolve_recipe. ``options``: dotted method options (``lora.r``) are allowed and checked by the method."""
+    fields = {k: v for k, v in data.items() if not (options and "." in str(k))}
+    unknown = [k for k in fields if k not in RECIPE_FIELDS]
     if unknown:
-        file, line = doc.line_of((str(unknown[0]),)) or (str(path), None)  # `1: x` has the int key 1
+        file, line = doc.line_of((*prefix, str(unknown[0]))) or (str(path), None)  # `1: x` has the int key 1
         raise BenchkitError(Problem(f"unknown recipe field '{unknown[0]}'", file=file, line=line, field=unknown[0],
-                                    hint=did_you_mean(unknown[0], RECIPE_FIELDS) or f"fields: {', '.join(RECIPE_FIELDS)}"))
-    try:  # each value's type, with its line; the merged layers are checked again by resolve_recipe
-        Recipe(**doc.data)
+                                    hint=did_you_mean(str(unknown[0]), RECIPE_FIELDS) or
+                                    f"fields: {', '.join(RECIPE_FIELDS)}"))
+    try:
+        Recipe(**fields)
     except ValidationError as err:
         first = err.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else ""  # no loc: a check across fields
-        file, line = doc.line_of((key,) if key else ()) or (str(path), None)
+        file, line = doc.line_of((*prefix, key) if key else prefix) or (str(path), None)
         example = Recipe.model_fields[key].default if key in Recipe.model_fields else None
         raise BenchkitError(Problem(f"{first['msg'][0].lower()}{first['msg'][1:]}, got {first.get('input')!r}",
                                     file=file, line=line if key else None, field=key or None,
                                     hint=f"e.g. {key}: {1 if example is None else example}" if key else None)) from None
-    return doc.data
+
+
+def load_recipe_document(path: Path) -> RecipeFile:
+    from benchkit.cards.yaml_source import read_yaml
+
+    doc = read_yaml(path, kind="recipe file")
+    fields = {k: v for k, v in doc.data.items() if k not in SECTIONS}
+    _check_fields(fields, doc, path)
+    tasks = doc.data.get("tasks") or {}
+    if not isinstance(tasks, dict) or not all(isinstance(v, dict) for v in tasks.values()):
+        file, line = doc.line_of(("tasks",)) or (str(path), None)
+        raise BenchkitError(Problem("expected task ids mapped to recipe fields", file=file, line=line, field="tasks",
+                                    hint="e.g. tasks: {glue/rte: {learning_rate: 1.0e-4}}"))
+    for task, values in tasks.items():
+        _check_fields(values, doc, path, ("tasks", str(task)), options=True)
+    search = doc.data.get("search")
+    if search is not None and not isinstance(search, dict):
+        file, line = doc.line_of(("search",)) or (str(path), None)
+        raise BenchkitError(Problem("expected recipe fields mapped to distributions", file=file, line=line,
+                                    field="search", hint="e.g. search: {learning_rate: {log_uniform: [1.0e-5, 3.0e-4]}}"))
+    return RecipeFile(fields, {str(k): v for k, v in tasks.items()}, search, doc, path)
+
+
+def load_recipe_file(path: Path) -> dict[str, Any]:
+    """The fields for every task of a recipe file that has no search space (``benchkit run --recipe``)."""
+    return load_recipe_document(path).fields
 
 
 def resolve_recipe(layers: list[tuple[str, dict[str, Any]]]) -> tuple[Recipe, dict[str, str]]:

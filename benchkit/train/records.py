@@ -94,6 +94,25 @@ class Selection(Strict):
         return f"best epoch on a {share}holdout of train"
 
 
+class Pruned(Strict):
+    """A search trial stopped early by the median rule (``benchkit.search.pruning``): at this evaluation its selection
+    metric was worse than the median of the completed trials' at the same evaluation. It has no reported results."""
+
+    evaluation: int  # 1-based: the n-th evaluation on the selection split
+    epoch: float
+    value: float
+    median: float
+    trials: int  # completed trials the median is over
+
+
+class Trial(Strict):
+    """Where a run stands in a hyperparameter search (``benchkit search``)."""
+
+    search: str  # the search's id: its folder is <out>/searches/<suite>/<search>/
+    number: int
+    point: dict[str, Any]  # the hyperparameters this trial tried
+
+
 def legacy_selection(recipe: dict[str, Any]) -> Selection:
     """Records written before selection was recorded chose the best epoch on the first dev split."""
     return Selection(rule="best", split="dev") if recipe.get("select", "best") == "best" else Selection(rule="last")
@@ -167,6 +186,12 @@ class RunRecord(Strict):
     dev_results: dict[str, SplitResult] = {}
     selected_epoch: float | None
     selection: Selection | None = None  # None only in records written before benchkit recorded it
+    # The primary metric on the selection split at each evaluation, [epoch, value], and at the reported checkpoint
+    # (the best; the last for rule "last" when evaluated): a search's objective. Empty/None without a selection split.
+    selection_curve: list[tuple[float, float]] = []
+    selection_score: float | None = None
+    pruned: Pruned | None = None  # a search trial stopped early: not a result (releases and 'run' skip it)
+    trial: Trial | None = None  # set on the runs a search made as trials
     predictions: dict[str, str]  # split -> path of the predictions JSONL, relative to the record
     # Labelled splits of companion tasks predicted by this run's model ("<task id>:<split>", e.g. AX-b and AX-g with
     # the RTE model), scored with the companion card's metrics. Diagnostics: never part of ``score``.
@@ -208,12 +233,15 @@ def write_predictions(path: Path, ids: list[str], predictions: list[Any]) -> Non
                                for i, p in zip(ids, predictions)))
 
 
-def iter_records(root: Path) -> Iterator[tuple[Path, RunRecord]]:
-    """Every complete record under ``root`` (unreadable or foreign JSON files are skipped)."""
+def iter_records(root: Path, pruned: bool = False) -> Iterator[tuple[Path, RunRecord]]:
+    """Every complete record under ``root`` (unreadable or foreign JSON files are skipped). Records of pruned search
+    trials are left out unless ``pruned``: they hold no result, so a plain run of the same configuration trains it."""
     if not root.is_dir():
         return
     for path in sorted(root.rglob(RECORD_NAME)):
         try:
-            yield path, RunRecord.parse(json.loads(path.read_text(encoding="utf-8")))
+            record = RunRecord.parse(json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, OSError):
             continue
+        if record.pruned is None or pruned:
+            yield path, record

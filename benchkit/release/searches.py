@@ -1,0 +1,70 @@
+"""The searches behind a release's recipes: ``benchkit search`` writes ``<runs>/searches/<suite>/<id>/search.json``,
+listing per task the configuration hashes of the chosen recipe's reruns. A release whose runs include those reruns
+names the search in each entry's selection text ("recipe from a random search of 8 trials per task, selected on a 10%
+holdout of train"), in the manifest (the search's id, strategy, protocol and per-task chosen point, its score on the
+selection split and the baseline's) and in ``results.jsonl`` (``recipe_search`` per run), and carries a copy of the
+search's report, trials, plots and chosen recipe file under ``searches/<id>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+REPORT_FILES = ("search.json", "report.md", "trials.csv", "chosen.yaml")
+
+
+def find_searches(runs_dir: Path, suite_id: str) -> list[tuple[Path, dict[str, Any]]]:
+    """The suite's searches under the runs folder (unreadable files are skipped: they hold no result)."""
+    from benchkit.search.driver import SEARCH_SCHEMA
+
+    found = []
+    for path in sorted((runs_dir / "searches" / suite_id).glob("*/search.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("schema") == SEARCH_SCHEMA:
+            found.append((path.parent, data))
+    return found
+
+
+def search_text(summary: dict[str, Any]) -> str:
+    trials = summary["trials"]
+    count = f"{trials} trial(s) per task" if trials else "its grid"
+    return (f"recipe from a {summary['strategy']} search of {count}"
+            + (" and the baseline" if summary.get("baseline") else "") + f", {summary['selection']['label']}")
+
+
+def link(entries: list[Any], runs_dir: Path, suite_id: str, release: Path | None) -> None:
+    """Set ``entry.searches`` for the entries whose runs are a search's reruns; copy those searches' reports into
+    ``<release>/searches/<id>/``."""
+    searches = find_searches(runs_dir, suite_id)
+    for entry in entries:
+        hashes = {run.record.config_hash for run in entry.runs}
+        for folder, data in searches:
+            tasks = {task: info for task, info in data["tasks"].items()
+                     if hashes & {r["config_hash"] for r in info.get("reruns", [])}}
+            if not tasks:
+                continue
+            entry.searches.append({
+                "id": data["id"], "strategy": data["strategy"], "trials": data["trials"],
+                "baseline": data.get("baseline", False), "selection": data["selection"], "pruning": data["pruning"],
+                "space": data["space"], "report": f"searches/{data['id']}/report.md",
+                "tasks": {task: {"chosen": info["chosen"], "baseline": info["baseline"],
+                                 "trials": len(info["trials"]),
+                                 "pruned": sum(1 for t in info["trials"] if t["state"] == "pruned"),
+                                 "reruns": info["reruns"]} for task, info in tasks.items()}})
+            if release is not None:
+                target = release / "searches" / data["id"]
+                target.mkdir(parents=True, exist_ok=True)
+                for name in [*REPORT_FILES, *(p.name for p in sorted(folder.glob("*.png")))]:
+                    if (folder / name).is_file():
+                        shutil.copyfile(folder / name, target / name)
+
+
+def run_searches(entry: Any) -> dict[str, str]:
+    """config hash -> the id of the search whose chosen recipe the run reruns."""
+    return {r["config_hash"]: s["id"] for s in entry.searches for t in s["tasks"].values() for r in t["reruns"]}

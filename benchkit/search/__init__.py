@@ -1,0 +1,1 @@
+"""Hyperparameter search: spaces as data, strategies (grid, random, optuna), median pruning, the search driver and its report."""
