@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -104,7 +103,7 @@ def search_command(target: str | None, models: tuple[str, ...], only_tasks: tupl
                              time_minutes=time_limit, wait=True)
 
         def execute(plan, run_out, progress):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
-            return submit_grid(plan, run_out, click.echo, replace(slurm), count, memory)
+            return submit_grid(plan, run_out, click.echo, slurm, count, memory)
 
     batch = (count or 1) * (gpus_per_node if executor == "slurm" else 1)
     options = SearchOptions(method=method, strategy=strategy, trials=trials, seed=search_seed,

@@ -315,6 +315,10 @@ def run_search(search: Search, echo: Callable[[str], None]) -> tuple[list[RunSpe
     from benchkit.execute.runs import check_data
 
     trainable = [t for t in search.inputs.tasks if any(s.startswith("train") for s in t.splits)]
+    if not trainable:
+        raise BenchkitError(Problem(f"no task of {search.inputs.suite.card.id} has a train split: nothing to tune",
+                                    field="target", hint="search a suite or task that trains (evaluation-only suites "
+                                                         "such as advglue reuse the runs of their source tasks)"))
     first = [spec for card in trainable for spec in search.plan(card, {}, [search.options.trial_seed])]
     for spec in first:
         search._check_protocol(spec)
