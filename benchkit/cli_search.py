@@ -102,7 +102,7 @@ def search_command(target: str | None, models: tuple[str, ...], only_tasks: tupl
         slurm = SlurmOptions(backend=cluster_backend, partition=partition, gpus_per_node=gpus_per_node,
                              time_minutes=time_limit, wait=True)
 
-        def execute(plan, run_out, progress):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+        def execute(plan, run_out, progress):  # type: ignore[no-untyped-def]
             return submit_grid(plan, run_out, click.echo, slurm, count, memory)
 
     batch = (count or 1) * (gpus_per_node if executor == "slurm" else 1)

@@ -198,7 +198,8 @@ def test_a_random_search_chooses_on_the_holdout_and_its_recipe_file_reproduces_t
     assert {r["config_hash"] for r in manifest["runs"]} == {r["config_hash"] for r in task["reruns"]}
     (linked,) = entry["searches"]
     assert linked["id"] == state["id"] and linked["tasks"]["glue-mini/stsb"]["chosen"] == chosen
-    text = "recipe from a random search of 3 trial(s) per task and the baseline, selected on a 10% holdout of train"
+    text = ("recipe from a random search of 3 trial(s) per task and the baseline, selected on a 10% holdout of train, "
+            "rerun with seeds 1, 2")
     assert text in entry["selection_text"] and not entry["selected_on_dev"]
     assert text in (release / "leaderboard.md").read_text() and text in (release / "leaderboard.html").read_text()
     rows = [json.loads(line) for line in (release / "results.jsonl").read_text().splitlines()]
@@ -237,11 +238,16 @@ def test_a_grid_search_trains_every_point_and_refuses_too_few_trials(tmp_path: P
     refused = search(tiny_model, tmp_path / "a", "--task", "glue-mini/sst2", "--strategy", "grid", "--recipe", recipe,
                      "--trials", "1")
     assert "the grid has 2 points, more than --trials 1" in one_line_errors(refused)[0]
+    # both points at once, each in its own process (the packed executor): the trial travels with the run
     result = search(tiny_model, tmp_path / "b", "--task", "glue-mini/sst2", "--strategy", "grid", "--recipe", recipe,
-                    "--seeds", "1", "--no-baseline")
+                    "--seeds", "1", "--no-baseline", "--runs-per-device", "2")
     assert result.exit_code == 0, result.output
-    trials = search_state(tmp_path / "b")["tasks"]["glue-mini/sst2"]["trials"]
+    state = search_state(tmp_path / "b")
+    trials = state["tasks"]["glue-mini/sst2"]["trials"]
     assert [t["point"] for t in trials] == [{"learning_rate": 1e-4}, {"learning_rate": 1e-3}]
+    found = records(tmp_path / "b")
+    assert [found[t["config_hash"]][1].trial.number for t in trials] == [1, 2]
+    assert all(found[t["config_hash"]][1].trial.search == state["id"] for t in trials)
 
 
 def test_an_optuna_search_keeps_its_study_and_a_dev_selected_release_says_so(tmp_path: Path, tiny_model: Path) -> None:

@@ -27,6 +27,8 @@ temporary sibling folder and renamed into place, so a failure leaves nothing hal
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 import shutil
 import tempfile
@@ -154,7 +156,8 @@ def score_submission(suite: Suite, archive_path: Path, labels_dir: Path, setting
             if text is None:
                 problems.append(Problem(f"the archive has no {name} ({card.id} {split})", file=f"{archive_path}:{name}",
                                         hint=f"a {fmt} submission holds {', '.join(n for _, _, n in wanted)}"
-                                             + (f"; found {', '.join(archive.names())}" if archive.names() else "")))
+                                             + (f"; found {', '.join((archive.names() or archive.extra)[:12])}"
+                                                if archive.names() or archive.extra else "; the archive is empty")))
                 continue
             frame = frames[(card.id, split)]
             ids = [str(i) for i in frame["id"]]
@@ -302,9 +305,7 @@ def entry_record(scored: ScoredSubmission, slug: str, name: str, model: str | No
 def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | None = None, url: str | None = None,
               description: str | None = None, version: str | None = None) -> Path:
     """Write ``<folder>/<suite>/<version>/``: the previous version's entries and this one, ranked."""
-    from benchkit.atomic import install_dir
     from benchkit.release.build import check_version
-    from benchkit.release.manifest import kit_state
     from benchkit.release.submissions import zip_folder
     from benchkit.train.provenance import file_sha256
 
@@ -321,6 +322,30 @@ def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | No
         raise BenchkitError(Problem(f"version {version} is not after the latest leaderboard version {previous}",
                                     field="--version", hint=f"e.g. --version {next_version(previous)}"))
     entries, _ = _previous_entries(folder / suite.card.id / previous, suite, scored) if previous else ([], {})
+    packed: Path | None = None
+    if scored.archive.is_dir():  # an unpacked submission is kept as the deterministic zip of its files
+        final.parent.mkdir(parents=True, exist_ok=True)
+        handle, name_ = tempfile.mkstemp(prefix=".submission.", suffix=".zip", dir=final.parent)
+        os.close(handle)
+        packed = Path(name_)
+        names = [p.relative_to(scored.archive).as_posix() for p in sorted(scored.archive.rglob("*")) if p.is_file()]
+        zip_folder(scored.archive, names, packed)
+        scored.archive_sha256 = file_sha256(packed)
+    try:
+        return _write_version(folder, final, scored, entries, name, model, url, description, version, previous, packed)
+    finally:
+        if packed is not None:
+            packed.unlink(missing_ok=True)
+
+
+def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries: list[dict[str, Any]], name: str,
+                   model: str | None, url: str | None, description: str | None, version: str, previous: str | None,
+                   packed: Path | None) -> Path:
+    from benchkit.atomic import install_dir
+    from benchkit.release.manifest import kit_state
+    from benchkit.train.provenance import file_sha256
+
+    suite = scored.suite
     slug = entry_slug(name)
     for entry in entries:
         if entry["entry"] == slug:
@@ -345,14 +370,7 @@ def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | No
                 shutil.copyfile(folder / suite.card.id / previous / rel, work / rel)  # type: ignore[operator]
         (work / "entries" / f"{slug}.json").write_text(json.dumps(new, indent=2, ensure_ascii=False) + "\n",
                                                        encoding="utf-8")
-        if scored.archive.is_dir():  # an unpacked submission is kept as the deterministic zip of its files
-            names = [p.relative_to(scored.archive).as_posix() for p in sorted(scored.archive.rglob("*")) if p.is_file()]
-            zip_folder(scored.archive, names, work / new["archive"]["file"])
-            new["archive"]["sha256"] = file_sha256(work / new["archive"]["file"])
-            (work / "entries" / f"{slug}.json").write_text(json.dumps(new, indent=2, ensure_ascii=False) + "\n",
-                                                           encoding="utf-8")
-        else:
-            shutil.copyfile(scored.archive, work / new["archive"]["file"])
+        shutil.copyfile(packed or scored.archive, work / new["archive"]["file"])
         kit = kit_state()
         write_pages(work, suite, ranked, version, created, kit)
         files = {p.relative_to(work).as_posix(): file_sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
@@ -375,7 +393,8 @@ def rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Complete entries first, then by suite score (best first), then by submission time (earlier first)."""
     def key(entry: dict[str, Any]) -> tuple[Any, ...]:
         score = entry["suite_score"]
-        return (entry["partial"], -(score if score == score else float("-inf")), entry["submitted"], entry["entry"])
+        return (entry["partial"], -(score if math.isfinite(score) else float("-inf")), entry["submitted"],
+                entry["entry"])
 
     return sorted(entries, key=key)
 
@@ -385,7 +404,7 @@ def rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None or value != value else f"{value * 100:.2f}"
+    return "–" if value is None or not math.isfinite(value) else f"{value * 100:.2f}"
 
 
 def _ci(ci: dict[str, float] | None) -> str:

@@ -34,8 +34,10 @@ def find_searches(runs_dir: Path, suite_id: str) -> list[tuple[Path, dict[str, A
 def search_text(summary: dict[str, Any]) -> str:
     trials = summary["trials"]
     count = f"{trials} trial(s) per task" if trials else "its grid"
+    seeds = summary.get("final_seeds") or []
     return (f"recipe from a {summary['strategy']} search of {count}"
-            + (" and the baseline" if summary.get("baseline") else "") + f", {summary['selection']['label']}")
+            + (" and the baseline" if summary.get("baseline") else "") + f", {summary['selection']['label']}"
+            + (f", rerun with seeds {', '.join(map(str, seeds))}" if seeds else ""))
 
 
 def link(entries: list[Any], runs_dir: Path, suite_id: str, release: Path | None) -> None:
@@ -52,6 +54,7 @@ def link(entries: list[Any], runs_dir: Path, suite_id: str, release: Path | None
             entry.searches.append({
                 "id": data["id"], "strategy": data["strategy"], "trials": data["trials"],
                 "baseline": data.get("baseline", False), "selection": data["selection"], "pruning": data["pruning"],
+                "trial_seed": data.get("trial_seed"), "final_seeds": data.get("final_seeds", []),
                 "space": data["space"], "report": f"searches/{data['id']}/report.md",
                 "tasks": {task: {"chosen": info["chosen"], "baseline": info["baseline"],
                                  "trials": len(info["trials"]),
