@@ -133,7 +133,7 @@ class Search:
                                                                              **method_options})
         return [s for s in specs if s.card.id == card.id]
 
-    def _check_protocol(self, spec: RunSpec) -> None:
+    def check_protocol(self, spec: RunSpec) -> None:
         if spec.recipe.select != "best":
             raise BenchkitError(Problem("a search compares trials on their selection split, but the recipe keeps the "
                                         "last epoch (select: last)", field="recipe.select",
@@ -172,7 +172,7 @@ class Search:
         specs = []
         for number, point in batch:
             (spec,) = self.plan(task.card, point, [self.options.trial_seed])
-            self._check_protocol(spec)
+            self.check_protocol(spec)
             spec.extra = {**spec.extra, "trial": {"search": self.id, "number": number, "point": point}}
             if number > 0 and thresholds is not None:
                 spec.extra["prune"] = thresholds
@@ -321,7 +321,7 @@ def run_search(search: Search, echo: Callable[[str], None]) -> tuple[list[RunSpe
                                                          "such as advglue reuse the runs of their source tasks)"))
     first = [spec for card in trainable for spec in search.plan(card, {}, [search.options.trial_seed])]
     for spec in first:
-        search._check_protocol(spec)
+        search.check_protocol(spec)
     if first:
         search.protocol(first[0])
     check_data(first, search.out)

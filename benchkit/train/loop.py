@@ -277,43 +277,43 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         if progress:
             progress.stop()
         curve = _selection_curve(trainer, primary)
-        if pruning is not None and pruning.pruned is not None:  # no result to report: record the trial and stop
-            if distributed.is_main():
-                shutil.rmtree(checkpoint_dir, ignore_errors=True)
-            return _pruned_record(spec, selection, curve, pruning.pruned, train_seconds, memory,
-                                  sum(p.numel() for p in model.parameters() if p.requires_grad),
-                                  sum(p.numel() for p in model.parameters()), len(tokenized[train_split]),
-                                  float(trainer.state.epoch or 0.0), fingerprints, args)
-        started_eval = time.perf_counter()
-        results: dict[str, SplitResult] = {}
-        predictions: dict[str, str] = {}
-        dev_results: dict[str, SplitResult] = {}
-        labelled = dev_splits + [s for s in test_splits if card.splits[s].labels == "present"]
-        reported = [s for s in labelled if s.startswith("test")] or dev_splits
-        for split in dev_splits + test_splits:
-            predicted = predict_in_file_order(trainer, tokenized[split], head, card)
-            path = Path("predictions") / f"{split}.jsonl"
-            if distributed.is_main():
-                write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
-            predictions[split] = str(path)
-            if split in labelled:
-                evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
-                                            resamples=recipe.bootstrap_resamples, seed=spec.seed,
-                                            groups=gold_groups(card, frames[split]))
-                (results if split in reported else dev_results)[split] = SplitResult(
-                    examples=evaluation.examples, metrics=evaluation.metrics, score=evaluation.score, ci=evaluation.ci)
-        diagnostics: dict[str, SplitResult] = {}
-        companion_rows: dict[str, int] = {}
-        for companion in companions:
-            written, scored, rows = _predict_companion(trainer, companion, spec, tokenizer)
-            predictions.update(written)
-            diagnostics.update(scored)
-            companion_rows.update(rows)
-        eval_seconds = time.perf_counter() - started_eval
-        latency_split = (dev_splits + test_splits)[0]
-        latency, latency_batch = inference_latency(trainer.model, tokenized[latency_split], head.collate(tokenizer),
-                                                   trainer.args.device)
-        state_bytes = optimizer_state_bytes(trainer.optimizer)
+        stopped = pruning is not None and pruning.pruned is not None  # a pruned trial: no result to report
+        if not stopped:
+            started_eval = time.perf_counter()
+            results: dict[str, SplitResult] = {}
+            predictions: dict[str, str] = {}
+            dev_results: dict[str, SplitResult] = {}
+            labelled = dev_splits + [s for s in test_splits if card.splits[s].labels == "present"]
+            reported = [s for s in labelled if s.startswith("test")] or dev_splits
+            for split in dev_splits + test_splits:
+                predicted = predict_in_file_order(trainer, tokenized[split], head, card)
+                path = Path("predictions") / f"{split}.jsonl"
+                if distributed.is_main():
+                    write_predictions(spec.folder / path, list(frames[split]["id"]), predicted)
+                predictions[split] = str(path)
+                if split in labelled:
+                    evaluation = evaluate_split(card, split, list(frames[split][_target(card)]), predicted,
+                                                resamples=recipe.bootstrap_resamples, seed=spec.seed,
+                                                groups=gold_groups(card, frames[split]))
+                    (results if split in reported else dev_results)[split] = SplitResult(
+                        examples=evaluation.examples, metrics=evaluation.metrics, score=evaluation.score, ci=evaluation.ci)
+            diagnostics: dict[str, SplitResult] = {}
+            companion_rows: dict[str, int] = {}
+            for companion in companions:
+                written, scored, rows = _predict_companion(trainer, companion, spec, tokenizer)
+                predictions.update(written)
+                diagnostics.update(scored)
+                companion_rows.update(rows)
+            eval_seconds = time.perf_counter() - started_eval
+            latency_split = (dev_splits + test_splits)[0]
+            latency, latency_batch = inference_latency(trainer.model, tokenized[latency_split], head.collate(tokenizer),
+                                                       trainer.args.device)
+            state_bytes = optimizer_state_bytes(trainer.optimizer)
+    if stopped:
+        if distributed.is_main():
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        return _pruned_record(spec, selection, curve, pruning.pruned, train_seconds, memory, trainable, total,
+                              len(tokenized[train_split]), float(trainer.state.epoch or 0.0), fingerprints, args)
     epochs_run = float(trainer.state.epoch or recipe.epochs)
     selected_epoch = _selected_epoch(trainer, primary)
     model_dir = (save_model(trainer.model, tokenizer, spec.folder, method, str(spec.model.path)) if recipe.save_model
