@@ -2,7 +2,8 @@
 
 At its n-th evaluation on the selection split, a trial stops when the best value it has reached so far is worse than
 the median of the completed trials' values at their n-th evaluation; never before ``startup_trials`` trials have
-completed, never at the first ``warmup_evaluations`` evaluations. The medians are computed by the search before it
+completed, never at the first ``warmup_evaluations`` evaluations, and never at a trial's last evaluation (stopping
+then saves nothing, and the trial's result is complete). The medians are computed by the search before it
 starts a trial, from the completed trials' records (``selection_curve``), and travel with the run as plain data
 (``RunSpec.extra["prune"]``), so a trial prunes itself in whichever process or node trains it.
 """
@@ -51,7 +52,8 @@ def pruning_callback(thresholds: dict[str, Any], primary: str) -> Any:
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             # the log history is restored with a checkpoint, so the count survives a resume
             values = [float(e[f"eval_{primary}"]) for e in state.log_history if f"eval_{primary}" in e]
-            found = should_prune(values, thresholds) if values else None
+            last = state.max_steps and state.global_step >= state.max_steps  # stopping now would save nothing
+            found = should_prune(values, thresholds) if values and not last else None
             if found is not None:
                 self.pruned = {"evaluation": len(values), "epoch": float(state.epoch or 0.0), "value": found[0],
                                "median": found[1], "trials": thresholds["trials"]}
