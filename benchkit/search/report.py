@@ -79,6 +79,7 @@ def plot(path: Path, task_id: str, task: dict[str, Any], space: SearchSpace) -> 
 
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     names = list(space.params)
     figure = Figure(figsize=(3.6 * max(1, len(names)), 3.2), dpi=100, layout="constrained")
@@ -108,13 +109,15 @@ def plot(path: Path, task_id: str, task: dict[str, Any], space: SearchSpace) -> 
             ax.axhline(task["baseline"] * 100, color="C2", linestyle="--", linewidth=1, label="baseline recipe")
         if dist.kind == "log_uniform":
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:.0e}" if f"{v:.0e}"[0] in "25" else ""))
         if categorical:
             ax.set_xticks(range(len(labels)), labels)
         ax.set_xlabel(name)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel(f"{task['primary_metric']} on the selection split (×100)")
     if task["baseline"] is not None:
-        axes[0].legend(fontsize=8, loc="lower right")
+        axes[0].legend(fontsize=8, loc="best")
     figure.suptitle(f"{task_id}: trials (hollow: pruned, ringed: chosen)", fontsize=10)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
