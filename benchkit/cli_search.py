@@ -88,7 +88,7 @@ def search_command(target: str | None, models: tuple[str, ...], only_tasks: tupl
 
     document = load_recipe_document(recipe_file) if recipe_file else None
     if document is not None and document.search is not None:
-        space = parse_space(document.search, str(recipe_file), document.search_lines.line_of)
+        space = parse_space(document.search, str(recipe_file), document.doc.line_of)
     else:
         space = default_space(METHODS.canonical(method.split("+", 1)[0]) if method.split("+", 1)[0] in METHODS
                               else method)

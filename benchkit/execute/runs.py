@@ -85,7 +85,7 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
     method_options = {k: v for k, v in parsed.items() if "." in k}
     document = load_recipe_document(recipe_file) if recipe_file else None
     if document is not None and document.search is not None and not allow_search:
-        file, line = document.search_lines.line_of(("search",)) or (str(recipe_file), None)
+        file, line = document.doc.line_of(("search",)) or (str(recipe_file), None)
         raise BenchkitError(Problem("the recipe file holds a search space: a run trains one recipe", file=file,
                                     line=line, field="search", hint=f"search it: benchkit search {target} --recipe "
                                                                     f"{recipe_file}; or drop the search section"))
@@ -93,7 +93,7 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
         ids = {t.id for t in suite.tasks}
         for task in document.tasks:
             if task not in ids:
-                file, line = document.search_lines.line_of(("tasks", task)) or (str(recipe_file), None)
+                file, line = document.doc.line_of(("tasks", task)) or (str(recipe_file), None)
                 raise BenchkitError(Problem(f"task '{task}' is not in suite {suite.card.id}", file=file, line=line,
                                             field="tasks", hint=did_you_mean(task, ids) or
                                             f"its tasks: {', '.join(sorted(ids))}"))

@@ -56,7 +56,7 @@ def _source_examples(run: Run, split: str) -> tuple[list[Any], list[Any]]:
 
 def summarize_drops(suite: Suite, by_task: dict[str, list[Run]], gold: Any, settings: Any) -> DropSummary | None:
     """The entry's drop (None: no run of it has drops). ``gold`` is the release's ``scores.GoldData`` (None: no CI)."""
-    from benchkit.release.scores import _score
+    from benchkit.release.scores import rule_score
 
     tasks = {t: rs for t, rs in by_task.items() if rs and all(r.record.drops for r in rs)}
     if not tasks:
@@ -65,7 +65,7 @@ def summarize_drops(suite: Suite, by_task: dict[str, list[Run]], gold: Any, sett
               for t, rs in tasks.items()}
     scored = {t: _mean_metrics([{s: dict(res.metrics) for s, res in r.record.results.items()} for r in rs])
               for t, rs in tasks.items()}
-    before, after = _score(suite, source), _score(suite, scored)
+    before, after = rule_score(suite, source), rule_score(suite, scored)
     summary = DropSummary(before.value - after.value, before.value, after.value, None,
                           {c: (before.task_scores[c] - after.task_scores[c], None)
                            for c in after.task_scores if c in before.task_scores},
@@ -82,7 +82,7 @@ def _bootstrap(suite: Suite, tasks: dict[str, list[Run]], gold: Any,
     import numpy as np
 
     from benchkit.evaluate import compute_metrics
-    from benchkit.release.scores import _score
+    from benchkit.release.scores import rule_score
 
     def objects(values: list[Any]) -> Any:
         array = np.empty(len(values), dtype=object)
@@ -116,7 +116,7 @@ def _bootstrap(suite: Suite, tasks: dict[str, list[Run]], gold: Any,
                 picks[i] = (mine, other)
             results[task] = _mean_metrics([picks[i][0] for i in drawn])
             sources[task] = _mean_metrics([picks[i][1] for i in drawn])
-        before, after = _score(suite, sources), _score(suite, results)
+        before, after = rule_score(suite, sources), rule_score(suite, results)
         suite_values.append(before.value - after.value)
         for column, value in after.task_scores.items():
             if column in before.task_scores:

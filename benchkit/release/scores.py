@@ -161,8 +161,6 @@ def rule_score(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) ->
     return suite_score(_rule_inputs(suite, results), suite.card.score_rule, partial=True)
 
 
-_score = rule_score
-
 
 def _metric_means(runs: list[Run]) -> dict[str, dict[str, float]]:
     splits: dict[str, dict[str, list[float]]] = {}
@@ -190,7 +188,7 @@ def summarize(suite: Suite, runs: list[Run], gold: GoldData | None, ci: CISettin
         by_task = {card.id: by_task[card.id] for card in suite.tasks if card.id in by_task}
         by_task = {t: rs for t, rs in by_task.items() if any(r.record.results for r in rs)}
         mean_results = {t: _metric_means(rs) for t, rs in by_task.items()}
-        point = _score(suite, mean_results)
+        point = rule_score(suite, mean_results)
 
         # per seed: task scores (under the rule) and, where a seed ran every evaluated task, the suite score
         seeds = sorted({r.record.seed for r in group})
@@ -199,7 +197,7 @@ def summarize(suite: Suite, runs: list[Run], gold: GoldData | None, ci: CISettin
         for seed in seeds:
             results = {t: {s: dict(v.metrics) for s, v in next(r for r in rs if r.record.seed == seed).record.results.items()}
                        for t, rs in by_task.items() if any(r.record.seed == seed for r in rs)}
-            scored = _score(suite, results)
+            scored = rule_score(suite, results)
             for column, value in scored.task_scores.items():
                 per_seed_tasks.setdefault(column, {})[seed] = value
             if set(results) == set(by_task):
@@ -509,7 +507,7 @@ def bootstrap_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, di
                     for m, v in values.items():
                         sums.setdefault(s, {}).setdefault(m, []).append(v)
             results[task] = {s: {m: float(np.mean(v)) for m, v in ms.items()} for s, ms in sums.items()}
-        scored = _score(suite, results)
+        scored = rule_score(suite, results)
         suite_values.append(scored.value)
         for column, value in scored.task_scores.items():
             task_values.setdefault(column, []).append(value)

@@ -109,7 +109,7 @@ class RecipeFile:
     fields: dict[str, Any]
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     search: dict[str, Any] | None = None
-    search_lines: Any = None  # the YamlDoc, for the lines of the search space's keys
+    doc: Any = None  # the YamlDoc: the line of every key, for messages
     path: Path | None = None
 
 
@@ -156,10 +156,6 @@ def load_recipe_document(path: Path) -> RecipeFile:
                                     field="search", hint="e.g. search: {learning_rate: {log_uniform: [1.0e-5, 3.0e-4]}}"))
     return RecipeFile(fields, {str(k): v for k, v in tasks.items()}, search, doc, path)
 
-
-def load_recipe_file(path: Path) -> dict[str, Any]:
-    """The fields for every task of a recipe file that has no search space (``benchkit run --recipe``)."""
-    return load_recipe_document(path).fields
 
 
 def resolve_recipe(layers: list[tuple[str, dict[str, Any]]]) -> tuple[Recipe, dict[str, str]]:
