@@ -116,6 +116,10 @@ class Search:
         self.tasks: dict[str, TaskSearch] = {}
         self.selection: dict[str, Any] = {}
         self.created = datetime.now(UTC).replace(microsecond=0).isoformat()
+        try:  # a resumed search keeps the time it was first started
+            self.created = json.loads((self.folder / "search.json").read_text(encoding="utf-8"))["created"]
+        except (OSError, ValueError, KeyError):
+            pass
 
     # -- planning -------------------------------------------------------------------------------------------------
 
@@ -166,7 +170,7 @@ class Search:
                        record.costs.epochs, record.costs.train_seconds, rel, spec.config_hash, values=values)
 
     def _run_batch(self, task: TaskSearch, batch: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
-        from benchkit.train.records import iter_records
+        from benchkit.train.records import RECORD_NAME, iter_records
 
         thresholds = self._thresholds(task)
         specs = []
@@ -180,12 +184,11 @@ class Search:
         existing = {r.config_hash: (p, r) for p, r in iter_records(self.out / "runs", pruned=True)}
         to_run = [s for s in specs if s.config_hash not in existing]
         result = self.execute(to_run, self.out, self.progress(len(to_run))) if to_run else GridResult()
-        done = {s.config_hash: r for s, r in result.done}
+        existing.update({s.config_hash: (s.folder / RECORD_NAME, r) for s, r in result.done})
         failed = {s.config_hash: m for s, m in result.failed}
-        existing = {r.config_hash: (p, r) for p, r in iter_records(self.out / "runs", pruned=True)}
         outcomes = []
         for (number, point), spec in zip(batch, specs):
-            path, record = existing.get(spec.config_hash, (None, done.get(spec.config_hash)))
+            path, record = existing.get(spec.config_hash, (None, None))
             outcomes.append(self._outcome(number, point, spec, record, path, failed.get(spec.config_hash, "")))
         return outcomes
 
@@ -282,12 +285,6 @@ class Search:
 
     def write_state(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        if (self.folder / "search.json").is_file() and not getattr(self, "_resumed", False):
-            try:  # a resumed search keeps the time it was first started
-                self.created = json.loads((self.folder / "search.json").read_text(encoding="utf-8"))["created"]
-            except (OSError, ValueError, KeyError):
-                pass
-            self._resumed = True
         write_atomic(self.folder / "search.json", json.dumps(self.state(), indent=2, ensure_ascii=False) + "\n")
 
     def write_outputs(self) -> None:
