@@ -99,6 +99,21 @@ def split_point(point: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return ({k: v for k, v in point.items() if "." not in k}, {k: v for k, v in point.items() if "." in k})
 
 
+def fixed_by_set(space: SearchSpace, fixed: dict[str, Any], echo: Callable[[str], None]) -> SearchSpace:
+    """The space less the fields ``--set`` fixes: ``--set`` holds for every trial, so a point must not override it."""
+    named = [name for name in space.params if name in fixed]
+    if not named:
+        return space
+    rest = space.without(set(named))
+    if not rest.params:
+        raise BenchkitError(Problem(f"--set fixes every parameter of the search space ({', '.join(named)}): nothing "
+                                    "to search", field="--set", hint="drop one of those --set, or search other "
+                                    "fields (a search: section in the --recipe file)"))
+    echo("--set fixes " + ", ".join(f"{n}={fixed[n]}" for n in named) + " for every trial: left out of the search "
+         "space (" + "; ".join(f"{n} {space.params[n].describe()}" for n in named) + ")")
+    return rest
+
+
 class Search:
     def __init__(self, inputs: RunInputs, options: SearchOptions, space: SearchSpace, out: Path,
                  cache_dir: Path | None, execute: Callable[..., GridResult], progress: Callable[[int], Any],
@@ -108,6 +123,7 @@ class Search:
         if len(inputs.models) != 1:
             raise BenchkitError(Problem(f"a search tunes one model, got {len(inputs.models)}", field="--model",
                                         hint="run one search per model"))
+        space = fixed_by_set(space, {**inputs.overrides, **inputs.method_options}, echo)
         self.inputs, self.options, self.space, self.out = inputs, options, space, out
         self.cache_dir, self.execute, self.progress, self.echo = cache_dir, execute, progress, echo
         self.strategy = SEARCH_STRATEGIES.get(options.strategy)

@@ -99,6 +99,10 @@ class SearchSpace:
     def describe(self) -> dict[str, str]:
         return {name: dist.describe() for name, dist in self.params.items()}
 
+    def without(self, names: set[str]) -> SearchSpace:
+        """The space less the parameters ``names`` (fields fixed for every trial with ``--set``)."""
+        return SearchSpace({n: d for n, d in self.params.items() if n not in names}, self.source)
+
 
 def _problem(message: str, name: str, where: tuple[str, int | None], hint: str) -> BenchkitError:
     return BenchkitError(Problem(message, file=where[0], line=where[1], field=f"search.{name}", hint=hint))
