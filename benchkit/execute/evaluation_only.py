@@ -38,6 +38,7 @@ from benchkit.cards import catalog
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
+from benchkit.train.provenance import card_sha256
 from benchkit.train.records import CardRef, DataFile, RunRecord
 
 log = logging.getLogger("benchkit.run")
@@ -98,8 +99,8 @@ class EvaluationResult:
 
 
 def evaluation_hash(card: TaskCard, data: dict[str, DataFile], source_hash: str) -> str:
-    config = {"task": card.id, "task_version": card.version, "data": {s: d.sha256 for s, d in sorted(data.items())},
-              "source_run": source_hash}
+    config = {"task": card.id, "task_version": card.version, "card": card_sha256(card),
+              "data": {s: d.sha256 for s, d in sorted(data.items())}, "source_run": source_hash}
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
@@ -277,7 +278,7 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
     from benchkit.predictions import read_predictions
     from benchkit.scoring import task_score, unpaired_bootstrap
     from benchkit.train.memory import PeakMemory
-    from benchkit.train.provenance import git_state, hardware, library_versions, now
+    from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
     from benchkit.train.records import Costs, Drop, Provenance, SourceRun, SplitResult, write_predictions
 
     card, source = ev.card, ev.source
@@ -322,7 +323,7 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
             ci = {"of": "drop", "low": difference.low, "high": difference.high, "level": difference.level,
                   "resamples": difference.resamples, "method": difference.method, "seed": difference.seed,
                   "unit": difference.unit}
-        source_score = task_score(source_metrics)
+        source_score = task_score(source_metrics, card.score_metrics)
         drops[split] = Drop(split=split, source_split=paired, score=evaluation.score, source_score=source_score,
                             source_metrics=source_metrics, source_examples=len(source_gold),
                             value=source_score - evaluation.score, ci=ci, source_predictions=str(copy))
@@ -340,7 +341,8 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
                     peak_memory_kind=memory.kind, train_seconds=0.0, eval_seconds=round(eval_seconds, 3),
                     train_samples=0, epochs=0.0, train_samples_per_second=0.0),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data,
-                              rows=fingerprints, libraries=library_versions(), created=now(),
+                              rows=fingerprints, card=card_fields(card), libraries=library_versions(),
+                              created=now(),
                               hardware={**hardware(), "precision": precision}),
         source=SourceRun(task=source.task, config_hash=source.config_hash,
                          record=ev.source_path.relative_to(runs_dir).as_posix(),

@@ -151,8 +151,11 @@ def slug_for(model: str, method: str, options: dict[str, Any]) -> str:
 
 
 def _rule_inputs(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScoreInput:
+    # Each card's score_metrics travel with it: a rule that does not pin a task's metrics (``mean``) averages exactly
+    # those, not every metric the card reports (CoNLL: entity F1, not F1 with precision, recall and per-type F1).
     scored = {t.id: t.scored for t in suite.card.tasks}
-    return SuiteScoreInput(tuple(TaskScoreInput(card.id, results.get(card.id), scored=scored.get(card.id, True))
+    return SuiteScoreInput(tuple(TaskScoreInput(card.id, results.get(card.id), scored=scored.get(card.id, True),
+                                                score_metrics=tuple(card.score_metrics) if card.score_metrics else None)
                                  for card in suite.tasks))
 
 
