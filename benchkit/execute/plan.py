@@ -1,6 +1,6 @@
 """The run plan: suite x models x methods x seeds, each run with its full configuration and a hash of it.
 
-A run is identified by its configuration hash (task card version, data hashes, model and tokenizer hashes,
+A run is identified by its configuration hash (task card version and content, data hashes, model and tokenizer hashes,
 method, seed, effective recipe; for a task whose model also scores companion tasks with labels, e.g. RTE with the
 diagnostics AX-b and AX-g, also their data hashes), never by its folder name, so resuming skips exactly the runs
 already done. Companions with hidden labels (GLUE AX with MNLI) are only predicted and do not enter the hash.
@@ -22,6 +22,7 @@ from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
 from benchkit.train.loop import RunSpec
 from benchkit.train.methods import METHODS, MethodSpec, method_recipe, method_spec, preflight
+from benchkit.train.provenance import card_sha256
 from benchkit.train.models import ResolvedModel
 from benchkit.train.recipes import NOT_HASHED, resolve_recipe
 from benchkit.train.records import CardRef, DataFile
@@ -79,7 +80,9 @@ def companion_files(companions: list[TaskCard], data_dir: Path) -> dict[str, Dat
 def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel, tokenizer: str, method: str,
                 method_options: dict[str, Any], seed: int, recipe: dict[str, Any],
                 companions: dict[str, DataFile] | None = None) -> str:
-    config = {"task": card.id, "task_version": card.version, "data": {s: d.sha256 for s, d in sorted(data.items())},
+    # the card's content (labels.map, inputs, splits, metrics, ...): an edited card is a new run even at one version
+    config = {"task": card.id, "task_version": card.version, "card": card_sha256(card),
+              "data": {s: d.sha256 for s, d in sorted(data.items())},
               "model": model.sha256, "model_name": model.name, "tokenizer": tokenizer, "method": method, "method_options": method_options,
               "seed": seed, "recipe": recipe}
     if companions:  # labelled companion splits: the record's diagnostics are scores on them

@@ -1,8 +1,9 @@
 """Read a suite's run records for a release and refuse what must not be mixed.
 
 A release pins one card version and one data hash per split. Records built from different card versions or data
-hashes (or from data that no longer matches the files on disk) are refused, naming the versions/hashes and the
-record paths, so the user knows which runs to redo or move away.
+hashes (or from data that no longer matches the files on disk), or from other card content at the same version
+(an edited label map, inputs template, split, metric: ``provenance.card``), are refused, naming the versions/hashes
+or the changed card field and the record paths, so the user knows which runs to redo or move away.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.errors import BenchkitError, Problem
 from benchkit.loading import locate, split_identity
+from benchkit.cards.schema import TaskCard
+from benchkit.train.provenance import card_fields, changed_card_fields
 from benchkit.train.provenance import file_sha256 as sha256_file  # also used by the other release modules
 from benchkit.train.records import RECORD_NAME, RunRecord
 
@@ -236,6 +239,42 @@ def _diagnostic_data(task_id: str, group: list[Run], data: dict[str, dict[str, D
     return problems
 
 
+def _card_content(task_id: str, group: list[Run], card: TaskCard) -> list[Problem]:
+    """Records trained on other card content than the card read now (same version): one problem per set of changed
+    fields, naming the first record, the card file and the field. Records without ``provenance.card`` (written
+    before benchkit recorded it) are not checked here; ``unchecked_card_records`` lets the release warn about them."""
+    from benchkit.cards.catalog import task_path
+
+    now = card_fields(card)
+    changed = _groups([r for r in group if r.record.provenance.card],
+                      lambda r: tuple(changed_card_fields(r.record.provenance.card, now)))
+    try:
+        where = str(task_path(card.id))
+    except BenchkitError:
+        where = card.id
+    problems = []
+    for fields, runs in sorted(changed.items()):
+        if not fields:
+            continue
+        runs = sorted(runs, key=lambda r: r.rel)
+        more = f" ({len(runs)} records: {_paths(runs)})" if len(runs) > 1 else ""
+        problems.append(Problem(
+            f"record of {task_id} was trained with another {', '.join(fields)} than the task card {where} (version "
+            f"{card.version}) has now{more}", file=str(runs[0].path), field=fields[0],
+            hint="the card changed without a new version: bump its version and rerun ('benchkit run'), or restore "
+                 "the card the records were trained with"))
+    return problems
+
+
+def unchecked_card_records(runs: list[Run]) -> list[str]:
+    """Warnings for records written before run records carried their card's content: a release accepts them (their
+    card version and data hashes are checked as before) but cannot tell whether the card changed since."""
+    old = _groups([r for r in runs if not r.record.provenance.card], lambda r: r.record.task.id)
+    return [f"warning: {len(rs)} record(s) of {task_id} predate card content in run records, so an edit of the card "
+            f"at version {rs[0].record.task.version} cannot be detected: {_paths(rs)} (rerun them to record it)"
+            for task_id, rs in sorted(old.items())]
+
+
 def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFileState | None]],
                  configs: frozenset[str] | None = None, where: Mapping[str, Any] | None = None) -> list[Run]:
     """The suite's records under ``runs_dir``, checked for one card version and one data hash per split.
@@ -283,6 +322,8 @@ def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFil
                 f"records of {task_id} were built from card version {next(iter(versions))}, but the suite pins "
                 f"{cards[task_id].version}: {_paths(group)}", file=str(runs_dir), field="task.version",
                 hint="rerun them with the current card"))
+        else:  # one version, the card's: was it the same content?
+            problems.extend(_card_content(task_id, group, cards[task_id]))
         splits = sorted({s for r in group for s in r.record.provenance.data})
         for split in splits:
             hashes = _groups([r for r in group if split in r.record.provenance.data],

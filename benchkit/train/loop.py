@@ -150,7 +150,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     from benchkit.train import checkpoints
     from benchkit.train import frames as frame_cache
     from benchkit.train.features import cache_key, rows_fingerprint, tokenize, tokenizer_sha256
-    from benchkit.train.provenance import git_state, hardware, library_versions, now
+    from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
 
     quiet_libraries()
     card, recipe = spec.card, spec.recipe
@@ -343,7 +343,7 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                     optimizer_state_bytes=state_bytes, inference_ms_per_example=latency,
                     inference_batch_size=latency_batch),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
-                              rows=fingerprints, companions=companion_files,
+                              rows=fingerprints, companions=companion_files, card=card_fields(card),
                               derived={split: {**spec_.derive.model_dump(by_alias=True), "rows": len(frames[split])}
                                        for split, spec_ in card.splits.items() if spec_.derive and split in frames},
                               libraries=library_versions(), created=now(),
@@ -510,7 +510,7 @@ def _pruned_record(spec: RunSpec, selection: Selection, curve: list[tuple[float,
                    train_seconds: float, memory: Any, trainable: int, total: int, train_rows: int, epochs: float,
                    fingerprints: dict[str, str], args: Any) -> RunRecord:
     """The record of a search trial the median rule stopped: its curve up to the stop, no reported results."""
-    from benchkit.train.provenance import git_state, hardware, library_versions, now
+    from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
 
     commit, dirty = git_state()
     return RunRecord(
@@ -526,7 +526,8 @@ def _pruned_record(spec: RunSpec, selection: Selection, curve: list[tuple[float,
                     train_samples=train_rows, epochs=epochs,
                     train_samples_per_second=round(train_rows * epochs / max(train_seconds, 1e-9), 3)),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=spec.data,
-                              rows=fingerprints, libraries=library_versions(), created=now(),
+                              rows=fingerprints, card=card_fields(spec.card), libraries=library_versions(),
+                              created=now(),
                               hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim,
                                         "processes": distributed.world_size()}))
 

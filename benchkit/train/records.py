@@ -60,6 +60,10 @@ class Provenance(Strict):
     # Splits the card carves out of another (``derive:``, e.g. KLEJ CBD's dev from train): split -> {from, fraction,
     # stratify, seed, rows}. Empty in records written before benchkit recorded it, and where the card carves none.
     derived: dict[str, dict[str, Any]] = {}
+    # The task card's content that shapes training and evaluation (``provenance.card_fields``): dotted path (e.g.
+    # ``labels.map``, ``splits.train.file``) -> sha256 of its value. Releases refuse a record whose card content
+    # differs from the card they read, naming the path. Empty in records written before benchkit recorded it.
+    card: dict[str, str] = {}
     libraries: dict[str, str]
     hardware: dict[str, Any]
     created: str
