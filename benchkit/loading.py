@@ -51,16 +51,9 @@ def locate(card: TaskCard, split: str, data_dir: Path) -> SplitFile | None:
         config = f"/{card.source.config}" if card.source.config else ""
         return SplitFile(split, f"hub:{card.source.repo}{config}@{card.source.revision}:{spec.hf_split}", exists=True,
                          hub=True)
+    # the card's own words stay inside the data folder (cards.schema refuses '..' and absolute paths); a link the
+    # user placed there is followed wherever it leads (DVC's symlink cache: every tracked file is one; cards.paths)
     path = data_dir / card.source.dir / spec.file
-    # a link that leads out of the data folder is refused (cards.paths)
-    from benchkit.cards.paths import outside
-
-    real = outside(path, data_dir)
-    if real is not None:
-        raise BenchkitError(Problem(f"split '{split}' of {card.id} leads to {real}, outside the data folder "
-                                    f"{data_dir}", file=str(path), field=f"splits.{split}.file",
-                                    hint="a card's data stay inside --data-dir: copy the file there instead of "
-                                         "linking to it"))
     return SplitFile(split, str(path), exists=path.is_file(), is_dir=path.is_dir())
 
 
@@ -106,6 +99,15 @@ def _read_prepared(card: TaskCard, split: str, data_dir: Path) -> RawTable:
 
 
 def missing_problem(card: TaskCard, where: SplitFile, severity: str = "error") -> Problem:
+    from benchkit.cards.paths import broken_link
+
+    broken = broken_link(Path(where.location))
+    if broken is not None:
+        link, target = broken
+        return Problem(f"split '{where.split}' of {card.id}: the link {link} leads to {target}, which does not exist",
+                       file=where.location, severity=severity,  # type: ignore[arg-type]
+                       hint="restore the target (for a DVC-tracked file: dvc checkout, or dvc pull from the "
+                            "remote), or replace the link with the file")
     return Problem(f"missing data: split '{where.split}' of {card.id} not found", file=where.location,
                    severity=severity,  # type: ignore[arg-type]
                    hint=f"download the official files into --data-dir so that {card.source.dir}/"

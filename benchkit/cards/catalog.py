@@ -144,10 +144,10 @@ def load_suite(ref: str) -> Suite:
     tasks: list[TaskCard] = []
     problems: list[Problem] = []
     if card.data_dir is not None:
-        from benchkit.cards.paths import benchmark_root, outside
+        from benchkit.cards.paths import benchmark_root, leaves_by_name
 
         root = benchmark_root(path)
-        if outside(path.parent / card.data_dir, root) is not None:
+        if leaves_by_name(card.data_dir, path.parent, root):  # what it names; a data folder that is a link is followed
             where = lines.get(("data_dir",), (str(path), None))
             raise BenchkitError(Problem(f"data_dir '{card.data_dir}' is outside this benchmark ({root})",
                                         file=where[0], line=where[1], field="data_dir",

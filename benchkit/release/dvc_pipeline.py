@@ -40,8 +40,10 @@ def stage_name(prefix: str, card: TaskCard) -> str:
 
 
 def _relative(path: Path, root: Path, what: str, hint: str) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+    from benchkit.cards.paths import as_named
+
+    try:  # a data file that is a link (DVC's symlink cache) is a dependency where it is, not its .dvc/cache target
+        return as_named(path).relative_to(root.resolve()).as_posix()
     except ValueError:
         raise BenchkitError(Problem(f"{what} is outside the repository", file=str(path), hint=hint)) from None
 

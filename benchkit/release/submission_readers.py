@@ -287,8 +287,13 @@ class SubmissionArchive:
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, str] = {}  # file name -> member (zip) or relative path (folder)
         if path.is_dir():
-            names = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*")) if p.is_file()]
-            self._index(names)
+            files = [p for p in sorted(path.rglob("*")) if p.is_file()]
+            for file in files:  # an unpacked archive's links (unzip recreates them) must not reach outside it
+                if not file.resolve().is_relative_to(path.resolve()):
+                    raise BenchkitError(Problem(f"unsafe member {file.relative_to(path).as_posix()!r}: a link to "
+                                                f"{file.resolve()}, outside the submission", file=str(path),
+                                                hint="submission files are plain files inside the archive"))
+            self._index([p.relative_to(path).as_posix() for p in files])
             return
         if not path.is_file():
             raise BenchkitError(Problem("submission archive not found", file=str(path),
