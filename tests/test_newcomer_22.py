@@ -65,3 +65,98 @@ def test_search_refuses_a_set_that_fixes_the_whole_space(tmp_path: Path, tiny_mo
                                      "to search (hint: drop one of those --set, or search other fields (a search: "
                                      "section in the --recipe file))")
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# a Hub model that is not in the local cache
+
+
+class _CountingHub:
+    """A TCP server standing in for the Hub: it counts the connections made to it and closes each at once."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        counter = self
+        self.connections = 0
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                counter.connections += 1
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _hub_env(tmp_path: Path, endpoint: str, offline: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and k != "HF_HUB_OFFLINE"}
+    return {**env, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_ENDPOINT": endpoint, "DVC_NO_ANALYTICS": "1",
+            **({"HF_HUB_OFFLINE": "1"} if offline else {})}
+
+
+def _run_with_model(tmp_path: Path, model: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # timeout: seconds to spare for the start; huggingface_hub's five retries with backoff alone take 23 s
+    return subprocess.run([sys.executable, "-m", "benchkit.cli", "run", "glue-mini/sst2", "--model", model, "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=20)
+
+
+def test_offline_a_hub_id_missing_from_the_cache_is_one_line_naming_its_alias_and_asks_no_server(
+        tmp_path: Path) -> None:
+    hub = _CountingHub()
+    try:
+        result = _run_with_model(tmp_path, "allegro/herbert-base-cased", _hub_env(tmp_path, hub.url, offline=True))
+    finally:
+        hub.close()
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: --model: Hub model allegro/herbert-base-cased (revision main) is not in the local "
+                           "Hub cache") and "(offline: HF_HUB_OFFLINE is set)" in line
+    assert "(hint: did you mean the alias 'herbert-base' (allegro/herbert-base-cased at commit 50e33e0567be)? if not," \
+           in line and "'bert-base-cased'" not in line
+    assert hub.connections == 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_hub_fails_after_one_connection_without_the_librarys_retry_lines(tmp_path: Path) -> None:
+    port = _closed_port()
+    result = _run_with_model(tmp_path, "allegro/herbert-base-cased",
+                             _hub_env(tmp_path, f"http://127.0.0.1:{port}", offline=False))
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()  # no "Retrying in 1s [Retry 1/5]", no "thrown while requesting"
+    assert f"(the Hub cannot be reached: 127.0.0.1:{port}: Connection refused)" in line
+    assert "did you mean the alias 'herbert-base'" in line
+
+
+def test_a_pinned_alias_in_the_cache_resolves_without_asking_the_hub(tmp_path: Path, tiny_model: Path) -> None:
+    import shutil
+
+    from benchkit.train.models import MODEL_ALIASES
+
+    revision = MODEL_ALIASES.get("herbert-base").revision
+    assert revision is not None
+    snapshot = tmp_path / "hub" / "models--allegro--herbert-base-cased" / "snapshots" / revision
+    shutil.copytree(tiny_model, snapshot)  # the layout 'hf download' writes (a copied cache has no tree listing)
+    hub = _CountingHub()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "from benchkit.train.models import resolve_model; "
+                                   "print(resolve_model('herbert-base').path)"],
+            capture_output=True, text=True, env=_hub_env(tmp_path, hub.url, offline=False), timeout=20)
+    finally:
+        hub.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(snapshot) and hub.connections == 0

@@ -3,6 +3,7 @@ local paths. A resolved model knows its files, so run records can pin it by cont
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -59,6 +60,90 @@ MODEL_ALIASES.add("herbert-base", ModelAlias(
     revision="50e33e0567be0c0b313832314c586e3df0dc2297", recipe={"learning_rate": 5e-5}))
 
 
+def _suggest_alias(name: str) -> str | None:
+    """The alias closest to what was typed: for a Hub id, the alias naming that repository (allegro/herbert-base-cased
+    -> herbert-base) or a near one; otherwise among the alias names."""
+    if "/" not in name:
+        return did_you_mean(name, [a for a in MODEL_ALIASES.names() if a != name])
+    targets: dict[str, str] = {}
+    for alias in MODEL_ALIASES.names():
+        try:
+            targets.setdefault(MODEL_ALIASES.get(alias).source(), alias)
+        except BenchkitError:  # an alias whose package is not installed names no Hub id
+            continue
+    close = ([t for t in targets if t.casefold() == name.casefold()]
+             or difflib.get_close_matches(name, list(targets), n=1, cutoff=0.6))  # as errors.did_you_mean matches
+    if not close:
+        return None
+    alias = targets[close[0]]
+    revision = MODEL_ALIASES.get(alias).revision
+    return f"did you mean the alias '{alias}' ({close[0]}" + (f" at commit {revision[:12]})?" if revision else ")?")
+
+
+class _HubUnreachable(Exception):
+    """The Hub's host (or the proxy to it) refused or timed out one connection."""
+
+
+HUB_PATTERNS = ["*.json", "*.txt", "*.model", "*.safetensors", "*.bin"]
+
+
+def _is_commit(revision: str) -> bool:
+    return len(revision) == 40 and all(c in "0123456789abcdef" for c in revision)
+
+
+def _hub_snapshot(source: str, revision: str) -> Path:
+    """The model's snapshot folder: from the local Hub cache when that settles it (offline, a pinned commit, or the
+    Hub unreachable), else downloaded. Asking the Hub only when it answers matters: huggingface_hub retries a failed
+    connection five times with backoff (about 25 s) and logs every try."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def snapshot(local_only: bool) -> Path:
+        return Path(snapshot_download(source, revision=revision or None, allow_patterns=HUB_PATTERNS,
+                                      local_files_only=local_only))
+
+    if constants.HF_HUB_OFFLINE:
+        return snapshot(True)
+    if _is_commit(revision):
+        try:
+            return snapshot(True)  # a commit never changes: its cached snapshot is the model
+        except LocalEntryNotFoundError:
+            pass
+    unreachable = _hub_unreachable(constants.ENDPOINT)
+    if unreachable is not None:
+        try:
+            return snapshot(True)  # a branch: its cached commit, as huggingface_hub falls back when offline
+        except LocalEntryNotFoundError:
+            raise _HubUnreachable(unreachable) from None
+    import logging
+
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)  # its retry warnings are not for our users; the error below says what failed
+    try:
+        return snapshot(False)
+    finally:
+        hub_logger.setLevel(level)
+
+
+def _hub_unreachable(endpoint: str, timeout: float = 5.0) -> str | None:
+    """Why one connection to the endpoint's host (or its proxy) fails, or None when it connects."""
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    url = urllib.parse.urlsplit(endpoint)
+    proxy = None if urllib.request.proxy_bypass(url.hostname or "") else urllib.request.getproxies().get(url.scheme)
+    if proxy:
+        url = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"{host}:{port}: {err.strerror or err}"
+
+
 @dataclass(frozen=True)
 class ResolvedModel:
     name: str  # what the user asked for (alias, Hub id or path)
@@ -96,8 +181,7 @@ def resolve_model(spec: str) -> ResolvedModel:
     if alias:
         entry = MODEL_ALIASES.get(name)
         source, recipe, revision = entry.source(), dict(entry.recipe), revision or entry.revision or ""
-    # did-you-mean among the other aliases only: suggesting what the user typed helps no one
-    suggestion = None if alias else did_you_mean(name, [a for a in MODEL_ALIASES.names() if a != name])
+    suggestion = None if alias else _suggest_alias(name)
     local = Path(os.path.expanduser(source))
     if local.is_dir():
         if not (local / "config.json").is_file():
@@ -107,7 +191,7 @@ def resolve_model(spec: str) -> ResolvedModel:
     if local.exists() or source.startswith((".", "/", "~")):
         raise BenchkitError(Problem("model folder not found", file=source,
                                     hint=suggestion or "pass a folder, a Hub id or an alias"))
-    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import constants
     from huggingface_hub.errors import (
         GatedRepoError,
         HFValidationError,
@@ -117,10 +201,9 @@ def resolve_model(spec: str) -> ResolvedModel:
     )
 
     try:
-        folder = Path(snapshot_download(source, revision=revision or None,
-                                        allow_patterns=["*.json", "*.txt", "*.model", "*.safetensors", "*.bin"]))
+        folder = _hub_snapshot(source, revision)
     except (HFValidationError, RepositoryNotFoundError, RevisionNotFoundError, LocalEntryNotFoundError, OSError,
-            ValueError) as err:
+            ValueError, _HubUnreachable) as err:
         # One message per cause, without the library's text (it is long, and names what the user did not type).
         cache, what = constants.HF_HUB_CACHE, f"Hub model {source} (revision {revision or 'main'}" + (
             f", alias {name})" if alias else ")")
@@ -135,8 +218,10 @@ def resolve_model(spec: str) -> ResolvedModel:
         elif isinstance(err, RepositoryNotFoundError):
             message = f"{what} not found on the Hub"
             hint = suggestion or f"check the id (org/name; a private model needs 'hf auth login'); aliases: {aliases}"
-        elif isinstance(err, LocalEntryNotFoundError):  # offline, or the Hub unreachable, and not cached
-            reason = "offline: HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub cannot be reached"
+        elif isinstance(err, (LocalEntryNotFoundError, _HubUnreachable)):  # offline or unreachable, and not cached
+            reason = ("offline: HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else
+                      f"the Hub cannot be reached: {err}" if isinstance(err, _HubUnreachable) else
+                      "the Hub cannot be reached")
             message = f"{what} is not in the local Hub cache {cache} ({reason})"
             download = f"hf download {source}" + (f" --revision {revision}" if revision else "")
             hint = (f"{suggestion + ' if not, ' if suggestion else ''}on a machine with internet run '{download}' and "
