@@ -32,9 +32,11 @@ class Cli(click.Group):
             for problem in err.problems:
                 _print_problem(problem)
             ctx.exit(2)
-        except KeyboardInterrupt as err:  # Ctrl-C: say how to go on, exit 130 (128 + SIGINT) as shells expect
-            what = getattr(err, "message", None) or "interrupted"
-            click.echo(f"{what}; rerun the same command to resume", err=True)
+        except KeyboardInterrupt as err:  # Ctrl-C: exit 130 (128 + SIGINT) as shells expect
+            # Only an interrupted grid (execute.local.RunInterrupted, which carries a message) keeps work a rerun
+            # resumes; anything else (score, validate, ...) has nothing to resume.
+            what = getattr(err, "message", None)
+            click.echo(f"{what}; rerun the same command to resume" if what else "interrupted", err=True)
             ctx.exit(130)
         except (OSError, UnicodeError) as err:  # e.g. permission denied on a data file
             if os.environ.get("BENCHKIT_DEBUG"):
@@ -167,7 +169,7 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
     (warnings allowed), 2 when any error is found.
     """
     from benchkit.cards import catalog
-    from benchkit.validation.runner import validate_task
+    from benchkit.validation.runner import validate_task, wrong_folder
     from benchkit.validation.suite_checks import evaluator_labels, unread_keys
 
     _check_data_dir(data_dir)
@@ -178,6 +180,8 @@ def validate_command(target: str, data_dir: Path | None, strict: bool, max_per_c
     reports = [validate_task(card, data_dir, strict=strict, max_per_check=max_per_check) for card in cards]
     # Across the suite's cards: evaluators' label orders; keys of a shared JSON file (AdvGLUE's dev.json) none reads.
     across = [] if suite is None else evaluator_labels(suite) + (unread_keys(suite, data_dir) if data_dir else [])
+    nothing = wrong_folder(cards, reports, data_dir) if data_dir else None  # not one split found: a wrong folder
+    across += [nothing] if nothing else []
     errors = sum(len(r.errors) for r in reports) + sum(p.severity == "error" for p in across)
     warnings = sum(len(r.problems) - len(r.errors) for r in reports) + sum(p.severity != "error" for p in across)
     if as_json:
@@ -300,13 +304,17 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
                       RecipeLayers(inputs.recipe_file, inputs.overrides, inputs.recipe_tasks), inputs.data_dir, out, cache_dir,
                       inputs.method_options)
-    check_data(plan, out)  # bad data: exit 2 before anything is written
+    check_data(plan, out, _print_problem)  # bad data: exit 2 before anything is written; warnings printed
     if processes > 1 and distributed.world_size() == 1:  # checked here, then the same command as N processes
         from benchkit.execute.launch import relaunch
 
+        from benchkit.execute.claims import hold_plan
+
         for spec in plan:
             distributed.per_process_batch(spec.recipe.batch_size, processes)
-        sys.exit(relaunch(processes, sys.argv[1:]))
+        with hold_plan(plan, click.echo):  # its processes train the runs this command claims
+            code = relaunch(processes, sys.argv[1:])
+        sys.exit(code)
     for warning in tokenizer_warnings(plan):
         _print_problem(warning)
     click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "

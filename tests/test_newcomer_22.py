@@ -160,3 +160,30 @@ def test_a_pinned_alias_in_the_cache_resolves_without_asking_the_hub(tmp_path: P
         hub.close()
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(snapshot) and hub.connections == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ctrl-C in score
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_ctrl_c_during_a_score_bootstrap_exits_130_promising_no_resume(tmp_path: Path) -> None:
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps({"id": i, "prediction": "positive" if i % 3 else "negative"}) + "\n"
+                                   for i in range(436)))
+    # 5 million resamples: many minutes of bootstrap; reading the card and the dev file takes about 1 s of CPU
+    process = subprocess.Popen([sys.executable, "-m", "benchkit.cli", "score", "glue-mini/sst2", str(predictions),
+                                "--resamples", "5000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120  # a background test run ignores SIGINT; the child gets Ctrl-C as at a terminal
+    while time.time() < deadline and process.poll() is None and _cpu_seconds(process.pid) < 4:
+        time.sleep(0.1)
+    assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    assert stderr.strip().splitlines() == ["interrupted"] and stdout == ""
