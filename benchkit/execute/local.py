@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 import traceback
+from collections import deque
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,40 +217,82 @@ def run_log(folder: Path, append: bool = False) -> Iterator[None]:
 
 
 def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResult:
+    """Run ``plan`` one run after another. Each run is claimed first (``execute.claims``): a run another command
+    holds is put off until the others are done, then waited for (its record counts as skipped), so two commands on
+    one folder share the grid and never train one configuration twice."""
+    from benchkit.execute.claims import Waits, take_turn
+
     result = GridResult()
     finished = {record.config_hash: path for path, record in iter_records(out / "runs")}
+    waits = Waits()
+    queue = deque(plan)
     with progress:
-        for spec in plan:
+        while queue:
+            spec = queue.popleft()
             label = _label(spec)
             if spec.config_hash in finished:
                 result.skipped.append((spec, finished[spec.config_hash]))
                 progress.print(f"skip  {label}: done earlier ({finished[spec.config_hash].parent})")
                 progress.run_finished()
                 continue
-            progress.run_started(label, spec.recipe.epochs)
-            spec.folder.mkdir(parents=True, exist_ok=True)
-            resuming = (spec.folder / "checkpoints").is_dir()
-            main = distributed.is_main()  # of a run's data-parallel processes, only the main one writes
-            with run_log(spec.folder, append=resuming) if main else nullcontext():
-                try:
-                    logging.getLogger("benchkit").info("run %s (config %s)", label, spec.config_hash)
-                    record = run_one(spec, progress)
-                    if main:
-                        write_record(spec.folder, record)
-                    result.done.append((spec, record))
-                    progress.print(done_line(label, record))
-                except KeyboardInterrupt:
-                    progress.stop()
-                    logging.getLogger("benchkit").warning("interrupted by the user")
-                    raise RunInterrupted(f"interrupted during {label} ({len(result.done)} run(s) finished and kept, "
-                                         f"{len(plan) - len(result.done) - len(result.skipped)} left)") from None
-                except Exception as err:  # one failing run must not stop the grid
-                    progress.stop()
-                    logging.getLogger("benchkit").error("run failed:\n%s", traceback.format_exc())
-                    message = " ".join(str(err).split()) or type(err).__name__
-                    result.failed.append((spec, message))
-                    progress.print(f"FAIL  {label}: {message[:300]} (log: {spec.folder / 'run.log'})")
-                    progress.run_finished()
-                else:
-                    progress.run_finished()
+            if not waits.due(spec.config_hash):
+                queue.append(spec)
+                if not any(waits.due(s.config_hash) for s in queue):
+                    _pause(waits, queue, result, len(plan))
+                continue
+            # of a run's data-parallel processes, the launching command holds the claims (claims_held_by_parent)
+            turn = take_turn(spec.folder, spec.config_hash)
+            if turn.record is not None:
+                waits.done(spec.config_hash)
+                result.skipped.append((spec, turn.record))
+                progress.print(f"skip  {label}: done by another command ({turn.record.parent})")
+                progress.run_finished()
+                continue
+            if turn.claim is None:
+                assert turn.holder is not None
+                waits.hold(spec.config_hash, turn.holder, label, progress.print)
+                queue.append(spec)
+                continue
+            waits.done(spec.config_hash)
+            with turn.claim:
+                _train(spec, label, progress, result, len(plan))
+    order = {spec.config_hash: i for i, spec in enumerate(plan)}
+    result.done.sort(key=lambda item: order[item[0].config_hash])
     return result
+
+
+def _pause(waits: Any, queue: deque[RunSpec], result: GridResult, total: int) -> None:
+    try:
+        waits.pause(s.config_hash for s in queue)
+    except KeyboardInterrupt:
+        raise RunInterrupted(f"interrupted while waiting for runs other commands hold ({len(result.done)} run(s) "
+                             f"finished and kept, {total - len(result.done) - len(result.skipped)} left)") from None
+
+
+def _train(spec: RunSpec, label: str, progress: GridProgress, result: GridResult, total: int) -> None:
+    progress.run_started(label, spec.recipe.epochs)
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    resuming = (spec.folder / "checkpoints").is_dir()
+    main = distributed.is_main()  # of a run's data-parallel processes, only the main one writes
+    with run_log(spec.folder, append=resuming) if main else nullcontext():
+        try:
+            logging.getLogger("benchkit").info("run %s (config %s)", label, spec.config_hash)
+            record = run_one(spec, progress)
+            if main:
+                write_record(spec.folder, record)
+            result.done.append((spec, record))
+            progress.print(done_line(label, record))
+        except KeyboardInterrupt:
+            progress.stop()
+            logging.getLogger("benchkit").warning("interrupted by the user")
+            raise RunInterrupted(f"interrupted during {label} ({len(result.done)} run(s) finished and kept, "
+                                 f"{total - len(result.done) - len(result.skipped)} left)") from None
+        except Exception as err:  # one failing run must not stop the grid
+            progress.stop()
+            logging.getLogger("benchkit").error("run failed:\n%s", traceback.format_exc())
+            message = " ".join(str(err).split()) or type(err).__name__
+            result.failed.append((spec, message))
+            progress.print(f"FAIL  {label}: {message[:300]} (log: {spec.folder / 'run.log'})")
+            progress.run_finished()
+        else:
+            progress.run_finished()

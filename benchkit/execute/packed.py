@@ -22,6 +22,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, _label
 from benchkit.train.loop import RunSpec
@@ -36,9 +37,10 @@ SPEC_FILE, RESULT_FILE, OUTPUT_FILE = ".worker-spec.pkl", ".worker-result.json",
 @dataclass(frozen=True)
 class Device:
     name: str  # "cuda:0", "cpu"
-    memory: int  # bytes that packing divides among the device's runs
+    memory: int  # bytes that packing divides among the device's runs (--memory-per-device, else all of it)
     visible: str | None = None  # CUDA_VISIBLE_DEVICES for its runs; None: the CPU
     threads: int = 1  # CPU cores its runs share
+    total: int = 0  # the device's own memory (0: the same as ``memory``)
 
 
 def parse_size(text: str) -> int:
@@ -58,8 +60,8 @@ def local_devices(memory: int | None = None) -> list[Device]:
     if torch.cuda.is_available():
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         ids = [v.strip() for v in visible.split(",")] if visible else [str(i) for i in range(torch.cuda.device_count())]
-        return [Device(f"cuda:{i}", memory or torch.cuda.get_device_properties(i).total_memory, visible=ids[i])
-                for i in range(torch.cuda.device_count())]
+        totals = [torch.cuda.get_device_properties(i).total_memory for i in range(torch.cuda.device_count())]
+        return [Device(f"cuda:{i}", memory or total, visible=ids[i], total=total) for i, total in enumerate(totals)]
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return [Device("cpu", memory or total, threads=len(os.sched_getaffinity(0)))]
 
@@ -82,6 +84,7 @@ class Launched:
     share: int  # bytes of the device's memory the run may use
     process: subprocess.Popen[bytes]
     alone: bool
+    claim: Any = None  # the run's claim (execute.claims), held while its process trains
 
 
 @dataclass
@@ -143,21 +146,27 @@ def _group(spec: RunSpec) -> tuple[str, str]:
     return spec.model.name, spec.method
 
 
+def worker_env(device: Device, share: int, runs_on_device: int) -> dict[str, str]:
+    """The environment of a run's process on ``device``: its GPU (or none) and its memory share in bytes, which the
+    worker turns into a fraction of the GPU's own memory (``worker.memory_fraction``), so --memory-per-device caps a
+    run alone on its GPU too; on CPU, its cores."""
+    from benchkit.execute.worker import SHARE_ENV
+
+    env = {SHARE_ENV: str(int(share))}
+    if device.visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = device.visible
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        threads = str(max(1, device.threads // max(1, runs_on_device)))
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    return env
+
+
 def _launch(spec: RunSpec, device: Device, share: int, runs_on_device: int) -> subprocess.Popen[bytes]:
     spec.folder.mkdir(parents=True, exist_ok=True)
     (spec.folder / SPEC_FILE).write_bytes(pickle.dumps(spec))
     (spec.folder / RESULT_FILE).unlink(missing_ok=True)
-    from benchkit.execute.worker import SHARE_ENV
-
-    env = dict(os.environ)
-    if device.visible is not None:
-        env["CUDA_VISIBLE_DEVICES"] = device.visible
-        env[SHARE_ENV] = f"{share / device.memory:.4f}"
-    else:
-        env["CUDA_VISIBLE_DEVICES"] = ""
-        env[SHARE_ENV] = str(share)
-        threads = str(max(1, device.threads // max(1, runs_on_device)))
-        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    env = {**os.environ, **worker_env(device, share, runs_on_device)}
     output = (spec.folder / OUTPUT_FILE).open("ab")
     try:
         return subprocess.Popen([sys.executable, "-m", "benchkit.execute.worker", str(spec.folder / SPEC_FILE),
@@ -190,7 +199,12 @@ def _outcome(launched: Launched, code: int) -> tuple[str, str, RunRecord | None]
 def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devices: list[Device],
                    runs_per_device: int | None, poll_seconds: float = 0.2) -> GridResult:
     """Run ``plan`` with up to ``runs_per_device`` runs at once per device (None: as many as their measured
-    footprints allow). Finished runs (same configuration hash) are skipped, as in the in-process executor."""
+    footprints allow). Finished runs (same configuration hash) are skipped, as in the in-process executor, and each
+    run is claimed before its process starts (``execute.claims``): runs another command holds wait until the
+    others have started, and count as skipped once that command has written their records."""
+    from benchkit.execute.claims import Waits, take_turn
+
+    waits = Waits()
     result = GridResult()
     finished = {record.config_hash: path for path, record in iter_records(out / "runs")}
     gpu = devices[0].visible is not None
@@ -208,25 +222,45 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
             waiting: deque[RunSpec] = deque()
             while pending:
                 spec = pending.popleft()
-                placed = scheduler.place(spec)
+                placed = scheduler.place(spec) if waits.due(spec.config_hash) else None
                 if placed is None:
                     waiting.append(spec)
                     if spec.config_hash in scheduler.alone:  # it waits for an idle device: start nothing else
                         waiting.extend(pending)
                         pending.clear()
                     continue
+                turn = take_turn(spec.folder, spec.config_hash)
+                if turn.record is not None:
+                    waits.done(spec.config_hash)
+                    result.skipped.append((spec, turn.record))
+                    progress.print(f"skip  {_label(spec)}: done by another command ({turn.record.parent})")
+                    progress.run_finished()
+                    continue
+                if turn.claim is None:
+                    assert turn.holder is not None
+                    waits.hold(spec.config_hash, turn.holder, _label(spec), progress.print)
+                    waiting.append(spec)
+                    continue
+                waits.done(spec.config_hash)
                 device, share, alone = placed
                 scheduler.take(spec, device, share, alone)
                 runs_here = scheduler.running[device.name]
-                process = _launch(spec, device, share, 1 if alone else max(runs_here, runs_per_device or 1))
-                running.append(Launched(spec, device, share, process, alone))
+                try:
+                    process = _launch(spec, device, share, 1 if alone else max(runs_here, runs_per_device or 1))
+                except BaseException:
+                    turn.claim.release()
+                    raise
+                running.append(Launched(spec, device, share, process, alone, turn.claim))
                 how = "alone" if alone else f"{share / 2 ** 30:.1f} GiB of {device.memory / 2 ** 30:.1f}"
                 progress.print(f"start {_label(spec)} on {device.name} ({how})")
             pending = waiting
             time.sleep(poll_seconds)
             for launched in [r for r in running if r.process.poll() is not None]:
                 running.remove(launched)
-                status, message, record = _outcome(launched, int(launched.process.returncode))
+                try:
+                    status, message, record = _outcome(launched, int(launched.process.returncode))
+                finally:
+                    launched.claim.release()
                 scheduler.release(launched, record)
                 label = _label(launched.spec)
                 if status == "done" and record is not None:
@@ -246,6 +280,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
             launched.process.terminate()
         for launched in running:
             launched.process.wait()
+            launched.claim.release()
         raise RunInterrupted(f"interrupted with {len(running)} run(s) going ({len(result.done)} finished and kept, "
                              f"{len(pending) + len(running)} left)") from None
     order = {spec.config_hash: i for i, spec in enumerate(plan)}

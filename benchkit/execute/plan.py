@@ -129,6 +129,7 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
     cache = (cache_dir or default_cache_dir()) / "tokenized"
     suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
     plan: list[RunSpec] = []
+    planned: set[str] = set()
     trainable = [t for t in tasks if any(s.startswith("train") for s in t.splits)]
     for card in trainable:
         section = layers.tasks.get(card.id, {})
@@ -155,6 +156,9 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                 for seed in seeds:
                     digest = config_hash(card, data, model, tokenizer, spec.name, options, seed,
                                          recipe.model_dump(exclude=set(NOT_HASHED)), scored)
+                    if digest in planned:  # a repeated --model or --seeds value: one run, planned once
+                        continue
+                    planned.add(digest)
                     folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug /
                               method_folder(spec) / f"seed{seed}-{digest[:10]}")
                     plan.append(RunSpec(suite_ref, card, data_dir, data, model, spec.name, options, seed, recipe,

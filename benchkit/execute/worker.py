@@ -4,9 +4,9 @@
 its record (atomically, as the in-process executor does) and then ``RESULT``: ``{"status": "done" | "oom" | "failed",
 "message": ...}``. Its exit code says the same (0, ``EXIT_OOM``, 1), so a parent that lost the result file still knows.
 
-The memory share is what packing gives each run: on a GPU, a fraction of the device's memory
+The memory share is what packing gives each run, in bytes: on a GPU, the share divided by the GPU's own total memory
 (``torch.cuda.set_per_process_memory_fraction``, so a run that outgrows its share fails alone instead of starving
-its neighbours); on CPU, a cap on the process's data segment (``RLIMIT_DATA``). An out-of-memory error is reported as
+its neighbours, and ``--memory-per-device`` caps a run that has the GPU alone too); on CPU, a cap on the process's data segment (``RLIMIT_DATA``). An out-of-memory error is reported as
 ``oom`` so the executor can retry the run with a larger share.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OOM = 75  # EX_TEMPFAIL: try again (with more memory)
-SHARE_ENV = "BENCHKIT_MEMORY_SHARE"  # a GPU: fraction of its memory; CPU: bytes
+SHARE_ENV = "BENCHKIT_MEMORY_SHARE"  # bytes the run may use (GPU or CPU)
 # under a memory cap, a thread's stack or a library's pages that cannot be mapped are out-of-memory errors too
 OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "can't start new thread",
                 "cannot map zero-fill pages")
@@ -38,6 +38,13 @@ def is_out_of_memory(error: BaseException) -> bool:
     return any(m in str(error).lower() for m in OOM_MESSAGES)
 
 
+def memory_fraction(share: int, total: int) -> float:
+    """The fraction of a GPU's ``total`` memory that caps a process to ``share`` bytes."""
+    if share <= 0 or total <= 0:
+        raise ValueError(f"memory share {share} of {total} bytes")
+    return min(1.0, share / total)
+
+
 def apply_memory_share() -> None:
     share = os.environ.get(SHARE_ENV)
     if not share:
@@ -45,7 +52,8 @@ def apply_memory_share() -> None:
     import torch
 
     if torch.cuda.is_available():
-        torch.cuda.set_per_process_memory_fraction(min(1.0, float(share)))
+        total = torch.cuda.get_device_properties(0).total_memory  # the run's one visible GPU
+        torch.cuda.set_per_process_memory_fraction(memory_fraction(int(float(share)), total), 0)
     else:
         import resource
 
