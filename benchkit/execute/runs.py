@@ -37,9 +37,9 @@ def parse_seeds(text: str) -> list[int]:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise BenchkitError(Problem(f"seeds must be integers, got '{text}'", field="--seeds", hint="e.g. --seeds 1,2,3")) from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise BenchkitError(Problem(f"expected distinct seeds, got '{text}'", field="--seeds", hint="e.g. --seeds 1,2,3"))
-    return seeds
+    if not seeds:
+        raise BenchkitError(Problem(f"expected seeds, got '{text}'", field="--seeds", hint="e.g. --seeds 1,2,3"))
+    return list(dict.fromkeys(seeds))  # a repeated seed is one run
 
 
 def _suite_of(card: TaskCard, card_path: Path) -> Suite:
@@ -97,7 +97,8 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
                 raise BenchkitError(Problem(f"task '{task}' is not in suite {suite.card.id}", file=file, line=line,
                                             field="tasks", hint=did_you_mean(task, ids) or
                                             f"its tasks: {', '.join(sorted(ids))}"))
-    return RunInputs(suite, tasks, [resolve_model(m) for m in (models or (DEFAULT_MODEL,))], seed_list, directory,
+    # a repeated --model is one model (build_plan also plans each configuration once)
+    return RunInputs(suite, tasks, [resolve_model(m) for m in dict.fromkeys(models or (DEFAULT_MODEL,))], seed_list, directory,
                      document.fields if document else {}, cli_layer, method_options,
                      document.tasks if document else {})
 
@@ -224,32 +225,45 @@ def release_after_run(inputs: RunInputs, plan: list[RunSpec], out: Path, version
     reported up to date, else refused. Ends with the suite score, its CI and the leaderboard's path."""
     import json
 
-    from benchkit.release.build import ReleaseOptions, build_release, release_dir
-    from benchkit.release.verify import verify_release
+    from benchkit.release.build import ReleaseExists, ReleaseOptions, build_release, release_dir
 
     releases = out / "releases"
     configs = frozenset(spec.config_hash for spec in plan)
     existing = release_dir(releases, inputs.suite.card.id, version)
     if existing.exists():
-        manifest = json.loads((existing / "manifest.json").read_text(encoding="utf-8"))
-        built_from = {run["config_hash"] for run in manifest.get("runs", [])}
-        if built_from != configs or not verify_release(existing, inputs.data_dir).ok:
-            raise BenchkitError(Problem(f"release {inputs.suite.card.id} {version} exists and was built from other "
-                                        "runs", file=str(existing), field="--release",
-                                        hint="releases are immutable: pass a new --release version, or --no-release"))
-        echo(f"release {inputs.suite.card.id} {version} is up to date with these runs: {existing}")
-        final = existing
+        final, manifest = existing, _same_release(inputs, existing, version, configs, echo)
     else:
         suite_ref = str(inputs.suite.path) if inputs.suite.path.suffix in (".yaml", ".yml") else inputs.suite.card.id
-        final = build_release(suite_ref, ReleaseOptions(version=version, runs_dir=out, out_dir=releases,
-                                                        data_dir=inputs.data_dir, configs=configs), warn=echo)
-        echo(f"release: {final}")
-        manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+        try:
+            final = build_release(suite_ref, ReleaseOptions(version=version, runs_dir=out, out_dir=releases,
+                                                            data_dir=inputs.data_dir, configs=configs), warn=echo)
+        except ReleaseExists:  # another command on this folder built it meanwhile: fine if from these runs
+            final, manifest = existing, _same_release(inputs, existing, version, configs, echo)
+        else:
+            echo(f"release: {final}")
+            manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
     for line in suite_score_lines(manifest):
         echo(line)
     leaderboard = (final / "leaderboard.html").resolve()
     echo(f"leaderboard: {leaderboard}")
     return leaderboard
+
+
+def _same_release(inputs: RunInputs, existing: Path, version: str, configs: frozenset[str],
+                  echo: Callable[[str], None]) -> dict[str, Any]:
+    """The manifest of an existing release built from exactly these runs (and verifying); refused otherwise."""
+    import json
+
+    from benchkit.release.verify import verify_release
+
+    manifest: dict[str, Any] = json.loads((existing / "manifest.json").read_text(encoding="utf-8"))
+    built_from = {run["config_hash"] for run in manifest.get("runs", [])}
+    if built_from != configs or not verify_release(existing, inputs.data_dir).ok:
+        raise BenchkitError(Problem(f"release {inputs.suite.card.id} {version} exists and was built from other "
+                                    "runs", file=str(existing), field="--release",
+                                    hint="releases are immutable: pass a new --release version, or --no-release"))
+    echo(f"release {inputs.suite.card.id} {version} is up to date with these runs: {existing}")
+    return manifest
 
 
 def suite_score_lines(manifest: dict[str, Any]) -> list[str]:

@@ -2,21 +2,22 @@
 refuse what must not be mixed, score, render, write the submissions, copy the records and predictions in, and write
 the manifest -- all into a temporary sibling folder that is renamed into place at the end, so a failed or
 interrupted build leaves nothing half-written. Versions are immutable: an existing one is refused; ``force``
-replaces it (with a warning) by the same build-then-rename.
+replaces it (with a warning) by the same build-then-rename. The rename never overwrites
+(``atomic.install_new_dir``): of two commands building one version at once, exactly one creates it and the other
+gets a one-line ``ReleaseExists`` error.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchkit.atomic import install_dir
+from benchkit.atomic import install_dir, install_new_dir, make_work_dir
 from benchkit.cards import catalog
 from benchkit.cards.catalog import suite_data_dir
 from benchkit.errors import BenchkitError, Problem
@@ -42,6 +43,10 @@ class ReleaseOptions:
         return self.out_dir if self.out_dir is not None else self.runs_dir / "releases"
 
 
+class ReleaseExists(BenchkitError):
+    """The version is there already (releases are immutable), perhaps created by a command running at the same time."""
+
+
 def check_version(version: str) -> str:
     if not VERSION.match(version):
         raise BenchkitError(Problem(f"'{version}' is not a release version", field="--version",
@@ -63,9 +68,7 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
     suite = catalog.load_suite(suite_ref)
     final = release_dir(options.releases_dir, suite.card.id, version)
     if final.exists() and not options.force:
-        raise BenchkitError(Problem(f"release {suite.card.id} {version} already exists", file=str(final),
-                                    field="--version", hint="releases are immutable: choose a new --version "
-                                                            "(or pass --force to replace this one)"))
+        raise _exists(suite.card.id, version, final)
     data_dir = suite_data_dir(suite, options.data_dir)
     data = current_data(suite, data_dir)
     runs = collect_runs(options.runs_dir, suite, data, options.configs, options.where)
@@ -75,8 +78,8 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
         warn(f"warning: --force: replacing the existing release {suite.card.id} {version} at {final}; anyone who "
              f"used it now holds a different release under the same version")
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".building", dir=final.parent))
+    work = make_work_dir(final)
+    forced = final.exists()
     try:
         created = datetime.now(UTC).replace(microsecond=0).isoformat()
         kit = manifest.kit_state()
@@ -94,11 +97,24 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
         copies = manifest.copy_runs(runs, work)  # the release carries its evidence: verifiable wherever copied
         dvc = manifest.dvc_state(Path.cwd(), exclude_outs=(manifest.display_path(final),))
         manifest.write(work, manifest.build(
-            suite=suite, version=version, created=created, forced=final.exists(), release_dir=final,
+            suite=suite, version=version, created=created, forced=forced, release_dir=final,
             data_dir=data_dir, runs_dir=options.runs_dir, data=data, runs=runs, entries=entries, ci=options.ci,
             submissions=submissions, kit=kit, dvc=dvc, copies=copies))
-        install_dir(work, final)
+        if options.force:
+            install_dir(work, final)
+        else:
+            try:
+                install_new_dir(work, final)
+            except FileExistsError:
+                raise _exists(suite.card.id, version, final, " (created by another command while this one was "
+                                                             "building it)") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return final
+
+
+def _exists(suite_id: str, version: str, final: Path, how: str = "") -> ReleaseExists:
+    return ReleaseExists(Problem(f"release {suite_id} {version} already exists{how}", file=str(final),
+                                 field="--version", hint="releases are immutable: choose a new --version (or pass "
+                                                         "--force to replace this one)"))

@@ -21,17 +21,17 @@ column filled (GLUE: ``SST-2/test.tsv`` with a ``label`` column). The cards read
 
 The previous version's entries are carried over after checking their hashes against its manifest; a version scored
 on other labels, cards or suite version is refused (start a new leaderboard folder instead). Versions are built in a
-temporary sibling folder and renamed into place, so a failure leaves nothing half-written.
+temporary sibling folder and renamed into place, so a failure leaves nothing half-written; the rename never
+overwrites (``atomic.install_new_dir``), so of two submissions scored at once into one version exactly one enters
+it and the other gets a one-line error (submit it again: it goes into the next version).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -315,19 +315,17 @@ def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | No
     version = check_version(version) if version is not None else next_version(previous)
     final = folder / suite.card.id / version
     if final.exists():
-        raise BenchkitError(Problem(f"leaderboard {suite.card.id} {version} already exists", file=str(final),
-                                    field="--version", hint="leaderboard versions are immutable: choose a new "
-                                                            "--version, or leave it out for the next one"))
+        raise _version_exists(suite.card.id, version, final)
     if previous is not None and _version_key(version) <= _version_key(previous):
         raise BenchkitError(Problem(f"version {version} is not after the latest leaderboard version {previous}",
                                     field="--version", hint=f"e.g. --version {next_version(previous)}"))
     entries, _ = _previous_entries(folder / suite.card.id / previous, suite, scored) if previous else ([], {})
     packed: Path | None = None
     if scored.archive.is_dir():  # an unpacked submission is kept as the deterministic zip of its files
+        from benchkit.atomic import temp_path
+
         final.parent.mkdir(parents=True, exist_ok=True)
-        handle, name_ = tempfile.mkstemp(prefix=".submission.", suffix=".zip", dir=final.parent)
-        os.close(handle)
-        packed = Path(name_)
+        packed = temp_path(final.parent / "submission", ".zip")
         names = [p.relative_to(scored.archive).as_posix() for p in sorted(scored.archive.rglob("*")) if p.is_file()]
         zip_folder(scored.archive, names, packed)
         scored.archive_sha256 = file_sha256(packed)
@@ -341,7 +339,7 @@ def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | No
 def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries: list[dict[str, Any]], name: str,
                    model: str | None, url: str | None, description: str | None, version: str, previous: str | None,
                    packed: Path | None) -> Path:
-    from benchkit.atomic import install_dir
+    from benchkit.atomic import install_new_dir, make_work_dir
     from benchkit.release.manifest import kit_state
     from benchkit.train.provenance import file_sha256
 
@@ -360,8 +358,7 @@ def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries:
     new = entry_record(scored, slug, name, model, url, description, version, created)
     ranked = rank(entries + [new])
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".building", dir=final.parent))
+    work = make_work_dir(final)
     try:
         (work / "entries").mkdir()
         (work / "archives").mkdir()
@@ -382,11 +379,21 @@ def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries:
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                             encoding="utf-8")
-        install_dir(work, final)
+        try:
+            install_new_dir(work, final)
+        except FileExistsError:
+            raise _version_exists(suite.card.id, version, final, " (another submission created it while this one "
+                                                                 "was scored)") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return final
+
+
+def _version_exists(suite_id: str, version: str, final: Path, how: str = "") -> BenchkitError:
+    return BenchkitError(Problem(f"leaderboard {suite_id} {version} already exists{how}", file=str(final),
+                                 field="--version", hint="leaderboard versions are immutable: submit again with a "
+                                                         "new --version, or leave it out for the next one"))
 
 
 def rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
