@@ -19,7 +19,11 @@ import argparse
 import hashlib
 import json
 import random
+import sys
 from pathlib import Path
+from typing import Any
+
+from benchkit.errors import BenchkitError, Problem
 
 # task folder -> (train rows, header?, label column, test columns (from the dev header) or None for CoLA)
 TASKS = {
@@ -55,13 +59,18 @@ LABEL_COLUMNS = {"SST-2": "label", "CoLA": "label", "MRPC": "Quality", "STS-B": 
 def write_private_labels(glue: Path, mini: Path, out: Path) -> None:
     """``out/<task>/test.tsv``: glue-mini's test file with its label column, recovered from the official dev file
     at the source lines selection.json records (checked against both files' sha256)."""
-    selection = json.loads((mini / "selection.json").read_text(encoding="utf-8"))
+    selection = read_selection(mini)
     for task, (_, _, label_col) in TASKS.items():
-        entry = selection[f"{task}/test.tsv"]
+        entry = selection.get(f"{task}/test.tsv")
+        if not isinstance(entry, dict):
+            raise BenchkitError(Problem(f"no entry for {task}/test.tsv", file=str(mini / "selection.json"),
+                                        hint="rebuild the folder with this script (without --private-labels)"))
         source = glue / task / "dev.tsv"
+        require_files([source, mini / task / "test.tsv"], glue)
         for path, digest in ((source, entry["source_sha256"]), (mini / task / "test.tsv", entry["sha256"])):
             if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                raise SystemExit(f"{path}: not the file selection.json records (sha256 differs)")
+                raise BenchkitError(Problem("not the file selection.json records (sha256 differs)", file=str(path),
+                                            hint="use the GLUE files and the glue-mini folder it was built from"))
         _, dev = lines_of(source)
         by_number = dict(dev)
         bom, test = lines_of(mini / task / "test.tsv")
@@ -71,15 +80,50 @@ def write_private_labels(glue: Path, mini: Path, out: Path) -> None:
         print(f"{task}/test.tsv {len(labels):>5} labels -> {out / task / 'test.tsv'}")
 
 
+def read_selection(mini: Path) -> dict[str, Any]:
+    path = mini / "selection.json"
+    build = f"python scripts/make_glue_mini.py --glue GLUE_DIR --out {mini}"
+    if not path.is_file():
+        raise BenchkitError(Problem("selection.json not found: --out must be a glue-mini folder this script built",
+                                    file=str(path), hint=f"pass --out data/glue-mini, or build {mini} first: {build}"))
+    try:
+        selection = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeError) as err:
+        raise BenchkitError(Problem(f"not valid JSON ({err})", file=str(path), hint=f"rebuild it: {build}")) from None
+    if not isinstance(selection, dict):
+        raise BenchkitError(Problem("expected an object of output files", file=str(path), hint=f"rebuild it: {build}"))
+    return selection
+
+
+def require_files(paths: list[Path], glue: Path) -> None:
+    """The first missing input file as one problem: --glue names the folder of the official GLUE download."""
+    for path in paths:
+        if not path.is_file():
+            raise BenchkitError(Problem("file not found", file=str(path),
+                                        hint=f"--glue is the folder of the official GLUE download (holding "
+                                             f"{', '.join(f'{t}/' for t in TASKS)}), e.g. ../shared/data/glue; "
+                                             f"given: {glue}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--glue", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--private-labels", type=Path, help="write the labelled test files here (see above)")
     args = parser.parse_args()
-    if args.private_labels is not None:
-        write_private_labels(args.glue, args.out, args.private_labels)
-        return
+    try:
+        if args.private_labels is not None:
+            write_private_labels(args.glue, args.out, args.private_labels)
+        else:
+            build(args)
+    except BenchkitError as err:  # bad input: one line each, exit 2, as benchkit's commands do
+        for problem in err.problems:
+            print(f"error: {problem.format()}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build(args: argparse.Namespace) -> None:
+    require_files([args.glue / task / name for task in TASKS for name in ("train.tsv", "dev.tsv")], args.glue)
     selection: dict[str, dict] = {}
     for task, (train_rows, header, label_col) in TASKS.items():
         rng = random.Random(0)

@@ -187,3 +187,29 @@ def test_ctrl_c_during_a_score_bootstrap_exits_130_promising_no_resume(tmp_path:
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stdout + stderr
     assert stderr.strip().splitlines() == ["interrupted"] and stdout == ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scripts/make_glue_mini.py
+
+
+def _make_glue_mini(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "make_glue_mini.py"), *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_make_glue_mini_without_selection_json_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "mini").mkdir()
+    result = _make_glue_mini("--glue", str(REPO.parent / "shared" / "data" / "glue"), "--out", str(tmp_path / "mini"),
+                             "--private-labels", str(tmp_path / "labels"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'mini' / 'selection.json'}: selection.json not found: --out must be a glue-mini folder "
+        f"this script built (hint: pass --out data/glue-mini, or build {tmp_path / 'mini'} first: python "
+        f"scripts/make_glue_mini.py --glue GLUE_DIR --out {tmp_path / 'mini'})"]
+    assert not (tmp_path / "labels").exists()
+    missing = _make_glue_mini("--glue", str(tmp_path / "no-glue"), "--out", str(tmp_path / "built"))
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    assert missing.stderr.startswith(f"error: {tmp_path / 'no-glue' / 'SST-2' / 'train.tsv'}: file not found (hint: "
+                                     "--glue is the folder of the official GLUE download")
+    assert not (tmp_path / "built").exists()
