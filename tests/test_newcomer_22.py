@@ -213,3 +213,24 @@ def test_make_glue_mini_without_selection_json_is_one_line_with_a_hint(tmp_path:
     assert missing.stderr.startswith(f"error: {tmp_path / 'no-glue' / 'SST-2' / 'train.tsv'}: file not found (hint: "
                                      "--glue is the folder of the official GLUE download")
     assert not (tmp_path / "built").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the README's extras
+
+
+def test_the_readme_describes_the_extras_pyproject_declares() -> None:
+    import re
+    import tomllib
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    (members,) = [re.fullmatch(r"benchkit\[(.*)\]", spec).group(1).split(",") for spec in extras["all"]]  # type: ignore[union-attr]
+    text = " ".join((REPO / "README.md").read_text().split())
+    sentence = text.split("Extras: ", 1)[1].split(". ", 1)[0]
+    assert set(re.findall(r"`([a-z]+)` \(", sentence)) | {"gpu", "all"} == set(extras)  # each extra described
+    said = re.search(r"`all` = ([a-z +]+)", sentence)
+    assert said is not None and [m.strip() for m in said.group(1).split("+")] == members
+    for extra in ("efficient", "cluster", "search"):  # what each installs, by package name
+        for requirement in extras[extra]:
+            package = re.split(r"[<>=\[]", requirement)[0]
+            assert package in sentence, (extra, package)
