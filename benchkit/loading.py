@@ -21,6 +21,7 @@ from benchkit.task_types import TASK_TYPES
 
 if TYPE_CHECKING:
     import datasets
+    import numpy as np
     import pandas as pd
 
 TEXT_ROLES = ("text", "text_pair", "question", "context")
@@ -184,15 +185,33 @@ def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFram
     return frame
 
 
+def _repeated_inputs(parent: "pd.DataFrame") -> "np.ndarray":
+    """Rows whose input (the leakage check's key) occurs more than once in ``parent``. A carve never takes them (nor
+    a group holding one), so a derived split shares no input with what its parent keeps: it passes the leakage
+    check by construction (CoNLL's many one-token ':' sentences stay in train)."""
+    import numpy as np
+
+    from benchkit.validation.cross_split import _keys  # the one definition of "the same input"
+
+    keys = _keys(parent)
+    counts: dict[tuple, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return np.asarray([counts[key] > 1 for key in keys], dtype=bool)
+
+
 def split_off(card: TaskCard, parent: "pd.DataFrame", derive: Derive) -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """(rest, carved): ``derive.fraction`` of ``parent`` carved out, stratified by label for class and choice targets,
-    deterministic per ``derive.seed``. At least one row is carved and one kept when the parent has two or more."""
+    deterministic per ``derive.seed``, from rows whose input is not repeated in the parent (all rows when every input
+    is). At least one row is carved and one kept when the parent has two or more."""
     import numpy as np
 
     rng = np.random.default_rng(derive.seed)
     target = TASK_TYPES.get(card.type)
+    repeated = _repeated_inputs(parent)
     if "group" in parent.columns:  # grouped rows (MultiRC answer options of one question) are carved as whole groups
-        keys = list(dict.fromkeys(parent["group"]))
+        shared = set(parent["group"][repeated])
+        keys = [k for k in dict.fromkeys(parent["group"]) if k not in shared] or list(dict.fromkeys(parent["group"]))
         take = min(max(int(round(derive.fraction * len(keys))), 1), len(keys) - 1) if len(keys) >= 2 else 0
         chosen_keys = set(rng.permutation(np.asarray(keys, dtype=object))[:take].tolist())
         mask = parent["group"].isin(chosen_keys).to_numpy()
@@ -202,9 +221,11 @@ def split_off(card: TaskCard, parent: "pd.DataFrame", derive: Derive) -> tuple["
     chosen: list[int] = []
     for indices in groups:
         take = int(round(derive.fraction * len(indices)))
-        chosen.extend(rng.permutation(np.asarray(indices))[:take].tolist())
+        pool = [i for i in indices if not repeated[i]] or list(indices)
+        chosen.extend(rng.permutation(np.asarray(pool))[:take].tolist())
     if not chosen and len(parent) >= 2:  # a tiny parent: rounding per class took nothing
-        chosen = [int(rng.integers(len(parent)))]
+        unique = np.flatnonzero(~repeated) if (~repeated).any() else np.arange(len(parent))
+        chosen = [int(unique[rng.integers(len(unique))])]
     if len(chosen) == len(parent) and len(parent) >= 2:
         chosen = chosen[:-1]
     mask = np.zeros(len(parent), dtype=bool)
