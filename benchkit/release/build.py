@@ -60,7 +60,7 @@ def release_dir(out_dir: Path, suite_id: str, version: str) -> Path:
 
 def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str], None] = print) -> Path:
     from benchkit.release import datasheet, leaderboard, manifest, results
-    from benchkit.release.collect import collect_runs, current_data
+    from benchkit.release.collect import collect_runs, current_data, unchecked_card_records
     from benchkit.release.scores import load_gold, summarize
     from benchkit.release.submissions import write_submissions
 
@@ -72,6 +72,8 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
     data_dir = suite_data_dir(suite, options.data_dir)
     data = current_data(suite, data_dir)
     runs = collect_runs(options.runs_dir, suite, data, options.configs, options.where)
+    for line in unchecked_card_records(runs):  # old records: accepted, their card content unknown
+        warn(line)
     gold = load_gold(suite, runs, data_dir) if options.ci.resamples > 0 else None
     entries = summarize(suite, runs, gold, options.ci)
     if final.exists():
@@ -95,11 +97,12 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
             if info.get("skipped"):
                 warn(f"note: no {info['format']} submission for {info['entry']}: {info['skipped']}")
         copies = manifest.copy_runs(runs, work)  # the release carries its evidence: verifiable wherever copied
+        cards = manifest.copy_cards(suite, work)  # and the cards it was built from
         dvc = manifest.dvc_state(Path.cwd(), exclude_outs=(manifest.display_path(final),))
         manifest.write(work, manifest.build(
             suite=suite, version=version, created=created, forced=forced, release_dir=final,
             data_dir=data_dir, runs_dir=options.runs_dir, data=data, runs=runs, entries=entries, ci=options.ci,
-            submissions=submissions, kit=kit, dvc=dvc, copies=copies))
+            submissions=submissions, kit=kit, dvc=dvc, copies=copies, cards=cards))
         if options.force:
             install_dir(work, final)
         else:

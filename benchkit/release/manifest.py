@@ -9,6 +9,9 @@ covers the manifest itself (computed with that key absent).
 Schema 2: the release holds a copy of each run record and its predictions (``runs/<the record's path under --runs>``,
 a leading ``runs/`` not doubled), so it verifies wherever it is copied; ``runs[].record`` is that path inside the
 release and ``runs[].source`` the record's path under the original runs folder. Schema 1 (no copies) still verifies.
+The release also holds copies of its suite and task cards (``extends:`` parents included) under ``cards/``, named by
+``files[].copy`` of each card in the manifest; verify reads them, so it needs no benchmark checkout (releases built
+before the copies verify against the cards the catalog finds, as before).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ SCHEMA = "benchkit.release/2"
 SCHEMAS = ("benchkit.release/1", SCHEMA)  # verify reads both; 1 had no copies of the runs
 MANIFEST_NAME = RELEASE_MARKER
 RUNS_FOLDER = "runs"
+CARDS_FOLDER = "cards"  # copies of the suite and task cards the release was built from
 
 
 def card_files(path: Path) -> list[Path]:
@@ -107,14 +111,50 @@ def selection_state(runs: list[Run]) -> dict[str, Any]:
             "selected_on_dev": on_dev_text(summary)}
 
 
-def cards_state(suite: Suite) -> dict[str, Any]:
-    tasks = []
-    for card in suite.tasks:
-        files = card_files(task_path(card.id))
-        tasks.append({"id": card.id, "version": card.version,
-                      "files": [{"path": display_path(f), "sha256": sha256_file(f)} for f in files]})
-    return {"suite": {"id": suite.card.id, "version": suite.card.version,
-                      "files": [{"path": display_path(f), "sha256": sha256_file(f)} for f in card_files(suite.path)]},
+def _suite_card_files(suite: Suite) -> list[list[Path]]:
+    """The suite card's chain, then each task card's chain (child first)."""
+    return [card_files(suite.path)] + [card_files(task_path(card.id)) for card in suite.tasks]
+
+
+def card_places(suite: Suite) -> dict[Path, str]:
+    """Where each card file goes inside the release: ``cards/<its path under its card root>`` (``benchmarks/x.yaml``,
+    ``tasks/x/y.yaml``, shared ``_*.yaml`` beside them), so the copies' relative ``extends:`` still resolve. A file
+    outside every card root (an ``extends:`` reaching elsewhere) places all files under their common folder."""
+    from benchkit.cards.catalog import card_roots
+
+    files = list(dict.fromkeys(f for chain in _suite_card_files(suite) for f in chain))
+    roots = [*card_roots(), *{f.parent.parent for f in files if f.parent.name == "benchmarks"}]
+
+    def under(path: Path) -> str | None:
+        return next((path.relative_to(r).as_posix() for r in roots if path.is_relative_to(r)), None)
+
+    places = {f: under(f) for f in files}
+    if any(p is None for p in places.values()) or len(set(places.values())) < len(places):
+        common = Path(os.path.commonpath([f.parent for f in files]))
+        places = {f: f.relative_to(common).as_posix() for f in files}
+    return {f: f"{CARDS_FOLDER}/{place}" for f, place in places.items()}
+
+
+def copy_cards(suite: Suite, folder: Path) -> dict[Path, str]:
+    """Copy the suite and task cards (with their ``extends:`` parents) into the release: verify reads these copies,
+    so a release verifies from any folder, not only from the benchmark it was built in."""
+    places = card_places(suite)
+    for source, place in places.items():
+        target = folder / place
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return places
+
+
+def cards_state(suite: Suite, copies: dict[Path, str] | None = None) -> dict[str, Any]:
+    def described(files: list[Path]) -> list[dict[str, str]]:
+        return [{"path": display_path(f), "sha256": sha256_file(f),
+                 **({"copy": copies[f]} if copies and f in copies else {})} for f in files]
+
+    suite_files, *task_files = _suite_card_files(suite)
+    tasks = [{"id": card.id, "version": card.version, "files": described(files)}
+             for card, files in zip(suite.tasks, task_files)]
+    return {"suite": {"id": suite.card.id, "version": suite.card.version, "files": described(suite_files)},
             "tasks": tasks}
 
 
@@ -183,11 +223,12 @@ def _entry(entry: Entry) -> dict[str, Any]:
 def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir: Path, data_dir: Path,
           runs_dir: Path, data: dict[str, dict[str, DataFileState | None]], runs: list[Run], entries: list[Entry],
           ci: CISettings, submissions: list[dict[str, Any]], kit: dict[str, Any],
-          dvc: dict[str, Any] | None, copies: dict[str, dict[str, Any]]) -> dict[str, Any]:
+          dvc: dict[str, Any] | None, copies: dict[str, dict[str, Any]],
+          cards: dict[Path, str] | None = None) -> dict[str, Any]:
     from benchkit.scoring import SCORE_RULES
 
     rule = SCORE_RULES.get(suite.card.score_rule)
-    cards = cards_state(suite)
+    cards = cards_state(suite, cards)
     scored = {t.id: t.scored for t in suite.card.tasks}
     models: dict[tuple[str, str], dict[str, Any]] = {}
     methods: dict[str, dict[str, Any]] = {}

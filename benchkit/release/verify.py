@@ -2,7 +2,7 @@
 
 Checked: the manifest's own hash; every file of the release (changed, missing, added), the copies of the run
 records and predictions among them (named as such); every data split file; every card file (and each card's
-version); with ``--runs``, the original records and predictions too. A release verifies wherever it is copied: its
+version), in the release's own copies of the cards (older releases: the cards found from here); with ``--runs``, the original records and predictions too. A release verifies wherever it is copied: its
 records travel with it; only the data (not copied: they can be large) are looked up outside, in ``--data-dir`` or
 else where the release was built (relative to the release, the absolute path, the displayed path), taking the
 candidate that really holds the data files. When none does, that is a change (exit 2: the scores are claims about
@@ -128,14 +128,78 @@ def _check_data(report: VerifyReport, folder: Path, manifest: dict[str, Any], da
                  "restore the release's data (e.g. dvc checkout), or build a new version from the new data")
 
 
-def _check_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
+def _pinned_cards(manifest: dict[str, Any]) -> list[tuple[str, str, str, list[dict[str, str]]]]:
+    suite = manifest["suite"]
+    return [("suite", suite["id"], suite["version"], suite["files"])] + [
+        ("task", t["id"], t["version"], t["files"]) for t in manifest["tasks"]]
+
+
+def card_copies(manifest: dict[str, Any]) -> set[str]:
+    """The release's copies of its cards (paths inside the release); empty for releases built before the copies."""
+    return {entry["copy"] for *_, pinned in _pinned_cards(manifest) for entry in pinned if "copy" in entry}
+
+
+def _check_card_copies(report: VerifyReport, folder: Path, manifest: dict[str, Any]) -> None:
+    """Each card's copy in the release: its sha256 as pinned, and the card it holds loads with the pinned id and
+    version. Needs nothing outside the release, so it holds wherever the release is copied."""
+    from benchkit.cards.loader import load_suite_card, load_task_card
+
+    for kind, card_id, version, pinned in _pinned_cards(manifest):
+        before = len(report.changes)
+        for entry in pinned:
+            report.checked += 1
+            path = folder / entry["copy"]
+            if not path.is_file():
+                report.changes.append(Problem(f"{kind} card {card_id}: its copy in the release is missing (sha256 "
+                                              f"{_short(entry['sha256'])} in the manifest)", file=str(path),
+                                              field="sha256", hint="restore it from the published release"))
+            elif sha256_file(path) != entry["sha256"]:
+                report.changes.append(Problem(f"{kind} card {card_id} changed since the release (sha256 "
+                                              f"{_short(entry['sha256'])} in the manifest, {_short(sha256_file(path))} "
+                                              "now)", file=str(path), field="sha256",
+                                              hint="releases are immutable: restore the release's copy of the card"))
+        first = folder / pinned[0]["copy"]
+        if len(report.changes) > before:  # a changed or missing file: loading it would say nothing more
+            continue
+        try:
+            card = load_suite_card(first) if kind == "suite" else load_task_card(first)
+        except BenchkitError as err:
+            report.changes.append(Problem(f"{kind} card {card_id}: its copy in the release does not load: "
+                                          f"{err.problems[0].message}", file=str(first), field="card",
+                                          hint="restore the release from the published one"))
+            continue
+        if (card.id, card.version) != (card_id, version):
+            report.changes.append(Problem(f"{kind} card copy holds {card.id} {card.version}, the release pins "
+                                          f"{card_id} {version}", file=str(first), field="version",
+                                          hint="restore the release from the published one"))
+    _note_live_cards(report, manifest)
+
+
+def _note_live_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
+    """Cards found from here (the benchmark checkout) that differ from the release's copies: a note, not a change
+    (the release was checked against its own copies; the benchmark may have moved on to new versions)."""
+    from benchkit.cards import catalog
+    from benchkit.release.manifest import card_files
+
+    for kind, card_id, _, pinned in _pinned_cards(manifest):
+        try:
+            path = catalog.suite_path(card_id) if kind == "suite" else catalog.task_path(card_id)
+        except BenchkitError:
+            continue  # not found from here: the copy is all there is
+        if [sha256_file(f) for f in card_files(path)] != [e["sha256"] for e in pinned]:
+            report.notes.append(f"{kind} card {card_id} found here ({path}) differs from the release's copy; the "
+                                "release was verified against its copy")
+
+
+def _check_cards(report: VerifyReport, folder: Path, manifest: dict[str, Any]) -> None:
     from benchkit.cards import catalog
     from benchkit.release.manifest import card_files, display_path
 
-    suite = manifest["suite"]
-    cards = [("suite", suite["id"], suite["version"], suite["files"])]
-    cards += [("task", t["id"], t["version"], t["files"]) for t in manifest["tasks"]]
-    for kind, card_id, version, pinned in cards:
+    cards = _pinned_cards(manifest)
+    if cards and all("copy" in entry for *_, pinned in cards for entry in pinned):
+        _check_card_copies(report, folder, manifest)
+        return
+    for kind, card_id, version, pinned in cards:  # a release without copies: the cards found from here
         try:
             path = catalog.suite_path(card_id) if kind == "suite" else catalog.task_path(card_id)
             card = catalog.load_suite(card_id).card if kind == "suite" else catalog.load_task(card_id)
@@ -180,6 +244,7 @@ def verify_release(folder: Path, data_dir: Path | None = None, runs_dir: Path | 
     _check_runs(report, folder, copied, "record", "",
                 "releases are immutable: restore it from the published release, or build a new version")
     inside = {rel for run in copied for rel, *_ in _run_files(run)}  # checked above, under their own names
+    inside |= card_copies(manifest)  # checked with the cards, named as cards
 
     files = manifest.get("files", {})
     for name, digest in files.items():
@@ -191,7 +256,7 @@ def verify_release(folder: Path, data_dir: Path | None = None, runs_dir: Path | 
                                       hint="remove it, or build a new version"))
 
     _check_data(report, folder, manifest, data_dir, skip_data)
-    _check_cards(report, manifest)
+    _check_cards(report, folder, manifest)
 
     if copied and runs_dir is not None:
         _check_runs(report, runs_dir, copied, "source", "original ",
