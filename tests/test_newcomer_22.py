@@ -4,6 +4,7 @@ README's extras, and cost plots whose tick labels are distinct."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -111,7 +112,8 @@ def _hub_env(tmp_path: Path, endpoint: str, offline: bool) -> dict[str, str]:
 def _run_with_model(tmp_path: Path, model: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # timeout: seconds to spare for the start; huggingface_hub's five retries with backoff alone take 23 s
     return subprocess.run([sys.executable, "-m", "benchkit.cli", "run", "glue-mini/sst2", "--model", model, "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=20)
+                           str(tmp_path / "out")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=20,
+                          check=False)
 
 
 def test_offline_a_hub_id_missing_from_the_cache_is_one_line_naming_its_alias_and_asks_no_server(
@@ -153,9 +155,9 @@ def test_a_pinned_alias_in_the_cache_resolves_without_asking_the_hub(tmp_path: P
     hub = _CountingHub()
     try:
         result = subprocess.run(
-            [sys.executable, "-c", "from benchkit.train.models import resolve_model; "
-                                   "print(resolve_model('herbert-base').path)"],
-            capture_output=True, text=True, env=_hub_env(tmp_path, hub.url, offline=False), timeout=20)
+            [sys.executable, "-c", ("from benchkit.train.models import resolve_model; "
+                                    "print(resolve_model('herbert-base').path)")],
+            capture_output=True, text=True, env=_hub_env(tmp_path, hub.url, offline=False), timeout=20, check=False)
     finally:
         hub.close()
     assert result.returncode == 0, result.stderr
@@ -195,7 +197,7 @@ def test_ctrl_c_during_a_score_bootstrap_exits_130_promising_no_resume(tmp_path:
 
 def _make_glue_mini(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(REPO / "scripts" / "make_glue_mini.py"), *args], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, check=False)
 
 
 def test_make_glue_mini_without_selection_json_is_one_line_with_a_hint(tmp_path: Path) -> None:
@@ -203,10 +205,10 @@ def test_make_glue_mini_without_selection_json_is_one_line_with_a_hint(tmp_path:
     result = _make_glue_mini("--glue", str(REPO.parent / "shared" / "data" / "glue"), "--out", str(tmp_path / "mini"),
                              "--private-labels", str(tmp_path / "labels"))
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines() == [(
         f"error: {tmp_path / 'mini' / 'selection.json'}: selection.json not found: --out must be a glue-mini folder "
         f"this script built (hint: pass --out data/glue-mini, or build {tmp_path / 'mini'} first: python "
-        f"scripts/make_glue_mini.py --glue GLUE_DIR --out {tmp_path / 'mini'})"]
+        f"scripts/make_glue_mini.py --glue GLUE_DIR --out {tmp_path / 'mini'})")]
     assert not (tmp_path / "labels").exists()
     missing = _make_glue_mini("--glue", str(tmp_path / "no-glue"), "--out", str(tmp_path / "built"))
     assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
@@ -234,3 +236,46 @@ def test_the_readme_describes_the_extras_pyproject_declares() -> None:
         for requirement in extras[extra]:
             package = re.split(r"[<>=\[]", requirement)[0]
             assert package in sentence, (extra, package)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the leaderboard's cost plots
+
+
+def _entry(name: str, score: float, parameters: int, memory: float, seconds: float) -> Any:
+    from benchkit.release.scores import Entry
+    from benchkit.scoring import SuiteScore
+    from benchkit.train.records import MethodRef, ModelRef
+
+    return Entry(slug=name, model=ModelRef(name=name, source=name, revision=None, sha256="0" * 64),
+                 method=MethodRef(name="full"), runs=[], metrics={}, tasks={},
+                 suite=SuiteScore("mean", "mean of the tasks", score, False, (), {}, ()), seed_scores=None,
+                 ci=(score - 0.02, score + 0.02),
+                 costs={"trainable_parameters": parameters, "peak_memory_bytes": int(memory * (1 << 30)),
+                        "train_seconds": seconds})
+
+
+def test_cost_plot_tick_labels_are_distinct_and_do_not_overlap() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from benchkit.release.leaderboard import BYTE_UNITS, cost_figure, unit_labels
+
+    # peak memory 1.6, 1.6 and 1.7 GiB as the table rounds them; parameter counts close together too
+    entries = [_entry("a", 0.61, 4_385_000, 1.61, 100.0), _entry("b", 0.63, 4_392_000, 1.64, 130.0),
+               _entry("c", 0.66, 4_401_000, 1.69, 160.0)]
+    figure = cost_figure(entries, "suite score vs cost")
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in figure.axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.xaxis.get_major_ticks() if lo <= t.get_loc() <= hi and t.label1.get_visible()]
+        labels = [t.label1.get_text() for t in ticks]
+        assert len(labels) >= 2 and all(labels) and len(set(labels)) == len(labels), (ax.get_xlabel(), labels)
+        boxes = sorted((t.label1.get_window_extent(renderer) for t in ticks), key=lambda b: b.x0)
+        assert all(left.x1 < right.x0 for left, right in itertools.pairwise(boxes)), (ax.get_xlabel(), labels)
+    memory = next(ax for ax in figure.axes if ax.get_xlabel() == "peak memory")
+    assert all(t.get_text().endswith(" GiB") for t in memory.get_xticklabels() if t.get_text())
+    assert unit_labels([1.6 * (1 << 30), 1.65 * (1 << 30), 1.7 * (1 << 30)], BYTE_UNITS) == \
+        ["1.60 GiB", "1.65 GiB", "1.70 GiB"]
+    assert unit_labels([1 << 20, 10 << 20, 1 << 30], BYTE_UNITS) == ["1 MiB", "10 MiB", "1 GiB"]

@@ -251,9 +251,82 @@ def _plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+COUNT_UNITS = ((1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+BYTE_UNITS = (((1 << 30), " GiB"), ((1 << 20), " MiB"), ((1 << 10), " KiB"), (1.0, " B"))
+
+
+def _unit_of(value: float, units: tuple[tuple[float, str], ...]) -> tuple[float, str]:
+    return next(((size, suffix) for size, suffix in units if value >= size), units[-1])
+
+
+def unit_labels(values: list[float], units: tuple[tuple[float, str], ...],
+                unit: tuple[float, str] | None = None) -> list[str]:
+    """Tick labels in human units (each value's own, or one ``unit`` for the axis) with the fewest decimals, up to 3,
+    that keep them apart and true to half a percent: ticks at 1.60, 1.65 and 1.70 GiB read so, not "1.6 GiB" twice,
+    and 0.5 GiB is never "0 GiB"."""
+    labels: list[str] = []
+    for digits in range(4):
+        labels, true = [], True
+        for value in values:
+            size, suffix = unit or _unit_of(value, units)
+            shown = round(value / size, digits)
+            true = true and abs(shown * size - value) <= 0.005 * abs(value)
+            labels.append(f"{shown:.{digits}f}{suffix}" if value > 0 else "0")
+        if true and len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def _unit_axis(axis: Any, units: tuple[tuple[float, str], ...], values: list[float], log: bool) -> None:
+    """Ticks in human units: on a linear axis few, at round numbers of one unit (the largest value's); on a log axis
+    1, 10 and 100 of each unit (10 MiB, 100 MiB, 1 GiB), each in its own unit."""
+    from matplotlib.ticker import Formatter, Locator, MaxNLocator, NullFormatter
+
+    unit = None if log else _unit_of(max(values), units)
+
+    class UnitTicks(Formatter):
+        def format_ticks(self, values: Any) -> list[str]:
+            return unit_labels(list(values), units, unit)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return unit_labels([x], units, unit)[0]
+
+    if unit is not None:
+        size = unit[0]
+
+        class UnitLocator(MaxNLocator):
+            def tick_values(self, vmin: float, vmax: float) -> Any:
+                return super().tick_values(vmin / size, vmax / size) * size
+
+        axis.set_major_locator(UnitLocator(nbins=5, steps=[1, 2, 5, 10]))  # no 2.5: 1.625 would print as 1.62
+    else:
+        decades = sorted({size * 10 ** k for i, (size, _) in enumerate(units) for k in range(4 if i == 0 else 3)})
+
+        class UnitDecades(Locator):
+            def __call__(self) -> Any:
+                return self.tick_values(*self.axis.get_view_interval())
+
+            def tick_values(self, vmin: float, vmax: float) -> Any:
+                return [t for t in decades if min(vmin, vmax) <= t <= max(vmin, vmax)]
+
+        axis.set_major_locator(UnitDecades())
+    axis.set_major_formatter(UnitTicks())
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> str | None:
     """Suite score against trainable parameters, peak memory and training time, one point per (model, method) with
     its CI, as base64 PNG (None: no entries)."""
+    figure = cost_figure(entries, title, ylabel)
+    if figure is None:
+        return None
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def cost_figure(entries: list[Entry], title: str, ylabel: str = "suite score") -> Any:
+    """The figure of ``plot_png`` (a matplotlib Figure), or None without entries."""
     points = [e for e in entries if math.isfinite(e.suite.value)]
     if not points:
         return None
@@ -261,7 +334,6 @@ def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> s
 
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
 
     figure = Figure(figsize=(13, 3.8), dpi=100, layout="constrained")
     axes = figure.subplots(1, 3, sharey=True)
@@ -279,19 +351,16 @@ def plot_png(entries: list[Entry], title: str, ylabel: str = "suite score") -> s
             rightmost = len(xs) > 1 and x == max(xs)  # label to the left so it stays inside the axes
             ax.annotate(_plain(e.label + (" (partial)" if e.suite.partial else "")), (x, y), textcoords="offset points",
                         xytext=(-6, 6) if rightmost else (6, 6), ha="right" if rightmost else "left", fontsize=8)
-        if max(xs) / min(xs) > 20:
+        log = max(xs) / min(xs) > 20
+        if log:
             ax.set_xscale("log")
         if key in ("trainable_parameters", "peak_memory_bytes"):
-            human = human_count if key == "trainable_parameters" else human_bytes
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _, h=human: h(int(v)) if v > 0 else "0"))
-            ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+            _unit_axis(ax.xaxis, COUNT_UNITS if key == "trainable_parameters" else BYTE_UNITS, xs, log)
         ax.set_xlabel(label)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel(_plain(ylabel))
     figure.suptitle(_plain(title), fontsize=10)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return figure
 
 
 def diagnostics_text(suite: Suite, entries: list[Entry]) -> str:
