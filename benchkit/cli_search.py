@@ -24,7 +24,7 @@ from benchkit.errors import BenchkitError, Problem
 @click.option("--recipe", "recipe_file", type=click.Path(path_type=Path),
               help="Recipe file: fixed fields, and the space to search in its search: section (default: the method's "
                    "space in benchkit/search/spaces.yaml).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="A fixed recipe field for every trial.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="A recipe field fixed for every trial (and taken out of the search space).")
 @click.option("--seeds", default="1,2,3", show_default=True,
               help="Seeds the chosen recipe is rerun with (reported by the release).")
 @click.option("--trial-seed", type=int, help="The seed every trial trains with (default: the first of --seeds; "
