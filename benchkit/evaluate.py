@@ -70,8 +70,9 @@ def evaluate_split(card: TaskCard, split: str, references: Sequence[Any], predic
                    resamples: int = 1000, level: float = 0.95, seed: int = 0,
                    groups: Sequence[Any] | None = None) -> SplitEvaluation:
     """Every metric, the task score, and (resamples > 0) a bootstrap CI of the task score over examples (or over
-    whole groups / pairs, see ``resampling_units``)."""
-    from benchkit.scoring import bootstrap_ci, task_score
+    whole groups / pairs, see ``resampling_units``), from the metrics' additive statistics (``benchkit.bootstrap``)."""
+    from benchkit.bootstrap import split_ci
+    from benchkit.scoring import task_score
 
     metrics = compute_metrics(card, references, predictions, groups)
     result = SplitEvaluation(card.id, split, len(references), metrics, task_score(metrics, card.score_metrics),
@@ -79,13 +80,8 @@ def evaluate_split(card: TaskCard, split: str, references: Sequence[Any], predic
     if resamples > 0:
         # A metric over consecutive pairs (AX-g gender parity) is only defined on whole pairs, MultiRC EM on whole
         # questions: those units are resampled, their members staying together in each draw.
-        units = resampling_units(card, len(references), groups)
-        grouped = groups is not None  # the metrics take the drawn groups' fresh ids; pair metrics need none
-
-        def score(r: Sequence[Any], p: Sequence[Any], groups: Sequence[Any] | None = None) -> float:
-            return task_split_score(card, list(r), list(p), list(groups) if grouped and groups is not None else None)
-
-        ci = bootstrap_ci(references, predictions, score, resamples=resamples, level=level, seed=seed, groups=units)
+        ci = split_ci(card, references, predictions, point=result.score, resamples=resamples, level=level, seed=seed,
+                      groups=groups)
         result.ci = {"of": "task score", "low": ci.low, "high": ci.high, "level": ci.level, "resamples": ci.resamples,
                      "method": ci.method, "seed": ci.seed, "unit": ci.unit}
     return result

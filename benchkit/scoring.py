@@ -1,4 +1,5 @@
-"""From metric values to task scores, suite scores, seed statistics and bootstrap confidence intervals.
+"""From metric values to task scores, suite scores and seed statistics; bootstrap CIs come from ``benchkit.bootstrap``
+(its generic ``bootstrap_ci``/``paired_bootstrap``/``unpaired_bootstrap`` are re-exported here).
 
 Shapes:
 * a task's metric values: ``{metric_name: value}``;
@@ -13,7 +14,7 @@ different things in different papers (reference section 1.3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -344,201 +345,21 @@ def aggregate_seeds(results: Sequence[Mapping[str, Mapping[str, float]]]) -> dic
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# bootstrap
+# bootstrap: the one resampling engine lives in benchkit.bootstrap; its generic API is kept importable from here
 
-MetricFn = Callable[..., float]  # metric_fn(references, predictions) or, with groups, (..., groups=group_ids)
-CIMethod = Callable[[float, np.ndarray, float], tuple[float, float]]
-CI_METHODS: Registry[CIMethod] = Registry("bootstrap CI method")
+from benchkit.bootstrap import (  # noqa: E402
+    CI_METHODS,
+    BootstrapCI,
+    CIMethod,
+    MetricFn,
+    PairedBootstrap,
+    bootstrap_ci,
+    paired_bootstrap,
+    unpaired_bootstrap,
+)
 
-
-def _percentile(point: float, stats: np.ndarray, level: float) -> tuple[float, float]:
-    low, high = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
-
-
-def _basic(point: float, stats: np.ndarray, level: float) -> tuple[float, float]:
-    # reverse percentile: reflects the bootstrap quantiles around the point estimate
-    low, high = _percentile(point, stats, level)
-    return 2 * point - high, 2 * point - low
-
-
-CI_METHODS.add("percentile", _percentile)
-CI_METHODS.add("basic", _basic, aliases=("reverse_percentile",))
-
-
-@dataclass(frozen=True)
-class BootstrapCI:
-    point: float  # the metric on the full data
-    low: float
-    high: float
-    level: float
-    resamples: int
-    method: str
-    seed: int
-    unit: str  # "example" or "group": what was resampled
-
-
-@dataclass(frozen=True)
-class PairedBootstrap:
-    difference: float  # metric(a) - metric(b) on the full data
-    low: float
-    high: float
-    p_value: float  # two-sided: 2 * min(share of resampled differences <= 0, share >= 0), capped at 1
-    score_a: float
-    score_b: float
-    level: float
-    resamples: int
-    method: str
-    seed: int
-    unit: str
-
-    @property
-    def differs(self) -> bool:
-        """Whether the CI of the difference excludes 0 at ``level``."""
-        return self.low > 0 or self.high < 0
-
-
-def _objects(values: Sequence[Any]) -> np.ndarray:
-    # A 1-D object array so fancy indexing works for labels, numbers, tag lists and gold-answer lists alike
-    # (object beats fixed-width unicode here: the label metrics hash strings, which is faster on Python objects).
-    array = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        array[i] = value
-    return array
-
-
-class _Resampler:
-    """Draws bootstrap index sets: examples with replacement, or whole groups (e.g. MultiRC questions)."""
-
-    def __init__(self, n: int, groups: Sequence[Any] | None, seed: int):
-        self.n = n
-        self.rng = np.random.default_rng(seed)
-        self.grouped = groups is not None
-        if groups is not None:
-            if len(groups) != n:
-                raise _error(f"groups has {len(groups)} keys for {n} examples")
-            index: dict[Any, int] = {}
-            member_of = np.fromiter((index.setdefault(g, len(index)) for g in groups), dtype=np.int64, count=n)
-            self.order = np.argsort(member_of, kind="stable")  # examples sorted by group
-            self.sizes = np.bincount(member_of)
-            self.starts = np.cumsum(self.sizes) - self.sizes
-
-    def draw(self) -> tuple[np.ndarray, np.ndarray | None]:
-        if not self.grouped:
-            return self.rng.integers(0, self.n, size=self.n), None
-        picks = self.rng.integers(0, len(self.sizes), size=len(self.sizes))
-        lengths = self.sizes[picks]
-        # positions of every member of every picked group, without a Python loop over groups
-        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        indices = self.order[np.repeat(self.starts[picks], lengths) + offsets]
-        # fresh ids per draw so a group drawn twice counts as two questions, not one question with doubled answers
-        return indices, np.repeat(np.arange(len(picks)), lengths)
-
-
-def _check_bootstrap_args(n: int, m: int, resamples: int, level: float, method: str) -> CIMethod:
-    if n != m:
-        raise _error(f"{n} references but {m} predictions")
-    if n == 0:
-        raise _error("bootstrap needs at least one example")
-    if resamples < 1:
-        raise _error(f"resamples must be >= 1, got {resamples}")
-    if not 0 < level < 1:
-        raise _error(f"level must be in (0, 1), got {level}", hint="e.g. 0.95")
-    return CI_METHODS.get(method)
-
-
-def _call(metric_fn: MetricFn, refs: np.ndarray, preds: np.ndarray, groups: np.ndarray | Sequence[Any] | None) -> float:
-    return float(metric_fn(refs, preds) if groups is None else metric_fn(refs, preds, groups=groups))
-
-
-def bootstrap_ci(
-    references: Sequence[Any],
-    predictions: Sequence[Any],
-    metric_fn: MetricFn,
-    resamples: int = 1000,
-    level: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-    groups: Sequence[Any] | None = None,
-) -> BootstrapCI:
-    """Bootstrap confidence interval of ``metric_fn(references, predictions)`` over examples.
-
-    With ``groups`` (one key per example, e.g. the MultiRC question of each answer) whole groups are resampled and
-    ``metric_fn`` is called as ``metric_fn(refs, preds, groups=ids)`` with fresh ids per drawn group.
-    Deterministic for a given ``seed``.
-    """
-    interval = _check_bootstrap_args(len(references), len(predictions), resamples, level, method)
-    refs, preds = _objects(references), _objects(predictions)
-    point = _call(metric_fn, refs, preds, groups)
-    sampler = _Resampler(len(refs), groups, seed)
-    stats = np.empty(resamples)
-    for b in range(resamples):
-        idx, ids = sampler.draw()
-        stats[b] = _call(metric_fn, refs[idx], preds[idx], ids)
-    low, high = interval(point, stats, level)
-    return BootstrapCI(point, low, high, level, resamples, CI_METHODS.canonical(method), seed,
-                       "group" if groups is not None else "example")
-
-
-def paired_bootstrap(
-    references: Sequence[Any],
-    preds_a: Sequence[Any],
-    preds_b: Sequence[Any],
-    metric_fn: MetricFn,
-    resamples: int = 1000,
-    level: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-    groups: Sequence[Any] | None = None,
-) -> PairedBootstrap:
-    """Paired bootstrap of metric(a) - metric(b): both systems are scored on the SAME resampled examples, so
-    example difficulty cancels out. ``differs`` says whether the CI excludes 0; ``p_value`` is the two-sided share
-    of resamples on which the sign of the difference flips (a bootstrap sign test, resolution 2 / resamples)."""
-    interval = _check_bootstrap_args(len(references), len(preds_a), resamples, level, method)
-    if len(preds_b) != len(preds_a):
-        raise _error(f"system a has {len(preds_a)} predictions but system b has {len(preds_b)}")
-    refs, a, b = _objects(references), _objects(preds_a), _objects(preds_b)
-    score_a, score_b = _call(metric_fn, refs, a, groups), _call(metric_fn, refs, b, groups)
-    sampler = _Resampler(len(refs), groups, seed)
-    deltas = np.empty(resamples)
-    for r in range(resamples):
-        idx, ids = sampler.draw()
-        deltas[r] = _call(metric_fn, refs[idx], a[idx], ids) - _call(metric_fn, refs[idx], b[idx], ids)
-    difference = score_a - score_b
-    low, high = interval(difference, deltas, level)
-    p_value = min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
-    return PairedBootstrap(difference, low, high, p_value, score_a, score_b, level, resamples,
-                           CI_METHODS.canonical(method), seed, "group" if groups is not None else "example")
-
-
-def unpaired_bootstrap(
-    references_a: Sequence[Any],
-    predictions_a: Sequence[Any],
-    references_b: Sequence[Any],
-    predictions_b: Sequence[Any],
-    metric_fn: MetricFn,
-    resamples: int = 1000,
-    level: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-) -> PairedBootstrap:
-    """Bootstrap of metric(a) - metric(b) where a and b are DIFFERENT example sets scored by one system (a GLUE dev
-    split and its adversarial version): each resample draws each set with replacement on its own, since no example
-    of one set corresponds to an example of the other. Same fields as ``paired_bootstrap`` (unit "example, each set
-    resampled independently")."""
-    interval = _check_bootstrap_args(len(references_a), len(predictions_a), resamples, level, method)
-    _check_bootstrap_args(len(references_b), len(predictions_b), resamples, level, method)
-    refs_a, preds_a = _objects(references_a), _objects(predictions_a)
-    refs_b, preds_b = _objects(references_b), _objects(predictions_b)
-    score_a, score_b = _call(metric_fn, refs_a, preds_a, None), _call(metric_fn, refs_b, preds_b, None)
-    rng = np.random.default_rng(seed)
-    deltas = np.empty(resamples)
-    for r in range(resamples):
-        ia = rng.integers(0, len(refs_a), size=len(refs_a))
-        ib = rng.integers(0, len(refs_b), size=len(refs_b))
-        deltas[r] = _call(metric_fn, refs_a[ia], preds_a[ia], None) - _call(metric_fn, refs_b[ib], preds_b[ib], None)
-    difference = score_a - score_b
-    low, high = interval(difference, deltas, level)
-    p_value = min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
-    return PairedBootstrap(difference, low, high, p_value, score_a, score_b, level, resamples,
-                           CI_METHODS.canonical(method), seed, "example, each set resampled independently")
+__all__ = [
+    "CI_METHODS", "SCORE_RULES", "BootstrapCI", "CIMethod", "MetricFn", "PairedBootstrap", "ScoreRule", "SeedStats",
+    "SuiteScore", "SuiteScoreInput", "TaskResult", "TaskScoreInput", "aggregate_seeds", "bootstrap_ci",
+    "paired_bootstrap", "result_score", "seed_stats", "suite_score", "task_score", "unpaired_bootstrap",
+]

@@ -6,6 +6,7 @@ Values are on the [0, 1] scale; labels are official label strings.
 
 from benchkit.metrics.base import (
     INPUT_KINDS,
+    AdditiveStats,
     METRICS,
     OPTION_CHECKS,
     InputKind,
@@ -21,6 +22,7 @@ from benchkit.metrics.reading_comprehension import NORMALIZERS, squad_normalize 
 from benchkit.metrics.tagging import TAG_SCHEMES, TagScheme  # noqa: E402
 
 __all__ = [
+    "AdditiveStats",
     "INPUT_KINDS",
     "METRICS",
     "NORMALIZERS",

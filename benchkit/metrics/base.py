@@ -35,6 +35,18 @@ class UndefinedMetricWarning(UserWarning):
 
 
 @dataclass(frozen=True)
+class AdditiveStats:
+    """A metric as a function of per-example statistics that add up over examples (a bootstrap resample's stats are
+    the drawn examples' rows summed with their multiplicities: one matrix product for every resample at once).
+
+    ``per_example`` is (examples, k); ``value`` maps summed rows (b, k) to the metric on each of them (b,), computed as
+    ``compute`` does, so that a resample's value equals ``compute`` on the drawn examples."""
+
+    per_example: np.ndarray
+    value: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
 class Metric:
     name: str
     input_kind: InputKind
@@ -43,6 +55,12 @@ class Metric:
     description: str = ""
     options: tuple[str, ...] = ()  # keyword options ``compute`` accepts
     required_options: tuple[str, ...] = ()  # subset of ``options`` that must be given
+    # additive(references, predictions, **options) -> AdditiveStats, for metrics that have exact additive statistics
+    # (counts, sums); None: bootstrap recomputes ``compute`` on each resample (Spearman's ranks)
+    additive: Callable[..., AdditiveStats] | None = None
+    # pair metrics: the text role the two members of each consecutive pair share (AX-g: text_pair, the hypothesis),
+    # checked on the data at load time so that a mis-ordered file is an error, not a silently wrong score
+    pairs_share: str | None = None
 
 
 METRICS: Registry[Metric] = Registry("metric")

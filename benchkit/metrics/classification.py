@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import METRICS, Metric
+from benchkit.metrics.base import METRICS, AdditiveStats, Metric
 
 
 def _array(values: Sequence[str]) -> np.ndarray:
@@ -98,9 +98,92 @@ def mcc(references: Sequence[str], predictions: Sequence[str], labels: Sequence[
     return float((correct * s - t @ p) / np.sqrt(cov_pred * cov_true))
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# additive statistics (bootstrap): per-example counts whose sums give each metric exactly as the functions above do
+
+
+def _share(hits: np.ndarray) -> AdditiveStats:
+    """A mean of per-example 0/1 (or real) values: columns (value, 1)."""
+    stats = np.column_stack([np.asarray(hits, dtype=float), np.ones(len(hits))])
+    return AdditiveStats(stats, lambda summed: summed[:, 0] / summed[:, 1])
+
+
+def accuracy_stats(references: Sequence[str], predictions: Sequence[str],
+                   labels: Sequence[str] | None = None) -> AdditiveStats:
+    return _share(_array(references) == _array(predictions))
+
+
+def binary_f1_value(summed: np.ndarray) -> np.ndarray:
+    """2TP / (|gold positives| + |predicted positives|) from columns (tp, gold, predicted); 0 where undefined."""
+    denominator = summed[:, 1] + summed[:, 2]
+    return _safe_divide(2 * summed[:, 0], denominator)
+
+
+def f1_stats(references: Sequence[str], predictions: Sequence[str], positive_label: str | None = None,
+             labels: Sequence[str] | None = None) -> AdditiveStats:
+    if positive_label is None:
+        raise ValueError("f1 needs positive_label")
+    y_true, y_pred = _array(references) == positive_label, _array(predictions) == positive_label
+    return AdditiveStats(np.column_stack([y_true & y_pred, y_true, y_pred]).astype(float), binary_f1_value)
+
+
+def _confusion_stats(references: Sequence[str], predictions: Sequence[str],
+                     labels: Sequence[str] | None) -> tuple[np.ndarray, int]:
+    """One-hot (reference, prediction) cell per example over ``labels`` plus every other label seen: summed, the
+    resample's confusion matrix (rows = reference), with the label codes of the whole data."""
+    index = {label: i for i, label in enumerate(labels or ())}
+    values = np.concatenate([_array(references), _array(predictions)])
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+    n, k = len(references), len(index)
+    cells = np.zeros((n, k * k))
+    cells[np.arange(n), codes[:n] * k + codes[n:]] = 1.0
+    return cells, k
+
+
+def _f1_average_stats(average: str):
+    def additive(references: Sequence[str], predictions: Sequence[str],
+                 labels: Sequence[str] | None = None) -> AdditiveStats:
+        cells, size = _confusion_stats(references, predictions, labels)
+        kept = len(labels) if labels is not None else size
+
+        def value(summed: np.ndarray) -> np.ndarray:
+            matrix = summed.reshape(-1, size, size)[:, :kept, :kept]
+            predicted, gold = matrix.sum(axis=1), matrix.sum(axis=2)
+            tp = np.diagonal(matrix, axis1=1, axis2=2)
+            per_class = _safe_divide(2 * tp, predicted + gold)
+            if average == "macro":
+                # with labels: every label counts; without: only the labels present in the resample (as f1_macro)
+                present = np.full(per_class.shape, True) if labels is not None else (predicted + gold) > 0
+                return per_class.sum(axis=1) / present.sum(axis=1)
+            if average == "weighted":
+                return _safe_divide((per_class * gold).sum(axis=1), gold.sum(axis=1))
+            return _safe_divide(2 * tp.sum(axis=1), predicted.sum(axis=1) + gold.sum(axis=1))
+
+        return AdditiveStats(cells, value)
+
+    return additive
+
+
+def mcc_stats(references: Sequence[str], predictions: Sequence[str],
+              labels: Sequence[str] | None = None) -> AdditiveStats:
+    cells, size = _confusion_stats(references, predictions, None)
+
+    def value(summed: np.ndarray) -> np.ndarray:
+        matrix = summed.reshape(-1, size, size)
+        t, p = matrix.sum(axis=2), matrix.sum(axis=1)
+        s, correct = matrix.sum(axis=(1, 2)), np.trace(matrix, axis1=1, axis2=2)
+        cov_pred, cov_true = s * s - (p * p).sum(axis=1), s * s - (t * t).sum(axis=1)
+        product = cov_pred * cov_true
+        root = np.sqrt(np.where(product == 0, 1.0, product))
+        return np.where(product == 0, 0.0, (correct * s - (t * p).sum(axis=1)) / root)
+
+    return AdditiveStats(cells, value)
+
+
 METRICS.add(
     "accuracy",
-    Metric("accuracy", "labels", accuracy, description="fraction of exact label matches", options=("labels",)),
+    Metric("accuracy", "labels", accuracy, description="fraction of exact label matches", options=("labels",),
+           additive=accuracy_stats),
     aliases=("acc",),
 )
 METRICS.add(
@@ -112,6 +195,7 @@ METRICS.add(
         description="F1 of the named positive label (binary F1; MRPC/QQP 'equivalent'/'duplicate', KLEJ '1')",
         options=("positive_label", "labels"),
         required_options=("positive_label",),
+        additive=f1_stats,
     ),
 )
 _F1_DESCRIPTIONS = {
@@ -123,7 +207,8 @@ _F1_DESCRIPTIONS = {
 for _average, _description in _F1_DESCRIPTIONS.items():
     METRICS.add(
         f"f1_{_average}",
-        Metric(f"f1_{_average}", "labels", _f1_average(_average), description=_description, options=("labels",)),
+        Metric(f"f1_{_average}", "labels", _f1_average(_average), description=_description, options=("labels",),
+               additive=_f1_average_stats(_average)),
     )
 METRICS.add(
     "mcc",
@@ -133,6 +218,7 @@ METRICS.add(
         mcc,
         description="Matthews correlation (K-class R_K for GLUE AX); constant predictions give 0.0 as in sklearn",
         options=("labels",),
+        additive=mcc_stats,
     ),
     aliases=("matthews_correlation", "r3"),
 )

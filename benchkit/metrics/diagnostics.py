@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import INPUT_KINDS, METRICS, InputKindSpec, Metric, fail
+from benchkit.metrics.base import INPUT_KINDS, METRICS, AdditiveStats, InputKindSpec, Metric, fail
 
 
 def _check_pairs(references: Sequence[object], predictions: Sequence[object]) -> None:
@@ -32,6 +32,19 @@ def gender_parity(references: Sequence[str], predictions: Sequence[str], labels:
     return float(np.mean(preds[0::2] == preds[1::2]))
 
 
+def gender_parity_stats(references: Sequence[str], predictions: Sequence[str],
+                        labels: Sequence[str] | None = None) -> AdditiveStats:
+    """(pair predicted alike, 1) on the first member of each pair: additive over whole pairs, the unit the bootstrap
+    resamples for a pair metric."""
+    preds = np.asarray(list(predictions), dtype=object)
+    if len(preds) % 2:
+        raise ValueError("gender_parity needs an even number of predictions")
+    stats = np.zeros((len(preds), 2))
+    stats[0::2, 0] = preds[0::2] == preds[1::2]
+    stats[0::2, 1] = 1.0
+    return AdditiveStats(stats, lambda summed: summed[:, 0] / summed[:, 1])
+
+
 METRICS.add(
     "gender_parity",
     Metric(
@@ -40,5 +53,7 @@ METRICS.add(
         gender_parity,
         description="AX-g: fraction of consecutive prediction pairs (2i, 2i+1) that agree",
         options=("labels",),
+        additive=gender_parity_stats,
+        pairs_share="text_pair",
     ),
 )

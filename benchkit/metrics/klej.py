@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import METRICS, Metric
+from benchkit.metrics.base import METRICS, AdditiveStats, Metric
 
 
 def klej_ar_score(references: Sequence[float], predictions: Sequence[float]) -> float:
@@ -20,6 +20,24 @@ def klej_ar_score(references: Sequence[float], predictions: Sequence[float]) -> 
     return float(1.0 - per_class_mae.mean())
 
 
+def klej_ar_stats(references: Sequence[float], predictions: Sequence[float]) -> AdditiveStats:
+    """Per true rating class (of the whole data, sorted as np.unique sorts them): (member, absolute error)."""
+    y_true = (np.asarray(references, dtype=float) - 1.0) / 4.0
+    y_pred = (np.asarray(predictions, dtype=float) - 1.0) / 4.0
+    classes, member = np.unique(y_true, return_inverse=True)
+    stats = np.zeros((len(y_true), 2 * len(classes)))
+    stats[np.arange(len(y_true)), member] = 1.0
+    stats[np.arange(len(y_true)), len(classes) + member] = np.abs(y_true - y_pred)
+
+    def value(summed: np.ndarray) -> np.ndarray:
+        count, error = summed[:, :len(classes)], summed[:, len(classes):]
+        present = count > 0  # a class absent from the resample is not averaged, as np.unique would not list it
+        mae = np.divide(error, count, out=np.zeros_like(error), where=present)
+        return 1.0 - mae.sum(axis=1) / present.sum(axis=1)
+
+    return AdditiveStats(stats, value)
+
+
 METRICS.add(
     "klej_ar_score",
     Metric(
@@ -27,5 +45,6 @@ METRICS.add(
         "scores",
         klej_ar_score,
         description="KLEJ AR: 1 - macro-over-true-rating MAE on ratings rescaled by (y-1)/4, no clipping",
+        additive=klej_ar_stats,
     ),
 )

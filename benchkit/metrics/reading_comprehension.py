@@ -16,7 +16,8 @@ from typing import Any, Callable, Hashable, Mapping, Sequence
 import numpy as np
 
 from benchkit.errors import did_you_mean
-from benchkit.metrics.base import METRICS, OPTION_CHECKS, Metric, fail
+from benchkit.metrics.base import METRICS, OPTION_CHECKS, AdditiveStats, Metric, fail
+from benchkit.metrics.classification import _share, f1_stats
 from benchkit.metrics.classification import f1 as _binary_f1
 from benchkit.registry import Registry
 
@@ -123,6 +124,44 @@ def multirc_em(
     return float(np.mean(errors_per_question == 0))
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# additive statistics (bootstrap)
+
+
+def exact_match_stats(references: Sequence[str], predictions: Sequence[str], normalize: str = "none") -> AdditiveStats:
+    norm = NORMALIZERS.get(normalize)
+    return _share(np.asarray([norm(r) == norm(p) for r, p in zip(references, predictions)]))
+
+
+def _record_stats(per_answer: Callable[[str, str], float]):
+    def additive(references: Sequence[Sequence[str]], predictions: Sequence[str | None]) -> AdditiveStats:
+        return _share(np.asarray([0.0 if pred is None else max(per_answer(pred, gold) for gold in golds)
+                                  for golds, pred in zip(references, predictions)]))
+
+    return additive
+
+
+def multirc_f1a_stats(references: Sequence[str], predictions: Sequence[str], positive_label: str = "True",
+                      groups: Sequence[Hashable] | None = None, labels: Sequence[str] | None = None) -> AdditiveStats:
+    return f1_stats(references, predictions, positive_label=positive_label)
+
+
+def multirc_em_stats(references: Sequence[str], predictions: Sequence[str], groups: Sequence[Hashable] | None = None,
+                     labels: Sequence[str] | None = None) -> AdditiveStats:
+    """Each question's (fully correct, 1) on its first answer option: additive over whole questions, which is how
+    the bootstrap resamples MultiRC (a question drawn twice counts twice, as with fresh group ids)."""
+    if groups is None:
+        raise ValueError("multirc_em needs groups")
+    index: dict[Hashable, int] = {}
+    question = np.fromiter((index.setdefault(g, len(index)) for g in groups), dtype=np.int64, count=len(groups))
+    wrong = np.asarray(list(references), dtype=object) != np.asarray(list(predictions), dtype=object)
+    correct = np.bincount(question, weights=wrong.astype(float), minlength=len(index)) == 0
+    first = np.zeros(len(groups), dtype=bool)
+    first[np.unique(question, return_index=True)[1]] = True
+    stats = np.column_stack([first & correct[question], first]).astype(float)
+    return AdditiveStats(stats, lambda summed: summed[:, 0] / summed[:, 1])
+
+
 METRICS.add(
     "exact_match",
     Metric(
@@ -131,16 +170,19 @@ METRICS.add(
         exact_match,
         description="string equality after the `normalize` option (none|strip|lower|squad)",
         options=("normalize",),
+        additive=exact_match_stats,
     ),
     aliases=("em",),
 )
 METRICS.add(
     "record_f1",
-    Metric("record_f1", "grouped_answers", record_f1, description="ReCoRD: max-over-gold SQuAD token F1, mean over queries"),
+    Metric("record_f1", "grouped_answers", record_f1, description="ReCoRD: max-over-gold SQuAD token F1, mean over queries",
+           additive=_record_stats(_token_f1)),
 )
 METRICS.add(
     "record_em",
-    Metric("record_em", "grouped_answers", record_em, description="ReCoRD: max-over-gold normalised exact match"),
+    Metric("record_em", "grouped_answers", record_em, description="ReCoRD: max-over-gold normalised exact match",
+           additive=_record_stats(_token_em)),
 )
 METRICS.add(
     "multirc_f1a",
@@ -150,6 +192,7 @@ METRICS.add(
         multirc_f1a,
         description="MultiRC F1a: binary F1 over all answer options, positive label 'True'",
         options=("positive_label", "groups", "labels"),
+        additive=multirc_f1a_stats,
     ),
 )
 METRICS.add(
@@ -161,5 +204,6 @@ METRICS.add(
         description="MultiRC EM: fraction of questions (option `groups`: one question key per answer) fully correct",
         options=("groups", "labels"),
         required_options=("groups",),
+        additive=multirc_em_stats,
     ),
 )

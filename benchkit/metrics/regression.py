@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import METRICS, Metric, undefined
+from benchkit.metrics.base import METRICS, AdditiveStats, Metric, undefined
 
 
 def _correlation(name: str, statistic: Callable[[np.ndarray, np.ndarray], float]):
@@ -43,9 +43,31 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 pearson = _correlation("pearson", _pearson)
 spearman = _correlation("spearman", _spearman)
 
+
+def pearson_stats(references: Sequence[float], predictions: Sequence[float]) -> AdditiveStats:
+    """Sums of the values centred on the full data's means (so the sums of squares keep their precision), their
+    squares and products. A resample whose spread is too small to tell a constant side from rounding comes back NaN:
+    the bootstrap recomputes those with ``pearson`` itself (which returns 0.0 for a constant side)."""
+    x = np.asarray(predictions, dtype=float)
+    y = np.asarray(references, dtype=float)
+    dx, dy = x - x.mean(), y - y.mean()
+    stats = np.column_stack([np.ones(len(x)), dx, dy, dx * dx, dy * dy, dx * dy])
+
+    def value(summed: np.ndarray) -> np.ndarray:
+        n, sx, sy, sxx, syy, sxy = summed.T
+        vx, vy = sxx - sx * sx / n, syy - sy * sy / n
+        unsure = (vx <= 1e-9 * sxx) | (vy <= 1e-9 * syy) | (n < 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.clip((sxy - sx * sy / n) / np.sqrt(vx * vy), -1.0, 1.0)
+        return np.where(unsure, np.nan, r)
+
+    return AdditiveStats(stats, value)
+
+
 METRICS.add(
     "pearson",
-    Metric("pearson", "scores", pearson, description="Pearson r on raw outputs (no clipping); undefined -> 0.0"),
+    Metric("pearson", "scores", pearson, description="Pearson r on raw outputs (no clipping); undefined -> 0.0",
+           additive=pearson_stats),
 )
 METRICS.add(
     "spearman",

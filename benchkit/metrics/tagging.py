@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from benchkit.errors import did_you_mean
-from benchkit.metrics.base import METRICS, OPTION_CHECKS, Metric, fail, undefined
+import numpy as np
+
+from benchkit.metrics.base import METRICS, OPTION_CHECKS, AdditiveStats, Metric, fail, undefined
 from benchkit.registry import Registry
 
 Mode = str  # "conll" | "strict"
@@ -81,6 +83,25 @@ def _has_entities(sentences: list[list[str]], strict_scheme: Any) -> bool:
     return any(Entities(sentences, strict_scheme).entities)
 
 
+def _prepare(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], mode: Mode,
+             scheme: str | None) -> tuple[list[list[str]], list[list[str]], Any]:
+    """The tag lists and strict-mode scheme class every seqeval metric chunks with (overall, per type, bootstrap):
+    strict mode chunks under the declared scheme; conll mode renames BILOU's L-/U- to E-/S-, which its chunker knows."""
+    import seqeval.scheme
+
+    y_true = [list(s) for s in references]
+    y_pred = [list(s) for s in predictions]
+    spec = None if scheme is None else TAG_SCHEMES.get(scheme)
+    if mode == "strict":
+        if spec is None:  # compute_metric reports this with a hint
+            raise ValueError("strict mode needs a scheme")
+        return y_true, y_pred, getattr(seqeval.scheme, spec.seqeval_scheme)
+    if spec is not None and spec.conll_prefix_map:
+        rename = spec.conll_prefix_map
+        y_true, y_pred = ([[rename.get(t[0], t[0]) + t[1:] for t in s] for s in side] for side in (y_true, y_pred))
+    return y_true, y_pred, None
+
+
 def _seqeval(score: str, average: str):
     def compute(
         references: Sequence[Sequence[str]],
@@ -89,29 +110,92 @@ def _seqeval(score: str, average: str):
         scheme: str | None = None,
     ) -> float:
         import seqeval.metrics
-        import seqeval.scheme
 
-        y_true = [list(s) for s in references]
-        y_pred = [list(s) for s in predictions]
+        y_true, y_pred, strict = _prepare(references, predictions, mode, scheme)
         kwargs: dict[str, Any] = {"average": average, "zero_division": 0}
-        spec = None if scheme is None else TAG_SCHEMES.get(scheme)
-        if mode == "strict":
-            if spec is None:  # compute_metric reports this with a hint
-                raise ValueError("strict mode needs a scheme")
-            kwargs.update(mode="strict", scheme=getattr(seqeval.scheme, spec.seqeval_scheme))
-        elif spec is not None and spec.conll_prefix_map:
-            rename = spec.conll_prefix_map
-            y_true, y_pred = ([[rename.get(t[0], t[0]) + t[1:] for t in s] for s in side] for side in (y_true, y_pred))
+        if strict is not None:
+            kwargs.update(mode="strict", scheme=strict)
         with warnings.catch_warnings():
-            # prefix-less tags (scheme plain: POS tags, AspectEmo) are chunked as seqeval chunks any tag; its
-            # "seems not to be NE tag" warning per tag says only that
             warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
-            if not _has_entities(y_true + y_pred, kwargs.get("scheme")):
+            if not _has_entities(y_true + y_pred, strict):
                 return undefined(f"seqeval {score} ({average})", "no entities in references nor predictions", 0.0)
             return float(getattr(seqeval.metrics, f"{score}_score")(y_true, y_pred, **kwargs))
 
     compute.__name__ = f"seqeval_{score}_{average}"
     return compute
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# additive statistics (bootstrap): per sentence and entity type, true positives, predicted and gold chunks
+
+
+def _chunks(sentences: list[list[str]], strict: Any) -> list[set[tuple[str, int, int]]]:
+    """Each sentence's chunks (type, start, end) with the chunker seqeval uses in that mode."""
+    out: list[set[tuple[str, int, int]]] = [set() for _ in sentences]
+    if strict is not None:
+        from seqeval.scheme import Entities
+
+        for i, found in enumerate(Entities(sentences, strict).entities):
+            out[i] = {(e.tag, e.start, e.end) for e in found}
+        return out
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    # seqeval flattens a corpus with one "O" after each sentence, so no chunk crosses sentences
+    starts = np.cumsum([0] + [len(s) + 1 for s in sentences[:-1]])
+    for kind, begin, end in get_entities(sentences):
+        i = int(np.searchsorted(starts, begin, side="right")) - 1
+        out[i].add((kind, begin - int(starts[i]), end - int(starts[i])))
+    return out
+
+
+def _chunk_counts(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], mode: Mode,
+                  scheme: str | None) -> tuple[list[str], np.ndarray]:
+    """The entity types (sorted, as seqeval orders them) and per sentence the columns tp, predicted, gold per type."""
+    y_true, y_pred, strict = _prepare(references, predictions, mode, scheme)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+        gold, found = _chunks(y_true, strict), _chunks(y_pred, strict)
+    types = sorted({c[0] for side in (gold, found) for chunks in side for c in chunks})
+    column = {t: i for i, t in enumerate(types)}
+    stats = np.zeros((len(y_true), 3 * len(types)))
+    for i, (g, f) in enumerate(zip(gold, found)):
+        for offset, chunks in ((0, g & f), (len(types), f), (2 * len(types), g)):
+            for chunk in chunks:
+                stats[i, offset + column[chunk[0]]] += 1
+    return types, stats
+
+
+def _prf(tp: np.ndarray, predicted: np.ndarray, gold: np.ndarray) -> dict[str, np.ndarray]:
+    """seqeval's precision, recall and F1 (zero_division=0), elementwise, in its order of operations."""
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted != 0)
+    recall = np.divide(tp, gold, out=np.zeros_like(tp), where=gold != 0)
+    denominator = precision + recall
+    f1 = 2.0 * precision * recall / np.where(denominator == 0, 1.0, denominator)
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def _seqeval_stats(score: str, average: str):
+    def additive(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], mode: Mode = "conll",
+                 scheme: str | None = None) -> AdditiveStats:
+        types, stats = _chunk_counts(references, predictions, mode, scheme)
+        k = len(types)
+
+        def value(summed: np.ndarray) -> np.ndarray:
+            tp, predicted, gold = summed[:, :k], summed[:, k:2 * k], summed[:, 2 * k:]
+            present = (predicted + gold) > 0  # seqeval averages over the types found in the resample
+            if average == "micro":
+                values = _prf(tp.sum(axis=1), predicted.sum(axis=1), gold.sum(axis=1))[score]
+            elif average == "macro":
+                values = _prf(tp, predicted, gold)[score].sum(axis=1) / np.maximum(present.sum(axis=1), 1)
+            else:
+                weights = gold.sum(axis=1)
+                values = np.divide((_prf(tp, predicted, gold)[score] * gold).sum(axis=1), weights,
+                                   out=np.zeros(len(summed)), where=weights > 0)
+            return np.where(present.any(axis=1), values, 0.0)  # no entity at all: undefined, 0.0
+
+        return AdditiveStats(stats, value)
+
+    return additive
 
 
 for _score in ("f1", "precision", "recall"):
@@ -125,6 +209,7 @@ for _score in ("f1", "precision", "recall"):
                 _seqeval(_score, _average),
                 description=f"span-level {_score}, {_average} average over entity types (seqeval)",
                 options=("mode", "scheme"),
+                additive=_seqeval_stats(_score, _average),
             ),
         )
 
@@ -140,18 +225,16 @@ OPTION_CHECKS.add("entity_type", _check_entity_type)
 
 def seqeval_f1_type(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]],
                     entity_type: str | None = None, mode: Mode = "conll", scheme: str | None = None) -> float:
-    """Span-level F1 of one entity type (CoNLL reports PER, LOC, ORG and MISC each), in conll or strict mode."""
+    """Span-level F1 of one entity type (CoNLL reports PER, LOC, ORG and MISC each), in conll or strict mode, the
+    tags chunked as the overall F1 chunks them (``_prepare``: BILOU renamed for conll mode)."""
     import seqeval.metrics
-    import seqeval.scheme
 
     if entity_type is None:  # compute_metric reports this with a hint
         raise ValueError("seqeval_f1_type needs entity_type")
+    y_true, y_pred, strict = _prepare(references, predictions, mode, scheme)
     kwargs: dict[str, Any] = {"output_dict": True, "zero_division": 0}
-    y_true, y_pred = [list(s) for s in references], [list(s) for s in predictions]
-    if mode == "strict":
-        if scheme is None:
-            raise ValueError("strict mode needs a scheme")
-        kwargs.update(mode="strict", scheme=getattr(seqeval.scheme, TAG_SCHEMES.get(scheme).seqeval_scheme))
+    if strict is not None:
+        kwargs.update(mode="strict", scheme=strict)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
         report = seqeval.metrics.classification_report(y_true, y_pred, **kwargs)
@@ -160,6 +243,20 @@ def seqeval_f1_type(references: Sequence[Sequence[str]], predictions: Sequence[S
     return float(report[entity_type]["f1-score"])
 
 
+def seqeval_f1_type_stats(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]],
+                          entity_type: str | None = None, mode: Mode = "conll",
+                          scheme: str | None = None) -> AdditiveStats:
+    if entity_type is None:
+        raise ValueError("seqeval_f1_type needs entity_type")
+    types, stats = _chunk_counts(references, predictions, mode, scheme)
+    if entity_type not in types:  # never found: 0.0 in every resample, as the metric says
+        return AdditiveStats(np.zeros((len(stats), 1)), lambda summed: np.zeros(len(summed)))
+    k, j = len(types), types.index(entity_type)
+    return AdditiveStats(stats[:, [j, k + j, 2 * k + j]],
+                         lambda summed: _prf(summed[:, 0], summed[:, 1], summed[:, 2])["f1"])
+
+
 METRICS.add("seqeval_f1_type", Metric("seqeval_f1_type", "tags", seqeval_f1_type,
                                       description="span-level F1 of one entity type (seqeval; option entity_type)",
-                                      options=("entity_type", "mode", "scheme"), required_options=("entity_type",)))
+                                      options=("entity_type", "mode", "scheme"), required_options=("entity_type",),
+                                      additive=seqeval_f1_type_stats))

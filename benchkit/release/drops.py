@@ -79,53 +79,11 @@ def summarize_drops(suite: Suite, by_task: dict[str, list[Run]], gold: Any, sett
 
 def _bootstrap(suite: Suite, tasks: dict[str, list[Run]], gold: Any,
                settings: Any) -> tuple[tuple[float, float] | None, dict[str, tuple[float, float]]]:
-    import numpy as np
+    from benchkit.bootstrap import DropRun, two_level_drops
 
-    from benchkit.evaluate import compute_metrics
-    from benchkit.release.scores import rule_score
-
-    def objects(values: list[Any]) -> Any:
-        array = np.empty(len(values), dtype=object)
-        for i, value in enumerate(values):
-            array[i] = value
-        return array
-
-    # per task, per run: split -> (gold, predictions) of the records and of their sources
-    ours = {t: [{s: (objects(gold.gold[t][s]), objects(gold.predictions[r.rel][s])) for s in r.record.drops}
-                for r in rs] for t, rs in tasks.items()}
-    theirs = {t: [{s: tuple(objects(v) for v in _source_examples(r, s)) for s in r.record.drops} for r in rs]
-              for t, rs in tasks.items()}
-    rng = np.random.default_rng(settings.seed)
-    suite_values: list[float] = []
-    task_values: dict[str, list[float]] = {}
-    for _ in range(settings.resamples):
-        results: dict[str, dict[str, dict[str, float]]] = {}
-        sources: dict[str, dict[str, dict[str, float]]] = {}
-        for task, runs in ours.items():
-            card = gold.cards[task]
-            drawn = rng.integers(0, len(runs), size=len(runs)).tolist()
-            picks: dict[int, tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]] = {}
-            for i in sorted(set(drawn)):
-                mine, other = {}, {}
-                for split, (g, p) in runs[i].items():
-                    idx = rng.integers(0, len(g), size=len(g))
-                    mine[split] = compute_metrics(card, list(g[idx]), list(p[idx]))
-                    sg, sp = theirs[task][i][split]
-                    jdx = rng.integers(0, len(sg), size=len(sg))
-                    other[split] = compute_metrics(card, list(sg[jdx]), list(sp[jdx]))
-                picks[i] = (mine, other)
-            results[task] = _mean_metrics([picks[i][0] for i in drawn])
-            sources[task] = _mean_metrics([picks[i][1] for i in drawn])
-        before, after = rule_score(suite, sources), rule_score(suite, results)
-        suite_values.append(before.value - after.value)
-        for column, value in after.task_scores.items():
-            if column in before.task_scores:
-                task_values.setdefault(column, []).append(before.task_scores[column] - value)
-
-    from benchkit.release.scores import percentile_interval
-
-    return (percentile_interval(suite_values, settings.level),
-            {c: i for c, v in task_values.items() if (i := percentile_interval(v, settings.level)) is not None})
+    runs = {t: [DropRun({s: (gold.gold[t][s], gold.predictions[r.rel][s]) for s in r.record.drops},
+                        {s: _source_examples(r, s) for s in r.record.drops}) for r in rs] for t, rs in tasks.items()}
+    return two_level_drops(suite, gold.cards, runs, settings.resamples, settings.level, settings.seed)
 
 
 def manifest_entry(summary: DropSummary) -> dict[str, Any]:

@@ -326,45 +326,9 @@ class GoldData:
 
 def percentile_interval(values: list[float], level: float) -> tuple[float, float] | None:
     """The central ``level`` percentile interval of bootstrap draws (non-finite draws dropped); None without any."""
-    import numpy as np
+    from benchkit.bootstrap import percentile_interval as interval
 
-    array = np.asarray(values, dtype=float)
-    array = array[np.isfinite(array)]
-    if array.size == 0:
-        return None
-    low, high = np.quantile(array, [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
-
-
-class UnitSampler:
-    """Draws a bootstrap resample of one split: examples with replacement, or whole units -- the card's groups
-    (MultiRC questions) or the consecutive pairs of a pair metric (AX-g) -- whose members stay together, in file
-    order. ``draw`` returns the drawn indices and, for grouped cards, a fresh group id per drawn unit (so a unit
-    drawn twice counts as two questions), which the metrics taking ``groups`` receive."""
-
-    def __init__(self, card: TaskCard, size: int, groups: list[Any] | None):
-        import numpy as np
-
-        from benchkit.evaluate import resampling_units
-
-        self.size, self.grouped = size, groups is not None
-        keys = resampling_units(card, size, groups)
-        self.units = None
-        if keys is not None:
-            members: dict[Any, list[int]] = {}
-            for i, key in enumerate(keys):
-                members.setdefault(key, []).append(i)
-            self.units = [np.asarray(m) for m in members.values()]
-
-    def draw(self, rng: Any) -> tuple[Any, list[int] | None]:
-        import numpy as np
-
-        if self.units is None:
-            return rng.integers(0, self.size, size=self.size), None
-        picks = rng.integers(0, len(self.units), size=len(self.units)).tolist()
-        index = np.concatenate([self.units[u] for u in picks])
-        ids = [k for k, u in enumerate(picks) for _ in range(len(self.units[u]))] if self.grouped else None
-        return index, ids
+    return interval(values, level)
 
 
 def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
@@ -430,35 +394,10 @@ def _bootstrap_diagnostic(card: TaskCard, gold: list[Any], runs: list[list[Any]]
                           settings: CISettings) -> dict[str, tuple[float, float]]:
     """Per metric, the two-level percentile bootstrap CI: seeds with replacement, then examples with replacement
     (whole consecutive pairs for a card with a pair metric, such as AX-g's gender parity), the metrics of each drawn
-    run averaged over the drawn seeds."""
-    import numpy as np
+    run averaged over the drawn seeds (``bootstrap.two_level_metrics``)."""
+    from benchkit.bootstrap import two_level_metrics
 
-    from benchkit.evaluate import compute_metrics
-
-    rng = np.random.default_rng(settings.seed)
-    n = len(gold)
-    sampler = UnitSampler(card, n, None)  # diagnostics have no group field; pair metrics resample whole pairs
-    gold_array = np.empty(n, dtype=object)
-    gold_array[:] = gold
-    run_arrays = []
-    for values in runs:
-        array = np.empty(n, dtype=object)
-        array[:] = values
-        run_arrays.append(array)
-    draws: dict[str, list[float]] = {m: [] for m in metrics}
-    for _ in range(settings.resamples):
-        drawn = rng.integers(0, len(run_arrays), size=len(run_arrays))
-        index, _ = sampler.draw(rng)  # members of a pair stay adjacent, in file order
-        cache: dict[int, dict[str, float]] = {}
-        sums: dict[str, list[float]] = {m: [] for m in metrics}
-        for i in drawn.tolist():
-            if i not in cache:
-                cache[i] = compute_metrics(card, list(gold_array[index]), list(run_arrays[i][index]))
-            for m in metrics:
-                sums[m].append(cache[i][m])
-        for m in metrics:
-            draws[m].append(float(np.mean(sums[m])))
-    return {m: i for m, values in draws.items() if (i := percentile_interval(values, settings.level)) is not None}
+    return two_level_metrics(card, gold, runs, metrics, settings.resamples, settings.level, settings.seed)
 
 
 def _bootstrap(suite: Suite, by_task: dict[str, list[Run]], gold: GoldData,
@@ -471,49 +410,10 @@ def bootstrap_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, di
                     runs: dict[str, list[dict[str, list[Any]]]], groups: dict[str, dict[str, list[Any]]],
                     settings: CISettings) -> tuple[tuple[float, float] | None, dict[str, tuple[float, float]]]:
     """The suite score's and each rule column's percentile CI: per resample and task, the runs (seeds) drawn with
-    replacement, then each split's examples (or whole units, ``UnitSampler``); each drawn run's metrics on the drawn
-    examples averaged over the drawn runs; the score rule applied. ``runs``: task -> one {split: predictions aligned
-    with ``gold[task][split]``} per run (a scored submission is a single run)."""
-    import numpy as np
+    replacement, then each split's examples (or whole units, ``bootstrap.Units``); each drawn run's metrics on the
+    drawn examples averaged over the drawn runs; the score rule applied. ``runs``: task -> one {split: predictions
+    aligned with ``gold[task][split]``} per run (a scored submission is a single run). ``bootstrap.two_level_suite``
+    computes every resample's metrics at once from their additive statistics."""
+    from benchkit.bootstrap import two_level_suite
 
-    from benchkit.evaluate import compute_metrics
-
-    def objects(values: list[Any]) -> Any:
-        array = np.empty(len(values), dtype=object)  # object: labels, numbers and tag lists alike
-        for i, value in enumerate(values):
-            array[i] = value
-        return array
-
-    rng = np.random.default_rng(settings.seed)
-    tasks = list(runs)
-    gold_arrays = {t: {s: objects(v) for s, v in gold[t].items()} for t in tasks}
-    pred_arrays = {t: [{s: objects(v) for s, v in run.items()} for run in rs] for t, rs in runs.items()}
-    splits = {t: sorted({s for run in rs for s in run}) for t, rs in runs.items()}
-    samplers = {t: {s: UnitSampler(cards[t], len(gold_arrays[t][s]), groups.get(t, {}).get(s))
-                    for s in splits[t]} for t in tasks}
-    suite_values: list[float] = []
-    task_values: dict[str, list[float]] = {}
-    for _ in range(settings.resamples):
-        results: dict[str, dict[str, dict[str, float]]] = {}
-        for task in tasks:
-            drawn_runs = pred_arrays[task]
-            drawn = rng.integers(0, len(drawn_runs), size=len(drawn_runs))
-            draws = {s: samplers[task][s].draw(rng) for s in splits[task]}
-            cache: dict[int, dict[str, dict[str, float]]] = {}
-            sums: dict[str, dict[str, list[float]]] = {}
-            for i in drawn.tolist():
-                if i not in cache:
-                    cache[i] = {s: compute_metrics(cards[task], list(gold_arrays[task][s][idx]),
-                                                   list(drawn_runs[i][s][idx]), ids)
-                                for s, (idx, ids) in draws.items() if s in drawn_runs[i]}
-                for s, values in cache[i].items():
-                    for m, v in values.items():
-                        sums.setdefault(s, {}).setdefault(m, []).append(v)
-            results[task] = {s: {m: float(np.mean(v)) for m, v in ms.items()} for s, ms in sums.items()}
-        scored = rule_score(suite, results)
-        suite_values.append(scored.value)
-        for column, value in scored.task_scores.items():
-            task_values.setdefault(column, []).append(value)
-
-    return (percentile_interval(suite_values, settings.level),
-            {c: i for c, v in task_values.items() if (i := percentile_interval(v, settings.level)) is not None})
+    return two_level_suite(suite, cards, gold, runs, groups, settings.resamples, settings.level, settings.seed)
