@@ -139,3 +139,46 @@ def test_a_copied_release_of_a_user_benchmark_verifies_from_any_folder(bench: di
     changed = benchkit(root, "release", "verify", moved, "--data-dir", root / "data" / "mine", cwd=away)
     assert changed.returncode == 2 and "task card mine/opinie changed since the release" in changed.stderr, (
         changed.stdout + changed.stderr)
+
+
+def test_old_records_without_card_content_are_released_with_a_warning(bench: dict[str, Path], tmp_path: Path) -> None:
+    root = tmp_path / "bench"
+    shutil.copytree(bench["root"], root, symlinks=True)
+    (path,) = [p for p in (root / "results").rglob("record.json")]
+    data = json.loads(path.read_text())
+    del data["provenance"]["card"]  # as benchkit wrote records before they carried the card's content
+    path.write_text(json.dumps(data, indent=2))
+    built = ok(benchkit(root, "release", "mine", "--version", "0.1.0"))
+    (warning,) = [line for line in built.stderr.splitlines() if "predate card content" in line]
+    assert warning.startswith("warning: 1 record(s) of mine/opinie") and "rerun them" in warning
+
+
+def test_latency_is_measured_in_the_runs_precision_on_a_seeded_sample(bench: dict[str, Path],
+                                                                      tiny_model: Path) -> None:
+    import datasets
+    import torch
+    import transformers
+
+    from benchkit.train.costs import LATENCY_SEED, inference_latency, latency_sample
+
+    (record,) = records(bench["root"] / "results")
+    costs = record["costs"]
+    assert (costs["inference_split"], costs["inference_precision"], costs["inference_sample_seed"]) == (
+        "dev", record["provenance"]["hardware"]["precision"], LATENCY_SEED)
+    assert costs["inference_batch_size"] == 16  # the whole dev split: 16 rows, fewer than a batch
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(tiny_model))
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(tiny_model), num_labels=2)
+    texts = [f"example number {i} " + "word " * (i % 7) for i in range(50)]
+    dataset = datasets.Dataset.from_dict(dict(tokenizer(texts)))
+    seen: list[torch.dtype] = []
+    model.classifier.register_forward_hook(lambda module, args, output: seen.append(output.dtype))
+    collate = transformers.DataCollatorWithPadding(tokenizer, return_tensors="pt")
+    cpu = torch.device("cpu")
+    half = inference_latency(model, dataset, collate, cpu, "dev", "bf16")
+    assert set(seen) == {torch.bfloat16} and (half.precision, half.split, half.batch_size) == ("bf16", "dev", 32)
+    seen.clear()
+    full = inference_latency(model, dataset, collate, cpu, "dev", "fp32")
+    assert set(seen) == {torch.float32} and full.precision == "fp32" and full.ms_per_example > 0
+    sample = latency_sample(50, 32)
+    assert sample == latency_sample(50, 32) == sorted(sample) and sample != list(range(32)) and len(set(sample)) == 32

@@ -90,9 +90,9 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
         link(entries, options.runs_dir, suite.card.id, work)  # the searches behind the entries' recipes
         results.write(results.rows(entries), work)
         leaderboard.write(work, suite, entries, version, created, options.ci, kit)
-        datasheet.write(work, suite, version, data_dir, data, manifest.display_path(data_dir), runs)
         submissions = (write_submissions(suite, entries, data_dir, work / "submissions")
                        if options.submissions else [])
+        datasheet.write(work, suite, version, data_dir, data, manifest.display_path(data_dir), runs, submissions)
         for info in submissions:
             if info.get("skipped"):
                 warn(f"note: no {info['format']} submission for {info['entry']}: {info['skipped']}")

@@ -1,4 +1,5 @@
-"""datasheet.md: which split the release's scores come from and how the checkpoints were selected, then per task its
+"""datasheet.md: which split the release's scores come from and how the checkpoints were selected, the seed of each
+task's predictions in each submission archive and the rule that chose it, then per task its
 description, language, licence, citation, split sizes, label distribution and data hashes, rendered from
 templates/datasheet.md.j2."""
 
@@ -67,8 +68,16 @@ def evaluation_info(suite: Suite, runs: list[Run]) -> dict[str, Any]:
             "runs": len(runs), "all_same": len(summary) == 1, "diagnostics": diagnostics}
 
 
+def submissions_info(submissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per archive written: its entry, the seed of each task's predictions in it and the rule that chose them."""
+    return [{"entry": info["entry"], "archive": info["archive"], "rule": info.get("seed_rule", ""),
+             "seeds": [{"task": task, "seeds": ", ".join(map(str, seeds if isinstance(seeds, list) else [seeds]))}
+                       for task, seeds in info.get("seeds", {}).items()]}
+            for info in submissions if info.get("archive")]
+
+
 def write(folder: Path, suite: Suite, version: str, data_dir: Path, data: dict[str, dict[str, DataFileState | None]],
-          data_dir_label: str, runs: list[Run]) -> Path:
+          data_dir_label: str, runs: list[Run], submissions: list[dict[str, Any]] | None = None) -> Path:
     from benchkit.release.templating import render
 
     path = folder / "datasheet.md"
@@ -76,6 +85,6 @@ def write(folder: Path, suite: Suite, version: str, data_dir: Path, data: dict[s
         "datasheet.md.j2", suite={"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
                                   "description": suite.card.description.strip(), "citation": suite.card.citation or ""},
         release={"version": version}, data_dir=data_dir_label, tasks=tasks_info(suite, data_dir, data),
-        evaluation=evaluation_info(suite, runs)),
+        evaluation=evaluation_info(suite, runs), submissions=submissions_info(submissions or [])),
         encoding="utf-8")
     return path

@@ -337,6 +337,13 @@ def zip_folder(folder: Path, names: list[str], archive: Path) -> None:
             handle.writestr(info, (folder / name).read_bytes())
 
 
+# How the run whose test predictions go into an archive is chosen (recorded with the seeds in the manifest and the
+# datasheet): ``_best_seed_runs``; result-JSON formats (LEPISZCZE) take every run instead.
+SEED_RULE = ("per task, the seed whose run has the best task score under the suite's rule on the split the release "
+             "reports (ties: the lowest seed)")
+ALL_SEEDS_RULE = "every seed's run (each run's test metrics and their mean over the seeds)"
+
+
 def _best_seed_runs(entry: Any) -> dict[str, Any]:
     """Task id -> the run whose seed has the best dev score (ties: the lowest seed).
 
@@ -397,7 +404,10 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
             archive = folder / f"{entry.slug}-{fmt}.zip"
             zip_folder(target, names, archive)
             info.append({"entry": entry.slug, "format": fmt, "archive": archive.relative_to(folder.parent).as_posix(),
-                         "files": sorted(names), "runs": sorted(r.rel for r in entry.runs)})
+                         "files": sorted(names), "runs": sorted(r.rel for r in entry.runs),
+                         "seeds": {t: sorted(r.record.seed for r in entry.runs if r.record.task.id == t)
+                                   for t in sorted({r.record.task.id for r in entry.runs})},
+                         "seed_rule": ALL_SEEDS_RULE})
             continue
         chosen = _best_seed_runs(entry)
         owners = {card.id: next((t for t in card.evaluators if t in chosen), (card.evaluators or [card.id])[0])
@@ -439,5 +449,5 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
         info.append({"entry": entry.slug, "format": fmt, "archive": archive.relative_to(folder.parent).as_posix(),
                      "files": sorted(names),
                      "runs": {t: r.rel for t, r in sorted(chosen.items())},
-                     "seeds": {t: r.record.seed for t, r in sorted(chosen.items())}})
+                     "seeds": {t: r.record.seed for t, r in sorted(chosen.items())}, "seed_rule": SEED_RULE})
     return info

@@ -11,7 +11,8 @@ final seeds.
 * **Selection protocol.** The objective is the primary metric on the run's selection split at its best epoch
   (``RunRecord.selection_score``): by default a holdout carved from train (stratified, seeded, recorded), so dev is
   reported once, by the reruns; ``--select-on dev`` selects on dev, and every score of it is labelled
-  "selected on dev". Ties go to the lower trial number (the baseline first).
+  "selected on dev"; a task whose card reports labelled test splits selects on dev either way (dev is not reported
+  there) and is labelled "selected on dev, reported on test". Ties go to the lower trial number (the baseline first).
 * **Pruning.** With ``--prune`` (the default), ``search.pruning.MedianRule`` stops a trial whose selection metric
   falls below the completed trials' median at the same evaluation; its record is marked pruned.
 * **Outputs.** ``<out>/searches/<suite>/<search id>/``: ``search.json`` (rewritten after every batch of trials),
@@ -37,6 +38,7 @@ from benchkit.execute.runs import RunInputs
 from benchkit.search.pruning import MedianRule
 from benchkit.search.space import SearchSpace
 from benchkit.train.loop import RunSpec
+from benchkit.train.records import reports_test
 
 SEARCH_SCHEMA = "benchkit.search/1"
 
@@ -263,14 +265,23 @@ class Search:
                                   **self.inputs.method_options, **fields, **options}
         return {**self.inputs.recipe_file, "tasks": tasks}
 
-    def protocol(self, spec: RunSpec) -> None:
-        """How trials are compared, from the planned recipe (the same for every trial: the space cannot change it)."""
-        on_dev = spec.recipe.select_on == "dev"
-        self.selection = {"on_dev": on_dev,
-                          "label": "selected on dev" if on_dev else
-                          f"selected on a {spec.recipe.holdout_fraction:.0%} holdout of train",
-                          "holdout": None if on_dev else {"fraction": spec.recipe.holdout_fraction,
-                                                          "seed": spec.recipe.holdout_seed, "stratify": True},
+    def protocol(self, specs: list[RunSpec]) -> None:
+        """How trials are compared, from the planned recipe (the same for every trial: the space cannot change it).
+        Tasks whose cards report labelled test splits select on dev whatever ``select_on`` says (train.loop), and
+        dev is not reported there: their trials are "selected on dev, reported on test", not "selected on dev"."""
+        spec = specs[0]
+        on_test = sorted({s.card.id for s in specs if reports_test(s.card)})
+        on_dev_tasks = [s for s in specs if not reports_test(s.card)]
+        select_dev = spec.recipe.select_on == "dev"
+        base = "selected on dev" if select_dev else f"selected on a {spec.recipe.holdout_fraction:.0%} holdout of train"
+        test_text = "selected on dev, reported on test (dev is not reported)"
+        label = (test_text if not on_dev_tasks else
+                 f"{base}; {', '.join(on_test)}: {test_text}" if on_test else base)
+        holdout = not select_dev and bool(on_dev_tasks)
+        self.selection = {"on_dev": select_dev and bool(on_dev_tasks), "label": label,
+                          "reported_on_test": on_test,
+                          "holdout": {"fraction": spec.recipe.holdout_fraction, "seed": spec.recipe.holdout_seed,
+                                      "stratify": True} if holdout else None,
                           "objective": f"{spec.card.primary_metric} (each task's primary metric) on the selection "
                                        "split at the trial's best epoch"}
 
@@ -336,7 +347,7 @@ def run_search(search: Search, echo: Callable[[str], None]) -> tuple[list[RunSpe
     for spec in first:
         search.check_protocol(spec)
     if first:
-        search.protocol(first[0])
+        search.protocol(first)
     check_data(first, search.out)
     for card in trainable:
         search.search_task(card)

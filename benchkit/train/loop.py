@@ -306,8 +306,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                 companion_rows.update(rows)
             eval_seconds = time.perf_counter() - started_eval
             latency_split = (dev_splits + test_splits)[0]
-            latency, latency_batch = inference_latency(trainer.model, tokenized[latency_split], head.collate(tokenizer),
-                                                       trainer.args.device)
+            latency = inference_latency(trainer.model, tokenized[latency_split], head.collate(tokenizer),
+                                        trainer.args.device, latency_split, _effective_precision(args))
             state_bytes = optimizer_state_bytes(trainer.optimizer)
     if stopped:
         if distributed.is_main():
@@ -340,8 +340,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                     peak_memory_kind=memory.kind, train_seconds=round(train_seconds, 3),
                     eval_seconds=round(eval_seconds, 3), train_samples=train_rows, epochs=epochs_run,
                     train_samples_per_second=round(train_rows * epochs_run / max(train_seconds, 1e-9), 3),
-                    optimizer_state_bytes=state_bytes, inference_ms_per_example=latency,
-                    inference_batch_size=latency_batch),
+                    optimizer_state_bytes=state_bytes, inference_ms_per_example=latency.ms_per_example,
+                    inference_batch_size=latency.batch_size, inference_split=latency.split,
+                    inference_sample_seed=latency.seed, inference_precision=latency.precision),
         provenance=Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, data=data_files,
                               rows=fingerprints, companions=companion_files, card=card_fields(card),
                               derived={split: {**spec_.derive.model_dump(by_alias=True), "rows": len(frames[split])}

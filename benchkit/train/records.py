@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+if TYPE_CHECKING:
+    from benchkit.cards.schema import TaskCard
 
 from benchkit.atomic import write_atomic
 
@@ -73,8 +77,9 @@ class Selection(Strict):
     """How the reported checkpoint was chosen, so every score can say whether it was tuned on what it reports.
 
     ``rule`` "last": the last epoch, no selection. ``rule`` "best": the best epoch by the primary metric on
-    ``split``: "train_holdout" (carved from train by ``derive``, never reported) or "dev" (the reported split
-    itself: such scores are labelled "selected on dev" wherever they appear).
+    ``split``: "train_holdout" (carved from train by ``derive``, never reported) or "dev": the reported split itself
+    (such scores are labelled "selected on dev" wherever they appear), except on a card that reports its labelled
+    test splits, where dev only chose the epoch ("best epoch on dev, reported on test", no badge).
     """
 
     rule: Literal["best", "last"]
@@ -82,10 +87,24 @@ class Selection(Strict):
     derive: dict[str, Any] | None = None  # {from, fraction, stratify, seed} of a carved selection split
     rows: int | None = None  # examples in the selection split
     train_rows: int | None = None  # training examples left after carving
+    # The splits the record reports (``RunRecord.results``), set by ``RunRecord.selection_used``: a card with
+    # labelled test splits selects on dev and reports test, so its dev selection is no "selected on dev" claim.
+    _reported: tuple[str, ...] | None = PrivateAttr(default=None)
+
+    def reporting(self, splits: Iterable[str]) -> "Selection":
+        """This selection, knowing the splits its scores are reported on (none given: unknown, read as dev)."""
+        copy = self.model_copy()
+        copy._reported = tuple(sorted(splits)) or None
+        return copy
+
+    @property
+    def on_dev_split(self) -> bool:
+        return self.rule == "best" and self.split is not None and self.split.startswith("dev")
 
     @property
     def on_dev(self) -> bool:
-        return self.rule == "best" and self.split is not None and self.split.startswith("dev")
+        """Selected on the dev split its scores are reported on (optimistic scores, badged wherever shown)."""
+        return self.on_dev_split and (self._reported is None or any(s.startswith("dev") for s in self._reported))
 
     @property
     def label(self) -> str:
@@ -93,6 +112,8 @@ class Selection(Strict):
             return "last epoch, no selection"
         if self.on_dev:
             return "selected on dev"
+        if self.on_dev_split:  # dev chose the epoch; only test splits are reported
+            return f"best epoch on {self.split}, reported on {', '.join(self._reported or ())}"
         fraction = (self.derive or {}).get("fraction")
         share = f"{fraction:.0%} " if isinstance(fraction, float) else ""
         return f"best epoch on a {share}holdout of train"
@@ -115,6 +136,12 @@ class Trial(Strict):
     search: str  # the search's id: its folder is <out>/searches/<suite>/<search>/
     number: int
     point: dict[str, Any]  # the hyperparameters this trial tried
+
+
+def reports_test(card: "TaskCard") -> bool:
+    """A card with labelled test splits (LEPISZCZE, CoNLL-2003) reports them and selects the epoch on dev; otherwise
+    the labelled dev splits are reported."""
+    return any(name.startswith("test") and split.labels == "present" for name, split in card.splits.items())
 
 
 def legacy_selection(recipe: dict[str, Any]) -> Selection:
@@ -143,6 +170,11 @@ class Costs(Strict):
     optimizer_state_bytes: int | None = None
     inference_ms_per_example: float | None = None
     inference_batch_size: int | None = None
+    # What the latency was measured on: the split, the seed of its sample (``costs.latency_sample``; the sample's
+    # size is ``inference_batch_size``) and the precision (the run's: fp32, bf16, fp16). None in older records.
+    inference_split: str | None = None
+    inference_sample_seed: int | None = None
+    inference_precision: str | None = None
 
 
 class SourceRun(Strict):
@@ -212,7 +244,7 @@ class RunRecord(Strict):
 
     @property
     def selection_used(self) -> Selection:
-        return self.selection or legacy_selection(self.recipe)
+        return (self.selection or legacy_selection(self.recipe)).reporting(self.results)
 
     def dump(self) -> dict[str, Any]:
         data = self.model_dump(by_alias=True)
