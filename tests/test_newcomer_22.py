@@ -279,3 +279,16 @@ def test_cost_plot_tick_labels_are_distinct_and_do_not_overlap() -> None:
     assert unit_labels([1.6 * (1 << 30), 1.65 * (1 << 30), 1.7 * (1 << 30)], BYTE_UNITS) == \
         ["1.60 GiB", "1.65 GiB", "1.70 GiB"]
     assert unit_labels([1 << 20, 10 << 20, 1 << 30], BYTE_UNITS) == ["1 MiB", "10 MiB", "1 GiB"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# found on the walkthrough
+
+
+def test_training_imports_print_no_bitsandbytes_kernel_warning() -> None:
+    """transformers' Trainer imports peft and bitsandbytes; on CPUs with AVX512-BF16 its CPU backend warned on every
+    run that the optional 'kernels' package is missing (a kernel no method uses)."""
+    result = subprocess.run([sys.executable, "-c", "import benchkit.train.loop; from transformers import Trainer"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "kernels" not in result.stderr, result.stderr
