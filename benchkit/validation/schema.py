@@ -15,6 +15,7 @@ from benchkit.sources import RawTable
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
 from benchkit.validation.features import check_declared
+from benchkit.validation.pairs import pair_problems
 from benchkit.validation.tag_scheme import scheme_problems
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
         except pa.errors.SchemaErrors as err:
             problems.extend(_failures(card, table, err.failure_cases, max_per_check))
         problems.extend(scheme_problems(card, split, table))
+        problems.extend(pair_problems(card, split, table))
     expected = card.splits[split].rows
     found = len(table.frame) + sum(p.severity == "error" and p.line is not None for p in table.problems)
     if found == 0 and expected != 0:
