@@ -8,10 +8,16 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from benchkit.errors import BenchkitError, Problem
+
+if TYPE_CHECKING:
+    from benchkit.scaffold.infer import Inferred
+    from benchkit.scaffold.place import Placement
+    from benchkit.validation.runner import TaskReport
 
 TASK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -119,22 +125,24 @@ def _task_name(files: list[Path], given: str | None) -> str:
 @click.option("--task", "task", help="The task's name (default: the files' folder, lower-cased).")
 @click.option("--language", help="ISO 639-3 code with script, e.g. pol-Latn (default: the suite card's first).")
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="The suite's data folder, which holds the files' folder (default: data/SUITE, else the folder "
-                   "above the files').")
+              help="The suite's data folder (default: data/SUITE, else the folder above the files'). Files "
+                   "elsewhere are copied to DATA_DIR/TASK/.")
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True,
               help="The benchmark's folder (it holds tasks/ and benchmarks/).")
 @click.option("--text", "text", multiple=True, help="The text column (twice for a pair); overrides the guess.")
 @click.option("--label", help="The label column; overrides the guess.")
 @click.option("--type", "task_type", help="The task type; overrides the guess.")
 @click.option("--yes", is_flag=True, help="Take every guess without asking (for scripts).")
-@click.option("--force", is_flag=True, help="Replace an existing card.")
+@click.option("--force", is_flag=True, help="Replace an existing card (and a different file where one is copied).")
 def new_task(files: tuple[Path, ...], suite: str, task: str | None, language: str | None, data_dir: Path | None,
              root: Path, text: tuple[str, ...], label: str | None, task_type: str | None, yes: bool,
              force: bool) -> None:
-    """Infer a task card from its data FILES (train, dev, test by their names): format, delimiter, quoting, header,
-    encoding; text, label and id columns; task type, label set, metrics. Prints what it guessed and how sure it is,
-    writes tasks/SUITE/TASK.yaml with a comment on every guess, and validates it against the files."""
-    from benchkit.scaffold.card_writer import render
+    """Infer a task card from its data FILES (train, dev, test by their names; dev or test alone: an
+    evaluation-only task): format, delimiter, quoting, header, encoding; text, label and id columns; task type, label
+    set, metrics. Files outside the suite's data folder are copied into DATA_DIR/TASK/ (and tracked with DVC in a DVC
+    repository). Prints what it guessed and how sure it is, validates the card against the files, and only then
+    writes tasks/SUITE/TASK.yaml with a comment on every guess and adds it to the suite card."""
+    from benchkit.scaffold import place
     from benchkit.scaffold.infer import infer_card
 
     paths = [Path(f) for f in files]
@@ -142,8 +150,15 @@ def new_task(files: tuple[Path, ...], suite: str, task: str | None, language: st
     if data_dir is None:
         data_dir = root / "data" / suite if (root / "data" / suite).is_dir() else paths[0].resolve().parent.parent
     language = language or _suite_language(root, suite)
+    target = root / "tasks" / suite / f"{name}.yaml"
+    if target.exists() and not force:
+        raise BenchkitError(Problem("a card is already there", file=str(target), field="--task",
+                                    hint="pass --force to replace it, or --task to name another"))
+    placement = place.plan(paths, data_dir, name, force)
     inferred = infer_card(paths, suite, name, data_dir, language=language, text=list(text) or None, label=label,
-                          task_type=task_type)
+                          task_type=task_type, source_dir=placement.source_dir)
+    with place.staged(paths, placement) as staged_data:
+        status = _checked(inferred, paths, staged_data, placement)
     for line in inferred.report:
         click.echo(f"  {line}")
     unsure = [line for line in inferred.report if "(guess:" in line]
@@ -153,27 +168,70 @@ def new_task(files: tuple[Path, ...], suite: str, task: str | None, language: st
                                         hint="confirm the guesses with --yes, or give the column with --text/--label"))
         if not click.confirm("Write the card with these guesses?", default=True):
             raise BenchkitError(Problem("not written", field="--yes", hint="give the columns with --text/--label"))
-    target = root / "tasks" / suite / f"{name}.yaml"
-    if target.exists() and not force:
-        raise BenchkitError(Problem("a card is already there", file=str(target), field="--task",
-                                    hint="pass --force to replace it, or --task to name another"))
-    header = [f"Inferred by 'benchkit new task' from {', '.join(p.name for p in paths)}. Each guess has a comment: "
-              "how sure (certain, likely, guess) and why.",
-              "Fill in description, license, citation and homepage; check the label names."]
     from benchkit.atomic import write_atomic
+    from benchkit.scaffold.card_writer import render
 
+    place.copy_in(placement, click.echo)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, render(inferred.card, inferred.notes, header))
+    write_atomic(target, render(inferred.card, inferred.notes, _header(paths)))
     click.echo(f"wrote {target}")
+    _add_to_suite(root, suite, f"{suite}/{name}")
+    place.track(placement, root, click.echo)
+    click.echo(f"validate {target}: {status}")
+
+
+def _header(paths: list[Path]) -> list[str]:
+    return [f"Inferred by 'benchkit new task' from {', '.join(p.name for p in paths)}. Each guess has a comment: "
+            "how sure (certain, likely, guess) and why.",
+            "Fill in description, license, citation and homepage; check the label names."]
+
+
+def _validate(inferred: "Inferred", paths: list[Path], data_dir: Path) -> "TaskReport":
+    """The inferred card, as it will be written, validated against the files (in a temporary folder)."""
+    import tempfile
+
     from benchkit.cards.loader import load_task_card
+    from benchkit.scaffold.card_writer import render
     from benchkit.validation.runner import validate_task
 
-    _add_to_suite(root, suite, f"{suite}/{name}")
-    report = validate_task(load_task_card(target), data_dir, strict=True, max_per_check=5)
-    splits = ", ".join(f"{s} {report.rows.get(s, state)}" for s, state in report.splits.items())
-    click.echo(f"validate {target}: {report.status} ({splits})")
+    with tempfile.TemporaryDirectory(prefix="benchkit-card-") as tmp:
+        card_path = Path(tmp) / "tasks" / inferred.card["id"].split("/")[0] / (inferred.card["id"].split("/")[1]
+                                                                                + ".yaml")
+        card_path.parent.mkdir(parents=True)
+        card_path.write_text(render(inferred.card, inferred.notes, _header(paths)), encoding="utf-8")
+        return validate_task(load_task_card(card_path), data_dir, strict=True, max_per_check=5)
+
+
+def _checked(inferred: "Inferred", paths: list[Path], data_dir: Path, placement: "Placement") -> str:
+    """Validate before anything is written. Inputs the given files share across splits (the official files' own
+    overlap: a carve never makes one) become ``checks.leakage: warning``, a guess to confirm; any other problem
+    refuses the card (exit 2, nothing written). Returns the status line."""
+    report = _validate(inferred, paths, data_dir)
+    leaks = [p for p in report.errors if p.message.startswith(("leakage:", "... and"))]
+    if leaks and len(leaks) == len(report.errors):
+        inferred.card["checks"] = {"leakage": "warning"}
+        shown = len([p for p in leaks if p.message.startswith("leakage:")])
+        inferred.notes[("checks", "leakage")] = (f"guess: the given files share inputs across splits ({shown}+ "
+                                                 "rows); kept as published and reported as warnings; remove them "
+                                                 "from one split, or keep this if the benchmark keeps them")
+        first = _at_place(leaks[0], data_dir, placement, paths)
+        inferred.report.append("checks.leakage: warning (guess: the given files share inputs across splits, e.g. "
+                               f"{first.file}:{first.line}; kept as published, reported as warnings)")
+        report = _validate(inferred, paths, data_dir)
     if report.errors:
-        raise BenchkitError(*report.errors)
+        raise BenchkitError(*[_at_place(p, data_dir, placement, paths) for p in report.errors])
+    splits = ", ".join(f"{s} {report.rows.get(s, state)}" for s, state in report.splits.items())
+    return f"{report.status} ({splits})"
+
+
+def _at_place(problem: Problem, staged_data: Path, placement: "Placement", paths: list[Path]) -> Problem:
+    """A problem found in the staged copy, naming the given file instead."""
+    import dataclasses
+
+    for path in paths:
+        if problem.file == str(staged_data / placement.source_dir / path.name):
+            return dataclasses.replace(problem, file=str(path))
+    return problem
 
 
 def _suite_language(root: Path, suite: str) -> str:

@@ -13,22 +13,35 @@ from typing import Any
 from benchkit.errors import BenchkitError, Problem
 from benchkit.scaffold.sniff import Guess, Sniffed, sniff
 
-SPLIT_NAMES = (("train", ("train", "training")), ("dev", ("dev", "valid", "validation", "val", "testa")),
-               ("test", ("test", "testb", "eval")))
+# a file-name word -> the split it names: CoNLL-2003's eng.train/eng.testa/eng.testb (testa is the dev set), Hub and
+# SuperGLUE's val/validation, dev/valid, test; a word joined to it by '_' is the split's suffix (dev_matched)
+SPLIT_WORDS = {"train": "train", "training": "train", "dev": "dev", "development": "dev", "val": "dev",
+               "valid": "dev", "validation": "dev", "testa": "dev", "test": "test", "testb": "test", "eval": "test"}
+NOT_SUFFIXES = {"features", "labels", "label", "data", "set", "split", "file", "text", "texts", "clean", "all",
+                "full", "first", "sample", "noheader", "unlabeled", "unlabelled", "public"}
 ID_NAMES = {"id", "idx", "index", "guid", "uid", "example_id", "pair_id", "qid"}
 LABEL_NAMES = {"label", "labels", "gold_label", "target", "class", "category", "sentiment", "score", "rating",
                "quality", "y", "polarity", "emotion", "stance"}
 PAIR_NAMES = (("sentence1", "sentence2"), ("#1 string", "#2 string"), ("premise", "hypothesis"),
               ("question", "sentence"), ("question", "passage"), ("text_a", "text_b"), ("text1", "text2"),
               ("question1", "question2"), ("sentence_a", "sentence_b"), ("context", "question"))
-IMBALANCED = 0.6  # majority class share above which macro-F1 is reported (and is the task score)
+# Classes are imbalanced (macro-F1 is the task score, accuracy beside it) when the largest holds over 60% of train, or,
+# with three classes or more, when the smallest holds under half of an even share (README: A task card from data files)
+IMBALANCED = 0.6
+RARE = 0.5
 
 
 def split_of(path: Path) -> str | None:
-    words = re.split(r"[^a-z]+", path.name.lower())
-    for split, names in SPLIT_NAMES:
-        if any(name in words for name in names):
-            return split
+    """The split a file's name names (``dev_matched`` for dev_matched.tsv), or None."""
+    name = path.name.lower()
+    for match in re.finditer(r"[a-z]+", name):
+        split = SPLIT_WORDS.get(match.group())
+        if split is None:
+            continue
+        suffix = re.match(r"_([a-z]+)", name[match.end():])
+        if suffix and suffix.group(1) not in NOT_SUFFIXES and suffix.group(1) not in SPLIT_WORDS:
+            return f"{split}_{suffix.group(1)}"
+        return split
     return None
 
 
@@ -159,33 +172,47 @@ def _order(values: list[str]) -> list[str]:
     return sorted(values)
 
 
-def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, language: str,
-               text: list[str] | None = None, label: str | None = None, task_type: str | None = None) -> Inferred:
-    """Infer the card of task ``suite/task`` from its data ``files`` (under ``data_dir``)."""
+def splits_of(files: list[Path]) -> dict[str, Path]:
+    """Split name -> file, by the files' names; one unnamed file is train. Refuses a file it cannot place."""
     if not files:
         raise BenchkitError(Problem("no data files given", field="FILE", hint="e.g. benchkit new task data/x/train.tsv"))
     splits: dict[str, Path] = {}
     for path in files:
         split = split_of(path)
-        if split is None:
-            split = "train" if "train" not in splits else None
+        if split is None and "train" not in splits and not any(split_of(f) == "train" for f in files):
+            split = "train"  # the one file without a split's name is the training data
         if split is None or split in splits:
-            raise BenchkitError(Problem("cannot tell which split this file is", file=str(path), field="FILE",
-                                        hint="name the files train.*, dev.* (or valid.*) and test.*"))
+            raise BenchkitError(Problem("cannot tell which split this file is" if split is None else
+                                        f"a second file for split '{split}' (the first is {splits[split]})",
+                                        file=str(path), field="FILE",
+                                        hint="name the files by split: train.*, dev.* (or val.*, valid.*, "
+                                             "validation.*, CoNLL's eng.testa), test.* (or eng.testb); a suffix "
+                                             "names a second one (dev_matched.tsv)"))
         splits[split] = path
-    if "train" not in splits:
-        raise BenchkitError(Problem("no training file among the files", field="FILE",
-                                    hint="name one of them train.<ext>"))
-    folders = {p.resolve().parent for p in splits.values()}
-    if len(folders) != 1:
-        raise BenchkitError(Problem("the files are in different folders", field="FILE",
-                                    hint="put a task's split files in one folder under the data folder"))
-    folder = folders.pop()
-    if not folder.is_relative_to(data_dir.resolve()):
-        raise BenchkitError(Problem(f"the files are outside the data folder {data_dir}", file=str(folder),
-                                    field="--data-dir", hint="move them under the data folder, or pass --data-dir"))
+    return dict(sorted(splits.items(), key=lambda item: (["train", "dev", "test"].index(item[0].split("_")[0]),
+                                                         item[0])))
+
+
+def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, language: str,
+               text: list[str] | None = None, label: str | None = None, task_type: str | None = None,
+               source_dir: str | None = None) -> Inferred:
+    """Infer the card of task ``suite/task`` from its data ``files``: in one folder under ``data_dir``, or (with
+    ``source_dir``) wherever they are, to be placed in ``data_dir/source_dir`` under their own names. Without a
+    train file the task is evaluation-only (dev or test files alone: AdvGLUE-like suites, zero-shot models)."""
+    splits = splits_of(files)
+    if source_dir is None:
+        folders = {p.resolve().parent for p in splits.values()}
+        if len(folders) != 1:
+            raise BenchkitError(Problem("the files are in different folders", field="FILE",
+                                        hint="put a task's split files in one folder under the data folder"))
+        folder = folders.pop()
+        if not folder.is_relative_to(data_dir.resolve()):
+            raise BenchkitError(Problem(f"the files are outside the data folder {data_dir}", file=str(folder),
+                                        field="--data-dir", hint="move them under the data folder, or pass --data-dir"))
+        source_dir = folder.relative_to(data_dir.resolve()).as_posix() or "."
     sniffed = {split: sniff(path) for split, path in splits.items()}
-    train = sniffed["train"]
+    base_split = next(iter(sniffed))  # train where there is one: the sample the columns and labels are read from
+    train = sniffed[base_split]
     out = Inferred(card={})
     card: dict[str, Any] = {"id": f"{suite}/{task}", "version": "0.1.0", "name": task,
                             "description": f"{task} (describe the task: where the texts come from and what the "
@@ -193,8 +220,7 @@ def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, lang
                             "language": language, "license": "unknown (state the data's licence)",
                             "citation": "unknown (cite the data's source)", "homepage": "unknown"}
     out.card = card
-    source: dict[str, Any] = {"format": train.format.value,
-                              "dir": folder.relative_to(data_dir.resolve()).as_posix() or "."}
+    source: dict[str, Any] = {"format": train.format.value, "dir": source_dir}
     out.note(("source", "format"), train.format, "format")
     read: dict[str, Any] = {}
     if train.format.value in ("tsv", "csv"):
@@ -223,17 +249,24 @@ def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, lang
     split_entries: dict[str, Any] = {}
     for split, info in sniffed.items():
         entry: dict[str, Any] = {"file": splits[split].name, "rows": info.total_rows}
-        hidden = out.card.get("_label_column") is not None and _labels_hidden(info, out.card["_label_column"],
-                                                                              train)
+        hidden = split != base_split and out.card.get("_label_column") is not None and _labels_hidden(
+            info, out.card["_label_column"], train)
         if hidden:
             entry["labels"] = "hidden"
             out.report.append(f"{split}: labels hidden (the file has no values in the label column)")
         split_entries[split] = entry
-    if "dev" not in split_entries:
+    if base_split != "train":
+        out.notes[("splits",)] = (f"no train file: an evaluation-only task ({base_split} read as given), for models "
+                                  "trained elsewhere or used zero-shot; to evaluate the models of another task, "
+                                  "name it: evaluated_with: [suite/task]")
+        out.report.append(f"splits: {', '.join(split_entries)}: no train file, so an evaluation-only task "
+                          f"(columns and labels read from {base_split})")
+    elif not any(s.startswith("dev") for s in split_entries):
         split_entries["dev"] = {"derive": {"from": "train", "fraction": 0.1, "seed": 0}}
-        out.notes[("splits", "dev")] = "no dev file: 10% of train, stratified, seed 0"
+        out.notes[("splits", "dev")] = ("no dev file: 10% of train, stratified, seed 0, from the rows whose input "
+                                        "occurs once in train (so dev shares no input with train)")
         out.report.append("dev: derived from train (10%, stratified, seed 0): no dev file was given")
-    card["splits"] = {s: split_entries[s] for s in ("train", "dev", "test") if s in split_entries}
+    card["splits"] = split_entries
     card.pop("_label_column", None)
     return out
 
@@ -300,9 +333,8 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
         values = [float(v) for v in label_column.present]
         card["value_range"] = [min(values), max(values)]
         out.notes[("value_range",)] = "guess: the smallest and largest score in train; widen it to the scale's ends"
-        card["metrics"] = ["pearson", "spearman"]
-        card["primary_metric"] = "pearson"
-        out.notes[("metrics",)] = "regression: Pearson and Spearman correlation"
+        _metrics(out, ["pearson", "spearman"], ["pearson", "spearman"],
+                 "regression: the task score is the mean of Pearson and Spearman correlation (as GLUE scores STS-B)")
         return
     values = set(label_column.present)
     for info in sniffed.values():  # labels seen in any labelled split
@@ -317,19 +349,40 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
     out.notes[("labels", "names")] = ("the label strings as the files write them; to name codes, keep these as "
                                       "map keys: map: {0: negative, 1: positive}")
     counts = {v: label_column.present.count(v) for v in names}
-    majority = max(counts.values()) / max(1, sum(counts.values()))
-    if majority > IMBALANCED or len(names) > 2 and min(counts.values()) < 0.5 * sum(counts.values()) / len(names):
-        card["metrics"] = ["f1_macro", "accuracy"]
-        card["primary_metric"] = "f1_macro"
-        out.notes[("metrics",)] = (f"imbalanced classes (the largest holds {majority:.0%} of train): macro-F1 is the "
-                                   "task score, accuracy beside it")
+    imbalance = _imbalance(counts)
+    if imbalance:
+        _metrics(out, ["f1_macro", "accuracy"], ["f1_macro"],
+                 f"imbalanced classes ({imbalance}): the task score is macro-F1 alone (score_metrics), accuracy is "
+                 "reported beside it")
     else:
-        card["metrics"] = ["accuracy"]
-        card["primary_metric"] = "accuracy"
-        out.notes[("metrics",)] = f"balanced classes (the largest holds {majority:.0%} of train): accuracy"
+        largest = max(counts.values()) / max(1, sum(counts.values()))
+        _metrics(out, ["accuracy"], ["accuracy"], f"balanced classes (the largest holds {largest:.0%} of train): the "
+                                                  "task score is accuracy")
     out.report.append(f"labels: {', '.join(names)} ({'; '.join(f'{k} {v}' for k, v in counts.items())} in the "
                       "train sample)")
     out.report.append(f"metrics: {', '.join(card['metrics'])} ({out.notes[('metrics',)]})")
+
+
+def _imbalance(counts: dict[str, int]) -> str | None:
+    """Which documented rule finds the classes imbalanced (IMBALANCED, RARE), said with the numbers; None if none."""
+    total = max(1, sum(counts.values()))
+    largest, smallest = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
+    if counts[largest] / total > IMBALANCED:
+        return f"the largest, {largest}, holds {counts[largest] / total:.0%} of train, over {IMBALANCED:.0%}"
+    even = total / len(counts)
+    if len(counts) > 2 and counts[smallest] < RARE * even:
+        return (f"the smallest, {smallest}, holds {counts[smallest] / total:.0%} of train, under half of an even "
+                f"share ({1 / len(counts):.0%})")
+    return None
+
+
+def _metrics(out: Inferred, metrics: list[str], scored: list[str], why: str) -> None:
+    """The card's metrics, its primary metric (the first) and the metrics whose mean is the task score, stated
+    explicitly (score_metrics) so the comment says what will be scored."""
+    out.card["metrics"] = metrics
+    out.card["primary_metric"] = metrics[0]
+    out.card["score_metrics"] = scored
+    out.notes[("metrics",)] = why
 
 
 def _token_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed]) -> None:
@@ -339,22 +392,48 @@ def _token_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed]) -> N
     card["fields"] = {"tokens": "tokens", "tags": "tags"}
     tags = sorted({t for info in sniffed.values() for _, row_tags in info.rows for t in row_tags})
     prefixes = {t.split("-", 1)[0] for t in tags if "-" in t}
-    starts_with_inside = any(tag_list and tag_list[0].startswith("I-") for _, tag_list in train.rows)
-    if {"S", "E"} & prefixes:
+    # a chunk that opens with I- (after O, another type, or at a sentence's start) is IOB1's
+    starts_with_inside = any(tag.startswith("I-") and (i == 0 or tag_list[i - 1][2:] != tag[2:])
+                             for _, tag_list in train.rows for i, tag in enumerate(tag_list))
+    if not prefixes:
+        scheme = Guess("plain", "likely", "tags without B-/I- prefixes")
+    elif {"S", "E"} & prefixes:
         scheme = Guess("BIOES", "likely", "S- and E- tags")
     elif starts_with_inside or "B" not in prefixes:
         scheme = Guess("IOB1", "likely", "chunks start with I- (B- only separates adjacent chunks)")
-    elif prefixes:
-        scheme = Guess("IOB2", "likely", "every chunk starts with B-")
     else:
-        scheme = Guess("plain", "likely", "tags without B-/I- prefixes")
-    ordered = ["O"] if "O" in tags else []
-    ordered += [t for t in tags if t != "O"]
+        scheme = Guess("IOB2", "likely", "every chunk starts with B-")
+    ordered, added = _tag_set(tags, scheme.value)
     card["labels"] = {"names": ordered, "scheme": scheme.value}
     out.note(("labels", "scheme"), scheme, "tag scheme")
-    card["metrics"] = ["seqeval_f1", "seqeval_precision", "seqeval_recall"] if scheme.value != "plain" \
-        else ["seqeval_f1_macro", "seqeval_f1"]
-    card["primary_metric"] = card["metrics"][0]
-    out.notes[("metrics",)] = ("entity-level F1, precision and recall (seqeval)" if scheme.value != "plain"
-                               else "per-tag F1, macro-averaged over the tags (as LEPISZCZE scores POS tagging)")
-    out.report.append(f"tags: {', '.join(ordered)}")
+    if added:
+        out.notes[("labels", "names")] = (f"the tags seen, completed with {', '.join(added)}: every {scheme.value} tag "
+                                          "of each entity type seen (" + (
+                                              "IOB1 writes B- only between adjacent chunks of one type, so a "
+                                              "sample may lack it" if scheme.value == "IOB1" else
+                                              "a sample may lack some") + ")")
+    if scheme.value == "plain":
+        _metrics(out, ["seqeval_f1_macro", "seqeval_f1"], ["seqeval_f1_macro"],
+                 "the task score is per-tag F1, macro-averaged over the tags (as LEPISZCZE scores POS tagging); "
+                 "micro-F1 is reported beside it")
+    else:
+        _metrics(out, ["seqeval_f1", "seqeval_precision", "seqeval_recall"], ["seqeval_f1"],
+                 "the task score is entity-level F1 (seqeval); precision and recall are reported beside it")
+    out.report.append(f"tags: {', '.join(ordered)}" + (f" (completed with {', '.join(added)}, which the files do "
+                                                       f"not hold: every {scheme.value} tag of each type seen)"
+                                                       if added else ""))
+    out.report.append(f"metrics: {', '.join(card['metrics'])} ({out.notes[('metrics',)]})")
+
+
+SCHEME_PREFIXES = {"IOB1": ("B", "I"), "IOB2": ("B", "I"), "BIOES": ("B", "I", "E", "S")}
+
+
+def _tag_set(tags: list[str], scheme: str) -> tuple[list[str], list[str]]:
+    """(O first, then every tag the scheme allows for each entity type seen, sorted; the tags added to those seen).
+    A test file may hold a tag that train does not (IOB1's B-LOC), and a label set must name it."""
+    seen = set(tags)
+    prefixes = SCHEME_PREFIXES.get(scheme, ())
+    types = {t.split("-", 1)[1] for t in seen if "-" in t and t.split("-", 1)[0] in prefixes}
+    full = seen | {f"{prefix}-{kind}" for kind in types for prefix in prefixes}
+    ordered = (["O"] if "O" in full else []) + sorted(t for t in full if t != "O")
+    return ordered, [t for t in ordered if t not in seen]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,37 @@ def _header(rows: list[list[str]]) -> Guess:
     return Guess(False, "guess", "the first row looks like the rows below it")
 
 
+def _no_rows(path: Path, why: str) -> BenchkitError:
+    return BenchkitError(Problem(f"no data rows: {why}", file=str(path), field="FILE",
+                                 hint="pass the split's file with its rows (one example per line or record)"))
+
+
+def _names_only(row: list[str]) -> bool:
+    """A row of column names (a header): identifier-like values, none a number."""
+    return all(re.fullmatch(r"[A-Za-z_#][\w .#-]{0,39}", v.strip()) and len(v.split()) <= 3 and not _is_number(v)
+               for v in row)
+
+
+def _json_records(path: Path, text: str) -> tuple[list[Any], Guess]:
+    """The records of a JSON array or a JSON Lines file; a line that is not JSON is one problem at its line."""
+    if text.lstrip().startswith("["):
+        try:
+            return json.loads(text), Guess("json", "certain", "the file is one JSON array")
+        except ValueError as err:
+            raise BenchkitError(Problem(f"not valid JSON: {err}", file=str(path), field="FILE",
+                                        hint="fix the file, or save it as JSON Lines (one object per line)")) from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError as err:
+            raise BenchkitError(Problem(f"not a JSON object: {err.msg}", file=str(path), line=number, field="FILE",
+                                        hint="JSON Lines hold one JSON object per line")) from None
+    return records, Guess("jsonl", "certain", "one JSON object per line")
+
+
 def _delimited(path: Path, text: str, extension_format: str | None) -> tuple[str, list[str], list[list[str]], int,
                                                                               dict[str, Guess]]:
     lines = text.splitlines()[:200]
@@ -122,7 +154,11 @@ def _delimited(path: Path, text: str, extension_format: str | None) -> tuple[str
     else:
         options["quoting"] = Guess("minimal", "likely", "quoted fields hold delimiters or line breaks")
         rows = quoted
+    if not rows:
+        raise _no_rows(path, "the file is empty")
     header = _header(rows)
+    if len(rows) == 1 and _names_only(rows[0]):
+        raise _no_rows(path, f"the file holds only a header ({', '.join(rows[0])})")
     options["header"] = header
     width = max((len(r) for r in rows[:2000]), default=0)
     columns = rows[0] if header.value else [f"col{i + 1}" for i in range(width)]
@@ -167,26 +203,36 @@ def sniff(path: Path) -> Sniffed:
     if extension == "parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, ValueError) as err:
+            raise BenchkitError(Problem(f"not a Parquet file: {err}", file=str(path), field="FILE",
+                                        hint="pass the split's .parquet file as written by pyarrow or datasets")) \
+                from None
+        if table.num_rows == 0:
+            raise _no_rows(path, "the table has no rows")
         columns = table.column_names
         sample = table.slice(0, SAMPLE_ROWS).to_pylist()
         return Sniffed(path, Guess("parquet", "certain", "the .parquet extension"), Guess("binary", "certain", ""),
                        columns, [[row.get(c) for c in columns] for row in sample], table.num_rows)
     text, encoding = _decode(path)
     if extension in ("jsonl", "json") or text.lstrip()[:1] in ("{", "["):
-        stripped = text.lstrip()
-        if stripped.startswith("["):
-            records = json.loads(text)
-            fmt = Guess("json", "certain", "the file is one JSON array")
-        else:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
-            fmt = Guess("jsonl", "certain", "one JSON object per line")
-        records = [r for r in records if isinstance(r, dict)]
+        records, fmt = _json_records(path, text)
+        records = [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+        if not records:
+            raise _no_rows(path, "the file holds no JSON object" + (
+                "" if text.strip() else " (it is empty)") + (
+                "; nested records are read with source.read.records_path, which new task does not infer"
+                if text.strip() else ""))
         columns = list(dict.fromkeys(k for r in records[:SAMPLE_ROWS] for k in r))
         rows = [[r.get(c) for c in columns] for r in records[:SAMPLE_ROWS]]
         return Sniffed(path, fmt, encoding, columns, rows, len(records))
+    if not text.strip():
+        raise _no_rows(path, "the file is empty")
     if extension == "conll" or (extension is None and _looks_conll(text)):
         rows, total, options = _conll(text)
+        if not rows:
+            raise _no_rows(path, "the file holds no token line")
         why = "the extension" if extension else "token-per-line blocks separated by blank lines"
         return Sniffed(path, Guess("conll", "likely", why), encoding, ["tokens", "tags"], rows, total, options)
     name, columns, rows, total, options = _delimited(path, text, extension)
