@@ -31,7 +31,9 @@ def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
 
 
 def finish(*processes: subprocess.Popen[str]) -> list[tuple[int, str, str]]:
-    return [(p.returncode, *p.communicate(timeout=900)) for p in processes]
+    """Each process's exit code, stdout and stderr, once all have ended."""
+    outputs = [p.communicate(timeout=900) for p in processes]
+    return [(p.returncode, out, err) for p, (out, err) in zip(processes, outputs, strict=True)]
 
 
 def trainings(output: str) -> list[str]:
@@ -43,9 +45,7 @@ def two_commands(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """`benchkit run glue-mini/sst2 --seeds 1,2 --release 1.0.0` twice, started together on one folder."""
     out = tmp_path_factory.mktemp("shared-out")
     args = ("run", *SST2, "--model", str(tiny_model), "--out", str(out), "--release", "1.0.0")
-    first, second = start(*args, cwd=out), start(*args, cwd=out)
-    results = finish(first, second)
-    return out, [(p.returncode, o, e) for p, (_, o, e) in zip((first, second), results, strict=True)]
+    return out, finish(start(*args, cwd=out), start(*args, cwd=out))
 
 
 def test_two_runs_on_one_folder_train_each_configuration_once(

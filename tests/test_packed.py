@@ -149,3 +149,21 @@ def test_auto_packing_fits_runs_to_the_measured_footprint() -> None:
     assert alone and share == gpu.memory
     fresh.take(_spec("new", 0), device, share, alone)
     assert fresh.place(_spec("new", 1)) is None
+
+
+def test_memory_per_device_caps_a_gpu_run_as_a_fraction_of_the_gpus_own_memory() -> None:
+    """--memory-per-device 40G on a 140 GiB GPU: a run alone there may use 40 GiB (fraction 40/140), not all of it;
+    two packed runs 18 GiB each. The fraction is computed from the GPU's total memory, never from the user's value."""
+    from benchkit.execute.packed import HEADROOM, Device, Scheduler, worker_env
+    from benchkit.execute.worker import SHARE_ENV, memory_fraction
+
+    gib = 2 ** 30
+    gpu = Device("cuda:0", 40 * gib, visible="3", total=140 * gib)
+    for runs, expected in ((1, 40 * gib), (2, int(40 * gib * HEADROOM / 2))):
+        device, share, alone = Scheduler([gpu], runs, {}).place(_spec("m", 0))
+        env = worker_env(device, share, runs)
+        assert env["CUDA_VISIBLE_DEVICES"] == "3" and int(env[SHARE_ENV]) == expected
+        assert memory_fraction(int(env[SHARE_ENV]), 140 * gib) == pytest.approx(expected / (140 * gib))
+    assert memory_fraction(200 * gib, 140 * gib) == 1.0
+    cpu = worker_env(Device("cpu", 8 * gib, threads=4), 2 * gib, 2)
+    assert cpu == {SHARE_ENV: str(2 * gib), "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}

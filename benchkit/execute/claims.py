@@ -282,8 +282,9 @@ class Turn:
     record: Path | None = None
 
 
-def finished_record(folder: Path, config_hash: str) -> Path | None:
-    """The run's record, when one of this configuration is in its folder."""
+def finished_record(folder: Path, config_hash: str, pruned: bool = False) -> Path | None:
+    """The run's record, when one of this configuration is in its folder. A pruned trial's record counts only for
+    search trials (``pruned``): a plain run of that configuration trains it (as ``iter_records`` has it)."""
     from benchkit.train.records import RECORD_NAME
 
     path = folder / RECORD_NAME
@@ -291,21 +292,24 @@ def finished_record(folder: Path, config_hash: str) -> Path | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return path if isinstance(data, dict) and data.get("config_hash") == config_hash and not data.get("pruned") else None
+    if not isinstance(data, dict) or data.get("config_hash") != config_hash:
+        return None
+    return path if pruned or not data.get("pruned") else None
 
 
-def take_turn(folder: Path, config_hash: str) -> Turn:
+def take_turn(folder: Path, config_hash: str, trial: bool = False) -> Turn:
     """Claim the run unless it is done or another command holds it. The record is looked for again once the claim
-    is taken: the command that held it may have finished between the two looks."""
+    is taken: the command that held it may have finished between the two looks. ``trial``: a search trial, for
+    which a pruned record is done too."""
     if claims_held_by_parent():
         return Turn(claim=NoClaim())
-    record = finished_record(folder, config_hash)
+    record = finished_record(folder, config_hash, trial)
     if record is not None:
         return Turn(record=record)
     got = claim_run(folder)
     if isinstance(got, Holder):
         return Turn(holder=got)
-    record = finished_record(folder, config_hash)
+    record = finished_record(folder, config_hash, trial)
     if record is not None:
         got.release()
         return Turn(record=record)

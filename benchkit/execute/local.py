@@ -241,7 +241,7 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
                     _pause(waits, queue, result, len(plan))
                 continue
             # of a run's data-parallel processes, the launching command holds the claims (claims_held_by_parent)
-            turn = take_turn(spec.folder, spec.config_hash)
+            turn = take_turn(spec.folder, spec.config_hash, "trial" in spec.extra)
             if turn.record is not None:
                 waits.done(spec.config_hash)
                 result.skipped.append((spec, turn.record))

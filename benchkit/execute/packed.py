@@ -229,7 +229,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
                         waiting.extend(pending)
                         pending.clear()
                     continue
-                turn = take_turn(spec.folder, spec.config_hash)
+                turn = take_turn(spec.folder, spec.config_hash, "trial" in spec.extra)
                 if turn.record is not None:
                     waits.done(spec.config_hash)
                     result.skipped.append((spec, turn.record))

@@ -45,20 +45,23 @@ def memory_fraction(share: int, total: int) -> float:
     return min(1.0, share / total)
 
 
-def apply_memory_share() -> None:
+def apply_memory_share() -> str:
+    """Cap this process to its share (``SHARE_ENV``); what was capped, for the run's log."""
     share = os.environ.get(SHARE_ENV)
     if not share:
-        return
+        return "none (the whole device)"
     import torch
 
+    limit = int(float(share))
     if torch.cuda.is_available():
         total = torch.cuda.get_device_properties(0).total_memory  # the run's one visible GPU
-        torch.cuda.set_per_process_memory_fraction(memory_fraction(int(float(share)), total), 0)
-    else:
-        import resource
+        fraction = memory_fraction(limit, total)
+        torch.cuda.set_per_process_memory_fraction(fraction, 0)
+        return f"{limit} bytes (CUDA memory fraction {fraction:.6f} of the GPU's {total} bytes)"
+    import resource
 
-        limit = int(float(share))
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    return f"{limit} bytes (RLIMIT_DATA)"
 
 
 def run_spec_file(spec_path: Path, result_path: Path) -> int:
@@ -73,9 +76,10 @@ def run_spec_file(spec_path: Path, result_path: Path) -> int:
     with run_log(spec.folder, append=(spec.folder / "run.log").is_file()):
         log = logging.getLogger("benchkit")
         try:
-            apply_memory_share()
+            cap = apply_memory_share()
             log.info("run %s (config %s), pid %d, memory share %s, devices %s", spec.card.id, spec.config_hash,
                      os.getpid(), os.environ.get(SHARE_ENV, "all"), os.environ.get("CUDA_VISIBLE_DEVICES", "-"))
+            log.info("memory cap %s", cap)
             record = run_one(spec, QuietProgress(lambda _line: None))
             write_record(spec.folder, record)
             result, code = {"status": "done"}, 0

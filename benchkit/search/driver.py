@@ -188,7 +188,7 @@ class Search:
                        record.costs.epochs, record.costs.train_seconds, rel, spec.config_hash, values=values)
 
     def _run_batch(self, task: TaskSearch, batch: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
-        from benchkit.train.records import RECORD_NAME, iter_records
+        from benchkit.train.records import RECORD_NAME, RunRecord, iter_records
 
         thresholds = self._thresholds(task)
         specs = []
@@ -203,6 +203,8 @@ class Search:
         to_run = [s for s in specs if s.config_hash not in existing]
         result = self.execute(to_run, self.out, self.progress(len(to_run))) if to_run else GridResult()
         existing.update({s.config_hash: (s.folder / RECORD_NAME, r) for s, r in result.done})
+        for s, path in result.skipped:  # trained by another command on this folder while this one waited
+            existing[s.config_hash] = (path, RunRecord.parse(json.loads(path.read_text(encoding="utf-8"))))
         failed = {s.config_hash: m for s, m in result.failed}
         outcomes = []
         for (number, point), spec in zip(batch, specs):
