@@ -78,7 +78,10 @@ def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path | None
     options = ReleaseOptions(version=version, runs_dir=runs_dir, out_dir=out_dir, data_dir=data_dir, force=force,
                              ci=CISettings(resamples, level, ci_seed), submissions=not no_submissions,
                              where=parse_where(where))
+    warnings = _check_suite_data(suite, data_dir)  # the checks of validate and run: an error stops here (exit 2)
     folder = build_release(suite, options, warn=lambda message: click.echo(message, err=True))
+    for problem in warnings:  # printed with the release they qualify (a refused release reports its refusal alone)
+        click.echo(f"{problem.severity}: {problem.format()}", err=True)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     click.echo(f"release {manifest['release']['suite']} {version}: {len(manifest['runs'])} run(s), "
                f"{len(manifest['entries'])} model/method entr{'y' if len(manifest['entries']) == 1 else 'ies'} "
@@ -90,6 +93,23 @@ def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path | None
                    + (" PARTIAL" if entry["partial"] else "")
                    + f" (on {', '.join(entry['eval_splits'])}; {entry['selection_text']})")
     click.echo(f"leaderboard: {folder / 'leaderboard.html'}")
+
+
+def _check_suite_data(suite_ref: str, data_dir: Path | None) -> list[Problem]:
+    """Every task's data through the checks of ``benchkit validate`` (``validation.runner``): errors raise
+    (nothing is written), the warnings are returned. Missing files are left to the release, which names those the
+    runs used."""
+    from benchkit.cards import catalog
+    from benchkit.validation.runner import enforce, validate_task
+
+    suite = catalog.load_suite(suite_ref)
+    directory = catalog.suite_data_dir(suite, data_dir)
+    reports = [validate_task(card, directory) for card in suite.tasks]
+    for report in reports:
+        report.problems = [p for p in report.problems if p is not report.missing_data]
+    warnings: list[Problem] = []
+    enforce(reports, warnings.append)
+    return warnings
 
 
 @release_group.command("verify")

@@ -7,7 +7,7 @@
   strings; answer objects -> their text).
 
 ``prepare`` adds the computed columns (named ``@<role>``) to a ``RawTable``. A row whose values do not fit (a span
-outside its text, a missing value, a gold answer that is not a candidate) is dropped with one Problem naming its
+outside its text, spans that cross, a missing value, a gold answer that is not a candidate) is dropped with one Problem naming its
 file, line and field, like the rows a reader cannot parse; the schema checks then see only well-formed rows.
 """
 
@@ -106,15 +106,19 @@ def _normal(text: str) -> str:
 
 def _mark(text: str, marks: "list[Mark]", row: dict[str, Any],
           warnings: list[tuple[str, str]]) -> tuple[str, list[tuple[int, int]]]:
-    """Insert each mark's open/close markers around its span; spans must lie inside the text and not overlap.
-    Returns the marked text and, per mark (in the given order), the character span it covers in it, markers
-    included."""
+    """Insert each mark's open/close markers around its span. Spans lie inside the text and may nest (WSC: a
+    pronoun inside its candidate); crossing spans are an error. Returns the marked text and, per mark (in the given
+    order), the character span it covers in it, markers included.
+
+    Nesting is marked outside in: where spans start at the same place the outer one opens first, where they end at
+    the same place the inner one closes first ("[*his* son]", "[a friend of *his*]"); of two equal spans the one the
+    card lists first is the outer. A span that ends where another starts closes before the other opens."""
     unit = marks[0].unit
     if any(m.unit != unit for m in marks):
         raise RowError("marks on one field mix word and character spans", marks[0].field, "use one unit per field")
     pieces = text.split() if unit == "word" else list(text)
     spans = []
-    for mark in marks:
+    for order, mark in enumerate(marks):
         start = _integer(row, mark.start, f"inputs mark on {mark.field}")
         if mark.end is not None:
             end = _integer(row, mark.end, f"inputs mark on {mark.field}") + (1 if mark.end_inclusive else 0)
@@ -133,33 +137,57 @@ def _mark(text: str, marks: "list[Mark]", row: dict[str, Any],
         if expected is not None and _normal(covered) != _normal(expected):
             warnings.append((mark.text or mark.start, f"span text {expected!r} does not match {covered!r} at "
                                                       f"{unit} {start} of {mark.field}"))
-        spans.append((start, end, mark))
-    spans.sort(key=lambda s: s[0])
-    for (s1, e1, _), (s2, _e2, m2) in zip(spans, spans[1:]):
-        if s2 < e1:
-            raise RowError(f"spans of {mark.field} overlap ([{s1}, {e1}) and [{s2}, ...))", m2.start,
-                           "marks on one field must not overlap")
-    covered_at: dict[int, tuple[int, int]] = {}  # id(mark) -> span in the marked text
-    if unit == "word":
-        for start, end, mark in spans:
-            pieces[start] = mark.open + pieces[start]
-            pieces[end - 1] = pieces[end - 1] + mark.close
-        offsets = [0]
+        spans.append((start, end, order, mark))
+    spans.sort(key=lambda s: (s[0], -s[1], s[2]))  # outer before inner
+    _refuse_crossing(spans)
+    if unit == "word":  # word spans become character spans of the words joined by single spaces
+        text = " ".join(pieces)
+        starts = [0]
         for word in pieces:
-            offsets.append(offsets[-1] + len(word) + 1)
-        for start, end, mark in spans:
-            covered_at[id(mark)] = (offsets[start], offsets[end - 1] + len(pieces[end - 1]))
-        marked = " ".join(pieces)
-    else:
-        shift = 0
-        for start, end, mark in spans:  # ascending, not overlapping: earlier markers shift later spans
-            covered_at[id(mark)] = (start + shift, end + shift + len(mark.open) + len(mark.close))
-            shift += len(mark.open) + len(mark.close)
-        for start, end, mark in sorted(spans, key=lambda s: -s[0]):
-            pieces[end:end] = [mark.close]
-            pieces[start:start] = [mark.open]
-        marked = "".join(pieces)
-    return marked, [covered_at[id(mark)] for mark in marks]
+            starts.append(starts[-1] + len(word) + 1)
+        spans = [(starts[s], starts[e - 1] + len(pieces[e - 1]), o, m) for s, e, o, m in spans]
+    return _insert(text, spans, len(marks))
+
+
+def _refuse_crossing(spans: "list[tuple[int, int, int, Mark]]") -> None:
+    """Spans sorted outer before inner either nest or are disjoint; one that starts inside another and ends after
+    it crosses it."""
+    open_spans: list[tuple[int, int, int, Mark]] = []
+    for span in spans:
+        while open_spans and open_spans[-1][1] <= span[0]:
+            open_spans.pop()
+        if open_spans and span[1] > open_spans[-1][1]:
+            outer = open_spans[-1]
+            raise RowError(f"spans of {span[3].field} cross ([{outer[0]}, {outer[1]}) and [{span[0]}, {span[1]})): "
+                           f"one starts inside the other and ends after it", span[3].start,
+                           "marks on one field may nest (one span inside another) but not cross")
+        open_spans.append(span)
+
+
+def _insert(text: str, spans: "list[tuple[int, int, int, Mark]]", count: int) -> tuple[str, list[tuple[int, int]]]:
+    """The text with the markers of character spans (sorted outer before inner, nested or disjoint) inserted, and
+    each span's place in it (by the card's order), markers included."""
+    opening: dict[int, list[tuple[int, int, int, Mark]]] = {}
+    closing: dict[int, list[tuple[int, int, int, Mark]]] = {}
+    for span in spans:
+        opening.setdefault(span[0], []).append(span)  # outer first
+        closing.setdefault(span[1], []).insert(0, span)  # inner first
+    out: list[str] = []
+    size = 0
+    placed: list[list[int]] = [[0, 0] for _ in range(count)]
+    for position in range(len(text) + 1):
+        for _start, _end, order, mark in closing.get(position, []):
+            out.append(mark.close)
+            size += len(mark.close)
+            placed[order][1] = size
+        for _start, _end, order, mark in opening.get(position, []):
+            placed[order][0] = size
+            out.append(mark.open)
+            size += len(mark.open)
+        if position < len(text):
+            out.append(text[position])
+            size += 1
+    return "".join(out), [(start, end) for start, end in placed]
 
 
 def _compose(spec: "Compose", row: dict[str, Any], warnings: list[tuple[str, str]]) -> tuple[str, list[list[int]]]:
@@ -262,6 +290,11 @@ def prepare(card: "TaskCard", split: str, table: RawTable) -> RawTable:
         computed_values[SPANS] = []
     keep: list[int] = []
     warnings: list[Problem] = []
+    span_text = card.checks.severity("span_text")  # the card's severity for a span text that does not match
+    span_hint = ("the span covers other words than its text says: a known mismatch of the official files, kept as "
+                 "published (the card sets checks.span_text: warning)" if span_text == "warning" else
+                 "the span covers other words than its text says; check the offsets, or set checks.span_text in "
+                 "the card if the benchmark keeps it")
     for index, row in enumerate(records):
         row_warnings: list[tuple[str, str]] = []
         try:
@@ -287,13 +320,13 @@ def prepare(card: "TaskCard", split: str, table: RawTable) -> RawTable:
         for name, value in values.items():
             computed_values[name].append(value)
         keep.append(index)
-        warnings += [table.problem(index, message, field=column, severity="warning",
-                                   hint="the span covers other words than its text says; check the offsets")
-                     for column, message in row_warnings]
+        if span_text != "off":
+            warnings += [table.problem(index, message, field=column, severity=span_text, hint=span_hint)
+                         for column, message in row_warnings]
     if len(warnings) > _MAX_WARNINGS:
         rest = len(warnings) - _MAX_WARNINGS
         warnings = warnings[:_MAX_WARNINGS] + [Problem(f"... and {rest} more span-text mismatches", file=table.source,
-                                                       severity="warning")]
+                                                       severity=span_text)]  # type: ignore[arg-type]
     frame = table.frame.iloc[keep].reset_index(drop=True)
     for name, column in computed_values.items():
         frame[name] = column

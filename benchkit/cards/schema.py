@@ -415,6 +415,55 @@ class ListItems(Strict):
         return self
 
 
+Severity = Literal["error", "warning", "off"]
+
+# The data checks a card can set, and what each finds. One set of checks serves `validate`, `run` and `release`
+# (benchkit/validation/runner.py); every other check of the data (labels in the label set, columns present, ids
+# unique, ...) is always an error: without it the data cannot be read as the card says.
+DATA_CHECKS: dict[str, str] = {
+    "empty_text": "a text field that is empty or only whitespace",
+    "leakage": "an input of a train split repeated in a dev or test split",
+    "row_count": "a split whose row count differs from the card's splits.<split>.rows",
+    "span_text": "a marked span whose text (inputs.<role>.marks[].text) differs from the words at its index",
+}
+
+
+class CheckRule(Strict):
+    """What one data check's findings are: ``error`` (the default: new data must be clean), ``warning`` (a quirk the
+    official files are known to have, kept as published) or ``off``; ``reason`` says why, for the datasheet."""
+
+    severity: Severity = "error"
+    reason: str | None = None
+
+
+class Checks(Strict):
+    """A card's ``checks:``, one entry per data check: a severity (``leakage: warning``) or ``{severity, reason}``.
+    Cards inherit it through ``extends:`` key by key, like any mapping."""
+
+    empty_text: CheckRule = CheckRule()
+    leakage: CheckRule = CheckRule()
+    row_count: CheckRule = CheckRule()
+    span_text: CheckRule = CheckRule()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"severity": value} if isinstance(value, str) else value
+
+    def severity(self, check: str) -> Severity:
+        return self.rule(check).severity
+
+    def rule(self, check: str) -> CheckRule:
+        if check not in DATA_CHECKS:
+            raise KeyError(f"unknown data check '{check}'")
+        rule: CheckRule = getattr(self, check)
+        return rule
+
+    def relaxed(self) -> dict[str, CheckRule]:
+        """The checks the card sets to other than error, with their reasons (what the datasheet lists)."""
+        return {name: self.rule(name) for name in DATA_CHECKS if self.severity(name) != "error"}
+
+
 class TaskCard(Strict):
     id: str
     version: str
@@ -444,7 +493,8 @@ class TaskCard(Strict):
     # The task(s) whose model predicts this one (GLUE AX: glue/mnli). A list when several tasks train the same kind
     # of model (AdvGLUE SST-2: glue/sst2 and the embedded glue-mini/sst2); `evaluators` reads both spellings.
     evaluated_with: str | list[str] | None = None
-    checks: dict[Literal["leakage", "duplicate_texts"], Literal["error", "warning", "off"]] = {}
+    # Severity of each data check (DATA_CHECKS): error by default; warning where the official files keep a known quirk.
+    checks: Checks = Checks()
 
     _v_version = field_validator("version")(lambda cls, v: _version(v))
     _v_language = field_validator("language")(lambda cls, v: _language(v))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -103,42 +104,50 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
                      document.tasks if document else {})
 
 
-def check_data(plan: list[RunSpec], out: Path) -> None:
-    """Read and check the data of every task with a run still to do, and of the companion splits its runs predict,
-    before the grid starts: bad data is bad input (one line per problem with file, line, field and hint; exit 2;
-    nothing written), not a failed run. Tasks whose runs are all done earlier are not read.
+def _print_warning(problem: Problem) -> None:
+    print(f"{problem.severity}: {problem.format()}", file=sys.stderr)
 
-    The frames read stay in ``benchkit.train.frames`` for the runs: tasks are checked in reverse plan order, so the
+
+def check_data(plan: list[RunSpec], out: Path, warn: Callable[[Problem], None] = _print_warning) -> None:
+    """Check the data of every task with a run still to do, and of the companion splits its runs predict, before
+    the grid starts, with the checks of ``benchkit validate`` (``validation.runner``: the card's ``checks:``,
+    leakage included; missing files are errors): any error is bad input (one line per problem with file, line,
+    field and hint; exit 2; nothing written), not a failed run; warnings go to ``warn``. Tasks whose runs are all
+    done earlier are not read.
+
+    The frames checked stay in ``benchkit.train.frames`` for the runs: tasks are checked in reverse plan order, so the
     first task's frames are the ones kept and its runs do not read the files again.
     """
     from benchkit.train import frames as frame_cache
     from benchkit.train.loop import companion_splits
     from benchkit.train.records import iter_records
+    from benchkit.validation.runner import TaskReport, enforce, validate_task
 
     done = {record.config_hash for _, record in iter_records(out / "runs")}
     groups: dict[str, RunSpec] = {}
     for spec in plan:
         if spec.config_hash not in done:
             groups.setdefault(spec.card.id, spec)
-    found: list[list[Problem]] = []
+    found: list[list[TaskReport]] = []
     checked: set[str] = set()
     for spec in reversed(list(groups.values())):
         companions: list[TaskCard] = spec.extra.get("companions", [])
         frame_cache.retain({spec.card.id, *(c.id for c in companions)})
-        problems: list[Problem] = []
+        reports: list[TaskReport] = []
         for card, splits in [(spec.card, None), *((c, companion_splits(c, spec.data_dir)) for c in companions)]:
             if card.id in checked or splits == []:
                 continue
             checked.add(card.id)
-            try:
-                frame_cache.frames(card, spec.data_dir, splits)
-            except BenchkitError as err:
-                problems.extend(err.problems)
-        found.insert(0, problems)
-    problems = [p for group in found for p in group]
-    if problems:
+            report = validate_task(card, spec.data_dir, strict=True, splits=splits)
+            if not report.errors:
+                frame_cache.store(card, spec.data_dir, splits, report.frames)
+            reports.append(report)
+        found.insert(0, reports)
+    try:
+        enforce([report for group in found for report in group], warn)
+    except BenchkitError:
         frame_cache.clear()
-        raise BenchkitError(*problems)
+        raise
 
 
 def tokenizer_warnings(plan: list[RunSpec]) -> list[Problem]:

@@ -58,6 +58,12 @@ def frames(card: TaskCard, data_dir: Path, splits: list[str] | None = None) -> d
     return dict(_CACHE[key])
 
 
+def store(card: TaskCard, data_dir: Path, splits: list[str] | None, checked: dict[str, pd.DataFrame]) -> None:
+    """Keep frames read and checked elsewhere (``execute.runs.check_data``, by ``validation.runner``) as what
+    ``frames(card, data_dir, splits)`` returns."""
+    _CACHE[_key(card, data_dir, splits)] = dict(checked)
+
+
 def retain(card_ids: set[str] | frozenset[str]) -> None:
     """Keep only the frames of these tasks."""
     for key in [k for k in _CACHE if k[0] not in card_ids]:

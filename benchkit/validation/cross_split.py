@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import Problem
 from benchkit.loading import TEXT_ROLES
+from benchkit.validation import rules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,14 +27,13 @@ def _keys(frame: "pd.DataFrame") -> list[tuple]:
 
 def leakage(card: TaskCard, frames: dict[str, "pd.DataFrame"], files: dict[str, str],
             location_kinds: dict[str, str], max_rows: int) -> list[Problem]:
-    severity = card.checks.get("leakage", "error")
+    severity = rules.severity(card, "leakage")
     if severity == "off":
         return []
     # A card that sets leakage to warning says the benchmark keeps these overlaps (GLUE's CoLA, STS-B, and glue-mini,
-    # whose cards extend them): they are known, not something to remove.
-    hint = ("a known overlap of the official files, kept as published (the card sets checks.leakage: warning)"
-            if severity == "warning" else
-            "remove it from one split, or set checks.leakage in the card if the benchmark keeps it")
+    # whose cards extend them; KLEJ NKJP-NER): they are known, not something to remove.
+    hint = rules.hint(card, "leakage", "remove it from one split, or set checks.leakage in the card if the benchmark "
+                                       "keeps it")
     problems: list[Problem] = []
     trains = [s for s in frames if s.startswith("train")]
     for train in trains:

@@ -14,6 +14,7 @@ from benchkit.loading import TEXT_ROLES, convert_target, role_columns
 from benchkit.sources import RawTable
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
+from benchkit.validation import rules
 from benchkit.validation.features import check_declared
 from benchkit.validation.pairs import pair_problems
 from benchkit.validation.tag_scheme import scheme_problems
@@ -74,8 +75,9 @@ def build_schema(card: TaskCard, split: str) -> "pa.DataFrameSchema":
     for role, column in columns.items():
         checks: list[pa.Check] = []
         if role in TEXT_ROLES or role.startswith("choices["):
-            checks = [pa.Check(_is_text, element_wise=True, name="is_text"),
-                      pa.Check(_non_empty, element_wise=True, name="non_empty_text")]
+            checks = [pa.Check(_is_text, element_wise=True, name="is_text")]
+            if rules.severity(card, "empty_text") != "off":
+                checks.append(pa.Check(_non_empty, element_wise=True, name="non_empty_text"))
         elif role == task_type.target_field:
             checks = [pa.Check(_converts(card), element_wise=True, name=f"valid_{task_type.target}")]
             if task_type.target == "number" and card.value_range:
@@ -107,7 +109,7 @@ def _message(card: TaskCard, check: str, column: str, value: Any, table: RawTabl
     if check == "is_text":
         return f"expected text, found {type(value).__name__} {shown}", "text fields hold strings"
     if check == "non_empty_text":
-        return f"empty or whitespace-only text {shown}", "fill in the text or drop the row"
+        return f"empty or whitespace-only text {shown}", rules.hint(card, "empty_text", "fill in the text or drop the row")
     if check == "valid_class" or check == "valid_choice":
         known = card.labels.raw_values() if card.labels else []
         return (f"label {raw_key(value)!r} is not one of {known}",
@@ -140,6 +142,9 @@ def _message(card: TaskCard, check: str, column: str, value: Any, table: RawTabl
         return "missing value", "every row needs this field; check for absent keys or empty cells"
     return f"failed check '{check}' with {shown}", None
 
+
+# The pandera checks that are data checks a card can relax (cards.schema.DATA_CHECKS), by check name.
+RELAXABLE = {"non_empty_text": "empty_text"}
 
 # Formats of records whose keys are not visible in a header line: a missing column's message shows the first row.
 RECORD_FORMATS = frozenset({"json", "jsonl", "hub", "parquet"})
@@ -175,9 +180,11 @@ def check_table(card: TaskCard, split: str, table: RawTable, max_per_check: int 
     if found == 0 and expected != 0:
         problems.append(Problem("no data rows" + (f" (the card expects {expected})" if expected else ""), file=table.source,
                                 hint="a header alone is not data; check that the download completed"))
-    elif expected is not None and found != expected:
+    elif expected is not None and found != expected and rules.severity(card, "row_count") != "off":
         problems.append(Problem(f"expected {expected} rows, found {found}", file=table.source, field=f"splits.{split}.rows",
-                                hint="the file may be truncated, modified or another version of the dataset"))
+                                severity=rules.severity(card, "row_count"),
+                                hint=rules.hint(card, "row_count", "the file may be truncated, modified or another "
+                                                                   "version of the dataset")))
     return problems
 
 
@@ -224,11 +231,13 @@ def _failures(card: TaskCard, table: RawTable, cases: "Any", max_per_check: int)
     problems: list[Problem] = []
     for (column, check), rows in by_check.items():
         rows.sort()
+        # a check the card can relax (checks: in the card) has the card's severity; every other check is an error
+        severity = rules.severity(card, RELAXABLE[check]) if check in RELAXABLE else "error"
         for index, _ in rows[:max_per_check]:
             value = table.frame.iloc[index][column] if column in table.frame else None
             message, hint = _message(card, check, column, value, table)
-            problems.append(table.problem(index, message, field=column or None, hint=hint))
+            problems.append(table.problem(index, message, field=column or None, hint=hint, severity=severity))
         if len(rows) > max_per_check:
             problems.append(Problem(f"... and {len(rows) - max_per_check} more rows failing the same check ({check})",
-                                    file=table.source, field=column or None))
+                                    file=table.source, field=column or None, severity=severity))
     return problems
