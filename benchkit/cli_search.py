@@ -114,7 +114,7 @@ def search_command(target: str | None, models: tuple[str, ...], only_tasks: tupl
                     lambda n: progress_for(n, quiet, click.echo), click.echo)
     click.echo(f"search {search.id}: {inputs.suite.card.id}, {len(inputs.tasks)} task(s), model "
                f"{inputs.models[0].name}, method {method}; space: "
-               + "; ".join(f"{n} {d}" for n, d in space.describe().items()))
+               + "; ".join(f"{n} {d}" for n, d in search.space.describe().items()))
     plan, result = run_search(search, click.echo)
     summarize(result, out, click.echo)
     click.echo(f"search report: {search.folder / 'report.md'}; chosen recipes: {search.folder / 'chosen.yaml'}")

@@ -42,6 +42,8 @@ def test_search_set_fixes_the_field_for_every_trial_and_leaves_it_out_of_the_spa
     (line,) = [x for x in result.output.splitlines() if x.startswith("--set fixes")]
     assert line == ("--set fixes epochs=1, batch_size=16 for every trial: left out of the search space (epochs choice "
                     "[2, 3, 4]; batch_size choice [16, 32])")
+    (space_line,) = [x for x in result.output.splitlines() if x.startswith("search ") and "space: " in x]
+    assert "epochs" not in space_line and "batch_size" not in space_line and "learning_rate" in space_line
     (path,) = (out / "searches" / "glue-mini").glob("*/search.json")
     state = json.loads(path.read_text())
     assert "epochs" not in state["space"] and "batch_size" not in state["space"] and "learning_rate" in state["space"]
