@@ -8,7 +8,8 @@ scoring), with the resampling unit as a parameter.
 * ``SplitScorer``: a card's metrics on one (gold, predictions) pair as functions of those counts. A metric with
   additive statistics (``Metric.additive``: per-example true positives, predicted and gold chunks per type for span
   F1; confusion cells for accuracy, F1, MCC; centred sums for Pearson) is computed for all resamples at once as
-  counts @ per-unit stats; any other (Spearman) is recomputed on each resample's drawn examples. Either way a
+  counts @ per-unit stats; one with a vectorised form of example multiplicities (``Metric.weighted``: Spearman's
+  ranks) gets the counts themselves; any other is recomputed on each resample's drawn examples. Either way a
   resample's value equals the metric on the drawn examples (tests/test_bootstrap_fast.py checks it against
   ``slow_values``, today's per-resample path).
 * the CIs built on them: ``split_ci`` (one split's task score), ``two_level_suite`` (a release's suite score:
@@ -35,7 +36,7 @@ Interval = tuple[float, float]
 MetricFn = Callable[..., float]  # metric_fn(references, predictions) or, with groups, (..., groups=group_ids)
 CIMethod = Callable[[float, np.ndarray, float], Interval]
 CI_METHODS: Registry[CIMethod] = Registry("bootstrap CI method")
-BLOCK_CELLS = 1 << 22  # resamples x units per matrix product (32 MiB of float64)
+BLOCK_CELLS = 1 << 20  # resamples x units per block (8 MiB of float64 per array)
 
 
 def _error(message: str, hint: str | None = None) -> BenchkitError:
@@ -113,6 +114,10 @@ class Units:
         indices = self.order[np.repeat(self.starts[picks], lengths) + offsets]
         return indices, (np.repeat(np.arange(len(picks)), lengths) if self.fresh_ids else None)
 
+    def per_example(self, counts: np.ndarray) -> np.ndarray:
+        """Unit counts (b, units) as each example's multiplicity (b, examples): members share their unit's count."""
+        return counts if self.member_of is None else counts[:, self.member_of]
+
     def per_unit(self, stats: np.ndarray) -> np.ndarray:
         """Per-example statistics summed over each unit's members: (units, k)."""
         if self.member_of is None:
@@ -168,6 +173,11 @@ class _MetricPlan:
     takes_groups: bool
     unit_stats: np.ndarray | None  # (units, k) for an additive metric, else None
     value: Callable[[np.ndarray], np.ndarray] | None
+    weighted: Callable[[np.ndarray], np.ndarray] | None  # f(example weights (b, n)) -> (b,), else None
+
+    @property
+    def vectorised(self) -> bool:
+        return self.unit_stats is not None or self.weighted is not None
 
 
 class SplitScorer:
@@ -189,27 +199,31 @@ class SplitScorer:
             if takes_groups:
                 options["groups"] = list(groups)  # type: ignore[arg-type]
             stats = None if metric.additive is None else metric.additive(references, predictions, **options)
+            weighted = None if stats is not None or metric.weighted is None or takes_groups else \
+                metric.weighted(references, predictions, **options)
             if takes_groups:
                 del options["groups"]  # resamples get fresh ids per drawn unit
             self.plans.append(_MetricPlan(ref.key, metric.compute, options, takes_groups,
                                           None if stats is None else units.per_unit(stats.per_example),
-                                          None if stats is None else stats.value))
+                                          None if stats is None else stats.value, weighted))
 
     def values(self, draws: Draws) -> dict[str, np.ndarray]:
         """metric key -> (resamples,) values; NaN on rows the draws did not take."""
         out = {p.key: np.full(len(draws.counts), np.nan) for p in self.plans}
-        additive = [p for p in self.plans if p.unit_stats is not None]
-        if additive:
+        vectorised = [p for p in self.plans if p.vectorised]
+        if vectorised:
             for rows, counts in draws.blocks():
-                for plan in additive:
-                    assert plan.unit_stats is not None and plan.value is not None
+                for plan in vectorised:
                     with np.errstate(invalid="ignore", divide="ignore"):
-                        out[plan.key][rows] = plan.value(counts @ plan.unit_stats)
+                        if plan.unit_stats is not None and plan.value is not None:
+                            out[plan.key][rows] = plan.value(counts @ plan.unit_stats)
+                        elif plan.weighted is not None:
+                            out[plan.key][rows] = plan.weighted(self.units.per_example(counts))
         for plan in self.plans:
             values = out[plan.key]
-            # non-additive metrics, and the rows an additive one could not decide from sums (NaN: Pearson's
-            # near-constant sides), are computed on the drawn examples themselves
-            redo = np.flatnonzero(draws.taken & ~np.isfinite(values)) if plan.unit_stats is not None else \
+            # the other metrics, and the rows a vectorised one could not decide (NaN: Pearson's near-constant
+            # sides), are computed on the drawn examples themselves
+            redo = np.flatnonzero(draws.taken & ~np.isfinite(values)) if plan.vectorised else \
                 np.flatnonzero(draws.taken)
             for row in redo:
                 values[row] = self._direct(plan, draws.picks(int(row)))

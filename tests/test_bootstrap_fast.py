@@ -7,6 +7,7 @@ engines are checked against the per-resample loops they replaced, written out he
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,13 @@ from benchkit.bootstrap import (
     two_level_drops,
     two_level_metrics,
     two_level_suite,
+    unpaired_split_ci,
 )
 from benchkit.cards import catalog
 from benchkit.evaluate import compute_metrics, evaluate_split, resampling_units, task_split_score
 from benchkit.metrics import METRICS
 from benchkit.release.scores import percentile_interval, rule_score
-from benchkit.scoring import bootstrap_ci
+from benchkit.scoring import bootstrap_ci, unpaired_bootstrap
 
 TYPES = ("PER", "LOC", "ORG", "MISC")
 
@@ -147,8 +149,28 @@ def test_span_metrics_on_resamples(name: str, options: dict[str, Any]) -> None:
     for _ in range(40):
         idx = units.draw(rng)
         counts = np.bincount(idx, minlength=len(refs)).astype(float)
-        expected = metric.compute([refs[i] for i in idx], [preds[i] for i in idx], **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DATE never occurs: undefined, 0.0 with a warning
+            expected = metric.compute([refs[i] for i in idx], [preds[i] for i in idx], **options)
         assert stats.value((counts @ stats.per_example)[None])[0] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_spearman_with_ties_on_resamples(seed: int) -> None:
+    # STS-B-like gold in steps of 0.2 and predictions in steps of 0.5: many ties on both sides; tiny resamples of 5
+    # are sometimes constant on one side (0.0, with the metric's warning)
+    rng = np.random.default_rng(seed)
+    metric = METRICS.get("spearman")
+    for n in (5, 80):
+        refs = [float(x) for x in np.round(rng.uniform(0, 5, size=n) * 5) / 5]
+        preds = [float(x) for x in np.round((np.asarray(refs) + rng.normal(0, 1, size=n)) * 2) / 2]
+        value = metric.weighted(refs, preds)
+        rows = [rng.integers(0, n, size=n) for _ in range(40)]
+        fast = value(np.stack([np.bincount(idx, minlength=n) for idx in rows]).astype(float))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            slow = [metric.compute([refs[i] for i in idx], [preds[i] for i in idx]) for idx in rows]
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
 
 
 def test_pearson_near_constant_resamples_fall_back_to_the_metric() -> None:
@@ -178,13 +200,25 @@ def test_split_ci_is_todays_bootstrap_ci(task: str, seed: int) -> None:
     def score(r: Any, p: Any, groups: Any = None) -> float:
         return task_split_score(card, list(r), list(p), list(groups) if grouped and groups is not None else None)
 
-    before = bootstrap_ci(refs, preds, score, resamples=60, seed=seed, groups=units)
-    after = evaluate_split(card, "dev", refs, preds, resamples=60, seed=seed, groups=groups).ci
+    before = bootstrap_ci(refs, preds, score, resamples=30, seed=seed, groups=units)
+    after = evaluate_split(card, "dev", refs, preds, resamples=30, seed=seed, groups=groups).ci
     assert after is not None
     assert (after["low"], after["high"]) == pytest.approx((before.low, before.high), abs=1e-12)
-    assert (after["unit"], after["resamples"], after["seed"]) == (before.unit, 60, seed)
-    direct = split_ci(card, refs, preds, point=before.point, resamples=60, seed=seed, groups=groups)
+    assert (after["unit"], after["resamples"], after["seed"]) == (before.unit, 30, seed)
+    direct = split_ci(card, refs, preds, point=before.point, resamples=30, seed=seed, groups=groups)
     assert direct.point == pytest.approx(before.point) and direct.low < direct.high
+
+
+@pytest.mark.parametrize("task", ["glue/mrpc", "glue/stsb"])
+def test_unpaired_split_ci_is_todays_unpaired_bootstrap(task: str) -> None:
+    """The drop CI of an evaluation-only record (AdvGLUE): source split vs the adversarial split, drawn apart."""
+    card, refs, preds, _ = example_data(task, 4)
+    _, other_refs, other_preds, _ = example_data(task, 5)
+    before = unpaired_bootstrap(refs, preds, other_refs[:70], other_preds[:70],
+                                lambda r, p: task_split_score(card, list(r), list(p)), resamples=50, seed=3)
+    after = unpaired_split_ci(card, refs, preds, other_refs[:70], other_preds[:70], resamples=50, seed=3)
+    assert (after.low, after.high, after.p_value) == pytest.approx((before.low, before.high, before.p_value), abs=1e-12)
+    assert (after.difference, after.unit) == (pytest.approx(before.difference), before.unit)
 
 
 # ---------------------------------------------------------------------------------------------------------------

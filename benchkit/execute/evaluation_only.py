@@ -12,7 +12,7 @@ tasks of OTHER suites (AdvGLUE's sst2: glue/sst2 and glue-mini/sst2). For each s
   both scored with THIS card's metrics, the source's from its dev predictions file and the gold of its data (found
   with ``--reference-data-dir``, else in the data its suite ships, and checked against the sha256 the run recorded),
   with a bootstrap CI of the difference that resamples the two example sets independently
-  (``scoring.unpaired_bootstrap``).
+  (``bootstrap.unpaired_split_ci``: ``scoring.unpaired_bootstrap``'s draws, from the metrics' statistics).
 
 One record per (source run, task), in the ``RunRecord`` contract (``source`` and ``drops`` set; model, method, seed,
 recipe and checkpoint selection are the source run's), written atomically under
@@ -274,9 +274,10 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
 
     from benchkit import __version__
     from benchkit.atomic import write_atomic
-    from benchkit.evaluate import compute_metrics, evaluate_split, gold_targets, task_split_score
+    from benchkit.bootstrap import unpaired_split_ci
+    from benchkit.evaluate import compute_metrics, evaluate_split, gold_targets
     from benchkit.predictions import read_predictions
-    from benchkit.scoring import task_score, unpaired_bootstrap
+    from benchkit.scoring import task_score
     from benchkit.train.memory import PeakMemory
     from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
     from benchkit.train.records import Costs, Drop, Provenance, SourceRun, SplitResult, write_predictions
@@ -317,9 +318,8 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
         predictions[f"source:{split}"] = str(copy)
         ci = None
         if resamples > 0:
-            difference = unpaired_bootstrap(source_gold, source_predicted, gold, values,
-                                            lambda r, p: task_split_score(card, list(r), list(p)),
-                                            resamples=resamples, seed=source.seed)
+            difference = unpaired_split_ci(card, source_gold, source_predicted, gold, values, resamples=resamples,
+                                           seed=source.seed)
             ci = {"of": "drop", "low": difference.low, "high": difference.high, "level": difference.level,
                   "resamples": difference.resamples, "method": difference.method, "seed": difference.seed,
                   "unit": difference.unit}

@@ -56,8 +56,11 @@ class Metric:
     options: tuple[str, ...] = ()  # keyword options ``compute`` accepts
     required_options: tuple[str, ...] = ()  # subset of ``options`` that must be given
     # additive(references, predictions, **options) -> AdditiveStats, for metrics that have exact additive statistics
-    # (counts, sums); None: bootstrap recomputes ``compute`` on each resample (Spearman's ranks)
+    # (counts, sums); without either capability the bootstrap recomputes ``compute`` on each resample
     additive: Callable[..., AdditiveStats] | None = None
+    # weighted(references, predictions, **options) -> f(weights (b, examples)) -> (b,): the metric on b resamples given
+    # each example's multiplicity, vectorised, for metrics without additive statistics (Spearman's ranks)
+    weighted: Callable[..., Callable[[np.ndarray], np.ndarray]] | None = None
     # pair metrics: the text role the two members of each consecutive pair share (AX-g: text_pair, the hypothesis),
     # checked on the data at load time so that a mis-ordered file is an error, not a silently wrong score
     pairs_share: str | None = None

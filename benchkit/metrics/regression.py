@@ -64,6 +64,40 @@ def pearson_stats(references: Sequence[float], predictions: Sequence[float]) -> 
     return AdditiveStats(stats, value)
 
 
+def _weighted_ranks(values: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """f(weights (b, n)) -> (b, n): each example's rank within each resample, ties given their average rank (as
+    scipy's rankdata), from the multiplicities of the sorted distinct values."""
+    _, inverse = np.unique(values, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+
+    def ranks(weights: np.ndarray) -> np.ndarray:
+        per_value = np.add.reduceat(weights[:, order], starts, axis=1)
+        below = np.cumsum(per_value, axis=1) - per_value
+        return (below + (per_value + 1) / 2)[:, inverse]
+
+    return ranks
+
+
+def spearman_weighted(references: Sequence[float], predictions: Sequence[float]) -> Callable[[np.ndarray], np.ndarray]:
+    """Spearman's rho of resamples given as example multiplicities. Ranks are halves of integers and their mean is
+    (N + 1) / 2, so the centred sums are exact in float64 and a constant side is an exact zero variance (0.0, as
+    ``spearman`` returns with its warning)."""
+    rank_x = _weighted_ranks(np.asarray(predictions, dtype=float))
+    rank_y = _weighted_ranks(np.asarray(references, dtype=float))
+
+    def value(weights: np.ndarray) -> np.ndarray:
+        size = weights.sum(axis=1, keepdims=True)
+        dx, dy = rank_x(weights) - (size + 1) / 2, rank_y(weights) - (size + 1) / 2
+        vx, vy, cov = (weights * dx * dx).sum(axis=1), (weights * dy * dy).sum(axis=1), (weights * dx * dy).sum(axis=1)
+        defined = (vx > 0) & (vy > 0) & (size[:, 0] >= 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.clip(cov / np.sqrt(vx * vy), -1.0, 1.0)
+        return np.where(defined, rho, 0.0)
+
+    return value
+
+
 METRICS.add(
     "pearson",
     Metric("pearson", "scores", pearson, description="Pearson r on raw outputs (no clipping); undefined -> 0.0",
@@ -71,6 +105,7 @@ METRICS.add(
 )
 METRICS.add(
     "spearman",
-    Metric("spearman", "scores", spearman, description="Spearman rho on raw outputs; undefined -> 0.0"),
+    Metric("spearman", "scores", spearman, description="Spearman rho on raw outputs; undefined -> 0.0",
+           weighted=spearman_weighted),
     aliases=("spearmanr",),
 )
