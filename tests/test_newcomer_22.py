@@ -56,6 +56,8 @@ def test_search_set_fixes_the_field_for_every_trial_and_leaves_it_out_of_the_spa
         assert record.recipe["epochs"] == 1 and record.recipe["batch_size"] == 16 and trial["epochs"] == 1
     chosen = (path.parent / "chosen.yaml").read_text()
     assert "epochs: 1\n" in chosen
+    # the header's command trains the same runs: only the task searched, not the whole suite
+    assert "# benchkit run glue-mini --task glue-mini/sst2 --model " in chosen
 
 
 def test_search_refuses_a_set_that_fixes_the_whole_space(tmp_path: Path, tiny_model: Path) -> None:
