@@ -181,12 +181,12 @@ def new_task(files: tuple[Path, ...], suite: str, task: str | None, language: st
 
 
 def _header(paths: list[Path]) -> list[str]:
-    return [f"Inferred by 'benchkit new task' from {', '.join(p.name for p in paths)}. Each guess has a comment: "
-            "how sure (certain, likely, guess) and why.",
+    return [(f"Inferred by 'benchkit new task' from {', '.join(p.name for p in paths)}. Each guess has a comment: "
+             "how sure (certain, likely, guess) and why."),
             "Fill in description, license, citation and homepage; check the label names."]
 
 
-def _validate(inferred: "Inferred", paths: list[Path], data_dir: Path) -> "TaskReport":
+def _validate(inferred: Inferred, paths: list[Path], data_dir: Path) -> TaskReport:
     """The inferred card, as it will be written, validated against the files (in a temporary folder)."""
     import tempfile
 
@@ -202,7 +202,7 @@ def _validate(inferred: "Inferred", paths: list[Path], data_dir: Path) -> "TaskR
         return validate_task(load_task_card(card_path), data_dir, strict=True, max_per_check=5)
 
 
-def _checked(inferred: "Inferred", paths: list[Path], data_dir: Path, placement: "Placement") -> str:
+def _checked(inferred: Inferred, paths: list[Path], data_dir: Path, placement: Placement) -> str:
     """Validate before anything is written. Inputs the given files share across splits (the official files' own
     overlap: a carve never makes one) become ``checks.leakage: warning``, a guess to confirm; any other problem
     refuses the card (exit 2, nothing written). Returns the status line."""
@@ -224,7 +224,7 @@ def _checked(inferred: "Inferred", paths: list[Path], data_dir: Path, placement:
     return f"{report.status} ({splits})"
 
 
-def _at_place(problem: Problem, staged_data: Path, placement: "Placement", paths: list[Path]) -> Problem:
+def _at_place(problem: Problem, staged_data: Path, placement: Placement, paths: list[Path]) -> Problem:
     """A problem found in the staged copy, naming the given file instead."""
     import dataclasses
 

@@ -25,11 +25,11 @@ def env() -> dict[str, str]:
 
 def benchkit(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "benchkit.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, env=env())
+                          timeout=120, cwd=cwd, env=env(), check=False)
 
 
 def sh(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd=cwd, env=env())
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd=cwd, env=env(), check=False)
 
 
 @pytest.fixture()

@@ -245,7 +245,7 @@ def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, lang
     if train.format.value == "conll":
         _token_task(out, train, sniffed)
     else:
-        _table_task(out, train, sniffed, text, label, task_type, read)
+        _table_task(out, train, sniffed, text, label, task_type, read, base_split)
     split_entries: dict[str, Any] = {}
     for split, info in sniffed.items():
         entry: dict[str, Any] = {"file": splits[split].name, "rows": info.total_rows}
@@ -283,7 +283,9 @@ def _labels_hidden(info: Sniffed, label_column: tuple[str, int], train: Sniffed)
 
 
 def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text: list[str] | None,
-                label: str | None, task_type: str | None, read: dict[str, Any]) -> None:
+                label: str | None, task_type: str | None, read: dict[str, Any], base: str = "train") -> None:
+    """Columns, type, labels and metrics of a table task, read from the ``base`` split's sample (train, or the
+    first split of an evaluation-only task)."""
     card = out.card
     columns = _columns(train)
     id_column, id_guess = _pick_id(columns, train.total_rows)
@@ -332,7 +334,7 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
     if kind.value == "regression":
         values = [float(v) for v in label_column.present]
         card["value_range"] = [min(values), max(values)]
-        out.notes[("value_range",)] = "guess: the smallest and largest score in train; widen it to the scale's ends"
+        out.notes[("value_range",)] = f"guess: the smallest and largest score in {base}; widen it to the scale's ends"
         _metrics(out, ["pearson", "spearman"], ["pearson", "spearman"],
                  "regression: the task score is the mean of Pearson and Spearman correlation (as GLUE scores STS-B)")
         return
@@ -349,29 +351,29 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
     out.notes[("labels", "names")] = ("the label strings as the files write them; to name codes, keep these as "
                                       "map keys: map: {0: negative, 1: positive}")
     counts = {v: label_column.present.count(v) for v in names}
-    imbalance = _imbalance(counts)
+    imbalance = _imbalance(counts, base)
     if imbalance:
         _metrics(out, ["f1_macro", "accuracy"], ["f1_macro"],
                  f"imbalanced classes ({imbalance}): the task score is macro-F1 alone (score_metrics), accuracy is "
                  "reported beside it")
     else:
         largest = max(counts.values()) / max(1, sum(counts.values()))
-        _metrics(out, ["accuracy"], ["accuracy"], f"balanced classes (the largest holds {largest:.0%} of train): the "
-                                                  "task score is accuracy")
+        _metrics(out, ["accuracy"], ["accuracy"], f"balanced classes (the largest holds {largest:.0%} of {base}): "
+                                                  "the task score is accuracy")
     out.report.append(f"labels: {', '.join(names)} ({'; '.join(f'{k} {v}' for k, v in counts.items())} in the "
-                      "train sample)")
+                      f"{base} sample)")
     out.report.append(f"metrics: {', '.join(card['metrics'])} ({out.notes[('metrics',)]})")
 
 
-def _imbalance(counts: dict[str, int]) -> str | None:
+def _imbalance(counts: dict[str, int], base: str = "train") -> str | None:
     """Which documented rule finds the classes imbalanced (IMBALANCED, RARE), said with the numbers; None if none."""
     total = max(1, sum(counts.values()))
     largest, smallest = max(counts, key=counts.__getitem__), min(counts, key=counts.__getitem__)
     if counts[largest] / total > IMBALANCED:
-        return f"the largest, {largest}, holds {counts[largest] / total:.0%} of train, over {IMBALANCED:.0%}"
+        return f"the largest, {largest}, holds {counts[largest] / total:.0%} of {base}, over {IMBALANCED:.0%}"
     even = total / len(counts)
     if len(counts) > 2 and counts[smallest] < RARE * even:
-        return (f"the smallest, {smallest}, holds {counts[smallest] / total:.0%} of train, under half of an even "
+        return (f"the smallest, {smallest}, holds {counts[smallest] / total:.0%} of {base}, under half of an even "
                 f"share ({1 / len(counts):.0%})")
     return None
 

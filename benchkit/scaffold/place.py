@@ -114,7 +114,7 @@ def track(placement: Placement, root: Path, echo: Callable[[str], None]) -> None
     inner = any(data.rglob("*.dvc")) if data.is_dir() else False
     what = tracked or (data if data != repo and not inner else folder)
     done = subprocess.run([sys.executable, "-m", "dvc", "add", "-q", str(what.relative_to(repo))], cwd=repo,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchkitError(Problem(f"'dvc add' failed: {(done.stderr or done.stdout).strip()[:200]}",
                                     file=str(what), hint=f"run it by hand: dvc add {what.relative_to(repo)}"))
