@@ -6,8 +6,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchkit.cards.paths import broken_link
 from benchkit.cards.schema import TaskCard
-from benchkit.loading import load_frames, locate
+from benchkit.errors import BenchkitError
+from benchkit.loading import load_frames, locate, missing_problem
 from benchkit.task_types import TASK_TYPES
 
 
@@ -43,6 +45,8 @@ def describe_task(card: TaskCard, data_dir: Path | None, tokenizer: Any = None, 
     available: list[str] = []
     for split, spec in card.splits.items():
         where = locate(card, split, data_dir) if data_dir else None
+        if where is not None and not where.exists and broken_link(Path(where.location)) is not None:
+            raise BenchkitError(missing_problem(card, where))  # a broken workspace, not data yet to download
         entry: dict[str, Any] = {"labels": spec.labels, "expected_rows": spec.rows,
                                  "file": where.location if where else spec.file or (
                                      f"hub:{card.source.repo}:{spec.hf_split}" if spec.hf_split else None)}

@@ -105,12 +105,13 @@ def test_a_link_whose_target_is_missing_is_one_line_naming_both(bench: Path) -> 
     link = bench / "data" / "SST-2" / "train.tsv"
     link.unlink()
     link.symlink_to(target)
-    done = benchkit("validate", bench / "tasks" / "glue" / "sst2.yaml", "--data-dir", bench / "data", cwd=bench)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
-    assert lines[0] == (f"error: {link}: split 'train' of glue/sst2: the link {link} leads to {target}, which does "
-                        "not exist (hint: restore the target (for a DVC-tracked file: dvc checkout, or dvc pull from "
-                        "the remote), or replace the link with the file)")
+    for command in ("validate", "show"):
+        done = benchkit(command, bench / "tasks" / "glue" / "sst2.yaml", "--data-dir", bench / "data", cwd=bench)
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+        assert lines[0] == (f"error: {link}: split 'train' of glue/sst2: the link {link} leads to {target}, which does "
+                            "not exist (hint: restore the target (for a DVC-tracked file: dvc checkout, or dvc pull "
+                            "from the remote), or replace the link with the file)")
 
 
 def test_a_suite_data_folder_that_is_a_link_is_followed_but_its_card_may_not_climb_through_it(bench: Path) -> None:
