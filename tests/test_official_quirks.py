@@ -282,3 +282,14 @@ def test_run_prints_the_warnings_validate_prints(leaky: Path, tiny_model: Path) 
     assert ran.exit_code == 0, ran.output
     assert [line for line in _errors(ran) if "leakage" in line] == warning
     shutil.rmtree(leaky / "out")
+
+
+def test_the_datasheet_quotes_the_checks_a_card_relaxes(tmp_path: Path) -> None:
+    from benchkit.cards import catalog
+    from benchkit.release import datasheet
+
+    suite = catalog.load_suite("glue-mini")  # its CoLA and STS-B cards extend GLUE's, which keep leakage as a warning
+    text = datasheet.write(tmp_path, suite, "1.0.0", catalog.suite_data_dir(suite, None), {}, "data", []).read_text()
+    assert ("- Data check `leakage`: warning (the official dev file keeps 16 sentences that are also in train), as the "
+            "card sets it for the official files") in text.splitlines()
+    assert text.count("- Data check `") == 2  # CoLA and STS-B only
