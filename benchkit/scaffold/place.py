@@ -115,9 +115,10 @@ def track(placement: Placement, root: Path, echo: Callable[[str], None]) -> None
     what = tracked or (data if data != repo and not inner else folder)
     done = subprocess.run([sys.executable, "-m", "dvc", "add", "-q", str(what.relative_to(repo))], cwd=repo,
                           capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise BenchkitError(Problem(f"'dvc add' failed: {(done.stderr or done.stdout).strip()[:200]}",
-                                    file=str(what), hint=f"run it by hand: dvc add {what.relative_to(repo)}"))
+    if done.returncode != 0:  # the card and the copies are in place and valid: say what is left to do
+        echo(f"warning: dvc add {what.relative_to(repo)} failed ({(done.stderr or done.stdout).strip()[:200]}); "
+             "the card and the files are in place: track them by hand")
+        return
     dvc_file = what.with_name(what.name + ".dvc").relative_to(repo)
     echo(f"dvc: tracking {what.relative_to(repo)} ({dvc_file}; git add {dvc_file} "
          f"{(what.parent / '.gitignore').relative_to(repo)})")
