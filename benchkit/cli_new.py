@@ -112,7 +112,8 @@ def new_suite(name: str, languages: tuple[str, ...], title: str | None, root: Pa
 
 
 def _task_name(files: list[Path], given: str | None) -> str:
-    name = given or files[0].resolve().parent.name.lower().replace(" ", "-")
+    # the folder the file is in as named (a DVC-tracked file is a link into .dvc/cache/files/md5/<xx>/)
+    name = given or files[0].absolute().parent.name.lower().replace(" ", "-")
     if not TASK_NAME.match(name):
         raise BenchkitError(Problem(f"'{name}' is not a task name", field="--task",
                                     hint="lower-case letters, digits, '-' and '_', e.g. --task sentiment"))
@@ -148,7 +149,7 @@ def new_task(files: tuple[Path, ...], suite: str, task: str | None, language: st
     paths = [Path(f) for f in files]
     name = _task_name(paths, task)
     if data_dir is None:
-        data_dir = root / "data" / suite if (root / "data" / suite).is_dir() else paths[0].resolve().parent.parent
+        data_dir = root / "data" / suite if (root / "data" / suite).is_dir() else paths[0].absolute().parent.parent
     language = language or _suite_language(root, suite)
     target = root / "tasks" / suite / f"{name}.yaml"
     if target.exists() and not force:

@@ -201,3 +201,20 @@ def test_inputs_the_given_files_share_become_a_leakage_warning_to_confirm(suite:
                     "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "checks: {leakage: warning}" in (suite / "tasks" / "polski" / "dup.yaml").read_text()
+
+
+def test_dvc_tracked_files_in_the_data_folder_are_named_by_their_folder_not_their_cache_link(suite: Path) -> None:
+    subprocess.run([sys.executable, "-m", "dvc", "config", "cache.type", "symlink"], cwd=suite, check=True,
+                   capture_output=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    folder = suite / "data" / "polski" / "recenzje"
+    folder.mkdir()
+    write_tsv(folder / "train.tsv", opinions(10))
+    write_tsv(folder / "dev.tsv", opinions(3, start=10))
+    subprocess.run([sys.executable, "-m", "dvc", "add", "-q", "data/polski"], cwd=suite, check=True,
+                   capture_output=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    assert (folder / "train.tsv").is_symlink()  # into .dvc/cache/files/md5/<xx>/
+    done = benchkit(suite, "new", "task", "data/polski/recenzje/train.tsv", "data/polski/recenzje/dev.tsv", "--suite",
+                    "polski", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "copied" not in done.stdout and "validate tasks/polski/recenzje.yaml: ok (train 30, dev 9)" in done.stdout
+    assert "  dir: recenzje\n" in (suite / "tasks" / "polski" / "recenzje.yaml").read_text()

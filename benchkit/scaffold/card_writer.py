@@ -13,7 +13,8 @@ ORDER = ("extends", "id", "version", "name", "description", "language", "license
 def _block(key: str, value: Any) -> str:
     if not isinstance(value, (dict, list)):
         return yaml.safe_dump({key: value}, allow_unicode=True, sort_keys=False, width=116)
-    inline = key in ("fields", "value_range", "metrics", "score_metrics", "checks") or (key == "labels" and len(str(value)) < 100)
+    inline = key in ("fields", "value_range", "metrics", "score_metrics", "checks") or (
+        key == "labels" and len(str(value)) < 100)
     if inline:
         return f"{key}: " + yaml.safe_dump(value, allow_unicode=True, sort_keys=False, width=1000,
                                           default_flow_style=True).strip() + "\n"

@@ -201,15 +201,18 @@ def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, lang
     train file the task is evaluation-only (dev or test files alone: AdvGLUE-like suites, zero-shot models)."""
     splits = splits_of(files)
     if source_dir is None:
-        folders = {p.resolve().parent for p in splits.values()}
+        from benchkit.scaffold.place import within
+
+        folders = {p.absolute().parent for p in splits.values()}  # a DVC-tracked file's link target is not its place
         if len(folders) != 1:
             raise BenchkitError(Problem("the files are in different folders", field="FILE",
                                         hint="put a task's split files in one folder under the data folder"))
         folder = folders.pop()
-        if not folder.is_relative_to(data_dir.resolve()):
+        inside = within(folder, data_dir)
+        if inside is None:
             raise BenchkitError(Problem(f"the files are outside the data folder {data_dir}", file=str(folder),
                                         field="--data-dir", hint="move them under the data folder, or pass --data-dir"))
-        source_dir = folder.relative_to(data_dir.resolve()).as_posix() or "."
+        source_dir = inside
     sniffed = {split: sniff(path) for split, path in splits.items()}
     base_split = next(iter(sniffed))  # train where there is one: the sample the columns and labels are read from
     train = sniffed[base_split]

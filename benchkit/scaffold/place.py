@@ -34,11 +34,9 @@ class Placement:
 def plan(files: list[Path], data_dir: Path, task: str, force: bool = False) -> Placement:
     """Files already in one folder under ``data_dir`` stay; otherwise each goes to ``data_dir/task/<its name>``. A
     different file already at a place is refused (``--force`` replaces it)."""
-    real = data_dir.resolve()
     folders = {f.absolute().parent for f in files}
     if len(folders) == 1:
-        folder = next(iter(folders))
-        inside = _within(folder, real)
+        inside = within(next(iter(folders)), data_dir)
         if inside is not None:
             return Placement(data_dir, inside)
     placement = Placement(data_dir, task)
@@ -59,9 +57,10 @@ def plan(files: list[Path], data_dir: Path, task: str, force: bool = False) -> P
     return placement
 
 
-def _within(folder: Path, root: Path) -> str | None:
-    """``folder`` relative to ``root`` (as named, links in the folder's path followed), or None."""
-    for candidate in (folder, folder.resolve()):
+def within(folder: Path, data_dir: Path) -> str | None:
+    """``folder`` relative to ``data_dir``, or None: as named (a DVC-tracked file is a link into .dvc/cache, but its
+    folder is where the user put it), else with links followed (a data folder that is a link to another disk)."""
+    for candidate, root in ((folder.absolute(), data_dir.absolute()), (folder.resolve(), data_dir.resolve())):
         if candidate.is_relative_to(root):
             return candidate.relative_to(root).as_posix() or "."
     return None
