@@ -37,7 +37,9 @@ def pair_problems(card: TaskCard, split: str, table: RawTable) -> list[Problem]:
                                           f"{len(values)} rows: the last has no partner", field=f"fields.{role}",
                                           hint="use the official file, unfiltered and in its order"))
             continue
-        bad = [i for i in range(0, len(values), 2) if values[i] != values[i + 1]]
+        # a missing or non-text value is the schema check's problem at its own row, not a second one here
+        bad = [i for i in range(0, len(values), 2) if isinstance(values[i], str) and isinstance(values[i + 1], str)
+               and values[i] != values[i + 1]]
         if bad:
             first = bad[0]
             where = table.location_kind
