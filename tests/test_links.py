@@ -89,6 +89,19 @@ def test_dvc_tracked_files_of_each_cache_type_are_read(cache_type: str, bench: P
     assert (name, digest) == ("SST-2/train.tsv", hashlib.sha256(original).hexdigest())
 
 
+def test_predict_file_reads_a_dvc_tracked_file_through_its_link(bench: Path) -> None:
+    from benchkit.cards.loader import load_task_card
+    from benchkit.execute.predict import file_card
+    from benchkit.loading import load_frames
+
+    dvc_repo(bench, "symlink")
+    assert sh(sys.executable, "-m", "dvc", "add", "-q", "data/SST-2", cwd=bench).returncode == 0
+    test = bench / "data" / "SST-2" / "test.tsv"
+    assert test.is_symlink() and test.resolve().name != "test.tsv"  # the cache names its files by their hash
+    card, folder = file_card(load_task_card(bench / "tasks" / "glue" / "sst2.yaml"), test)
+    assert len(load_frames(card.model_copy(update={"splits": {"test": card.splits["test"]}}), folder)["test"]) == 436
+
+
 def test_a_dvc_pipeline_depends_on_the_workspace_file_not_its_cache_target(bench: Path) -> None:
     from benchkit.cards.loader import load_task_card
     from benchkit.release.dvc_pipeline import _data_deps

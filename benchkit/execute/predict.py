@@ -96,4 +96,4 @@ def file_card(card: TaskCard, file: Path) -> tuple[TaskCard, Path]:
                                                          "card's local layout"))
     split = Split(file=file.name, labels="hidden")
     card = card.model_copy(update={"splits": {"test": split}, "source": card.source.model_copy(update={"dir": "."})})
-    return card, file.resolve().parent
+    return card, file.absolute().parent  # as named: a DVC-tracked file is a link whose target has another name
