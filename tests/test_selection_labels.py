@@ -63,6 +63,17 @@ def test_a_card_reporting_test_is_not_badged_selected_on_dev_nor_searched_on_a_h
     rows = [json.loads(line) for line in (release / "results.jsonl").read_text().splitlines()]
     assert [r["selected_on_dev"] for r in rows] == [False]
 
+    # a search.json written before searches named the tasks reporting test: restated from the runs by the release
+    state = json.loads(state_path.read_text())
+    state["selection"] = {"on_dev": False, "label": "selected on a 10% holdout of train",
+                          "holdout": {"fraction": 0.1, "seed": 0, "stratify": True},
+                          "objective": state["selection"]["objective"]}
+    state_path.write_text(json.dumps(state))
+    ok(benchkit(root, "release", "lab", "--version", "0.1.1"))
+    (entry,) = json.loads((release.parent / "0.1.1" / "manifest.json").read_text())["entries"]
+    assert entry["searches"][0]["selection"]["label"] == "selected on dev, reported on test (dev is not reported)"
+    assert "holdout of train" not in entry["selection_text"] and entry["selected_on_dev"] == ""
+
 
 def test_the_submission_seed_and_its_rule_are_in_the_manifest_and_the_datasheet(
         tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, tiny_model: Path) -> None:

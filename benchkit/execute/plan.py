@@ -22,8 +22,8 @@ from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
 from benchkit.train.loop import RunSpec
 from benchkit.train.methods import METHODS, MethodSpec, method_recipe, method_spec, preflight
-from benchkit.train.provenance import card_sha256
 from benchkit.train.models import ResolvedModel
+from benchkit.train.provenance import card_sha256
 from benchkit.train.recipes import NOT_HASHED, resolve_recipe
 from benchkit.train.records import CardRef, DataFile
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
+from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.loading import locate, split_identity
-from benchkit.cards.schema import TaskCard
 from benchkit.train.provenance import card_fields, changed_card_fields
 from benchkit.train.provenance import file_sha256 as sha256_file  # also used by the other release modules
 from benchkit.train.records import RECORD_NAME, RunRecord

@@ -53,7 +53,8 @@ def link(entries: list[Any], runs_dir: Path, suite_id: str, release: Path | None
                 continue
             entry.searches.append({
                 "id": data["id"], "strategy": data["strategy"], "trials": data["trials"],
-                "baseline": data.get("baseline", False), "selection": data["selection"], "pruning": data["pruning"],
+                "baseline": data.get("baseline", False), "selection": _selection(data, entry.runs),
+                "pruning": data["pruning"],
                 "trial_seed": data.get("trial_seed"), "final_seeds": data.get("final_seeds", []),
                 "space": data["space"], "report": f"searches/{data['id']}/report.md",
                 "tasks": {task: {"chosen": info["chosen"], "baseline": info["baseline"],
@@ -66,6 +67,23 @@ def link(entries: list[Any], runs_dir: Path, suite_id: str, release: Path | None
                 for name in [*REPORT_FILES, *(p.name for p in sorted(folder.glob("*.png")))]:
                     if (folder / name).is_file():
                         shutil.copyfile(folder / name, target / name)
+
+
+def _selection(data: dict[str, Any], runs: list[Any]) -> dict[str, Any]:
+    """The search's selection; for a search written before it named the tasks reporting test (``reported_on_test``),
+    restated from the runs: a task whose records report only test splits selected on dev, not on a holdout."""
+    from benchkit.train.records import selection_protocol
+
+    selection = data["selection"]
+    if "reported_on_test" in selection:
+        return selection
+    reported = {r.record.task.id: set(r.record.results) for r in runs if r.record.task.id in data["tasks"]}
+    on_test = sorted(t for t, splits in reported.items() if splits and all(s.startswith("test") for s in splits))
+    if not on_test:
+        return selection
+    holdout = selection.get("holdout") or {}
+    return {**selection, **selection_protocol(selection.get("on_dev", False), holdout.get("fraction", 0.1),
+                                              holdout.get("seed", 0), on_test, len(on_test) < len(data["tasks"]))}
 
 
 def run_searches(entry: Any) -> dict[str, str]:

@@ -38,7 +38,7 @@ from benchkit.execute.runs import RunInputs
 from benchkit.search.pruning import MedianRule
 from benchkit.search.space import SearchSpace
 from benchkit.train.loop import RunSpec
-from benchkit.train.records import reports_test
+from benchkit.train.records import reports_test, selection_protocol
 
 SEARCH_SCHEMA = "benchkit.search/1"
 
@@ -268,22 +268,12 @@ class Search:
         return {**self.inputs.recipe_file, "tasks": tasks}
 
     def protocol(self, specs: list[RunSpec]) -> None:
-        """How trials are compared, from the planned recipe (the same for every trial: the space cannot change it).
-        Tasks whose cards report labelled test splits select on dev whatever ``select_on`` says (train.loop), and
-        dev is not reported there: their trials are "selected on dev, reported on test", not "selected on dev"."""
+        """How trials are compared, from the planned recipe (the same for every trial: the space cannot change it)."""
         spec = specs[0]
-        on_test = sorted({s.card.id for s in specs if reports_test(s.card)})
-        on_dev_tasks = [s for s in specs if not reports_test(s.card)]
-        select_dev = spec.recipe.select_on == "dev"
-        base = "selected on dev" if select_dev else f"selected on a {spec.recipe.holdout_fraction:.0%} holdout of train"
-        test_text = "selected on dev, reported on test (dev is not reported)"
-        label = (test_text if not on_dev_tasks else
-                 f"{base}; {', '.join(on_test)}: {test_text}" if on_test else base)
-        holdout = not select_dev and bool(on_dev_tasks)
-        self.selection = {"on_dev": select_dev and bool(on_dev_tasks), "label": label,
-                          "reported_on_test": on_test,
-                          "holdout": {"fraction": spec.recipe.holdout_fraction, "seed": spec.recipe.holdout_seed,
-                                      "stratify": True} if holdout else None,
+        self.selection = {**selection_protocol(spec.recipe.select_on == "dev", spec.recipe.holdout_fraction,
+                                               spec.recipe.holdout_seed,
+                                               sorted({s.card.id for s in specs if reports_test(s.card)}),
+                                               any(not reports_test(s.card) for s in specs)),
                           "objective": f"{spec.card.primary_metric} (each task's primary metric) on the selection "
                                        "split at the trial's best epoch"}
 

@@ -37,7 +37,7 @@ CARD_CONTENT_EXCLUDE = {"source": {"revision_source"}}  # where a pinned commit 
 KEYED = ("splits", "inputs", "lists")  # mappings keyed by the card's own names: one level deeper (splits.train.file)
 
 
-def card_content(card: "TaskCard") -> dict[str, Any]:
+def card_content(card: TaskCard) -> dict[str, Any]:
     """The card's content that shapes training and evaluation, as canonical JSON values (defaults filled in, so an
     explicit default and an omitted one are the same content)."""
     dumped = card.model_dump(mode="json", by_alias=True, include=set(CARD_CONTENT), exclude=CARD_CONTENT_EXCLUDE)
@@ -48,7 +48,7 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
-def card_fields(card: "TaskCard") -> dict[str, str]:
+def card_fields(card: TaskCard) -> dict[str, str]:
     """Dotted card path -> sha256 (16 hex) of its canonical value: ``labels.map``, ``source.read``,
     ``splits.train.file``, ``inputs.text.template``, ``metrics``. Stored in each run record
     (``provenance.card``), so a release can name the field a record was trained with differently."""
@@ -69,7 +69,7 @@ def _flatten(out: dict[str, str], path: str, value: Any, depth: int) -> None:
     out[path] = _digest(value)
 
 
-def card_sha256(card: "TaskCard") -> str:
+def card_sha256(card: TaskCard) -> str:
     """One hash over the card's training and evaluation content (enters the run's configuration hash)."""
     return hashlib.sha256(json.dumps(card_content(card), sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 

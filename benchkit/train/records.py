@@ -6,8 +6,8 @@ The record is the contract between the runner and the release: ``RunRecord`` is 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
@@ -91,7 +91,7 @@ class Selection(Strict):
     # labelled test splits selects on dev and reports test, so its dev selection is no "selected on dev" claim.
     _reported: tuple[str, ...] | None = PrivateAttr(default=None)
 
-    def reporting(self, splits: Iterable[str]) -> "Selection":
+    def reporting(self, splits: Iterable[str]) -> Selection:
         """This selection, knowing the splits its scores are reported on (none given: unknown, read as dev)."""
         copy = self.model_copy()
         copy._reported = tuple(sorted(splits)) or None
@@ -138,10 +138,23 @@ class Trial(Strict):
     point: dict[str, Any]  # the hyperparameters this trial tried
 
 
-def reports_test(card: "TaskCard") -> bool:
+def reports_test(card: TaskCard) -> bool:
     """A card with labelled test splits (LEPISZCZE, CoNLL-2003) reports them and selects the epoch on dev; otherwise
     the labelled dev splits are reported."""
     return any(name.startswith("test") and split.labels == "present" for name, split in card.splits.items())
+
+
+def selection_protocol(select_dev: bool, fraction: float, seed: int, on_test: list[str],
+                       reports_dev: bool) -> dict[str, Any]:
+    """The search's selection as stated: tasks whose cards report labelled test splits (``on_test``) select on dev
+    whatever ``select_on`` says (train.loop) and dev is not reported there, so they are "selected on dev, reported
+    on test", never "selected on dev" (a claim about reported scores) nor a holdout of train."""
+    base = "selected on dev" if select_dev else f"selected on a {fraction:.0%} holdout of train"
+    test_text = "selected on dev, reported on test (dev is not reported)"
+    label = test_text if not reports_dev else f"{base}; {', '.join(on_test)}: {test_text}" if on_test else base
+    holdout = not select_dev and reports_dev
+    return {"on_dev": select_dev and reports_dev, "label": label, "reported_on_test": on_test,
+            "holdout": {"fraction": fraction, "seed": seed, "stratify": True} if holdout else None}
 
 
 def legacy_selection(recipe: dict[str, Any]) -> Selection:
