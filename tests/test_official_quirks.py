@@ -130,13 +130,14 @@ SHARED = ["Nie sądzisz ?", "No tak .", "Dlaczego ?", "Dziękuję bardzo .", "I 
 LABELS = ["geogName", "noEntity", "orgName", "persName", "placeName", "time"]
 
 
-def klej_folder(root: Path) -> Path:
+def klej_folder(root: Path, ar_header: bool = True) -> Path:
     ar = root / "klej_ar"
     ar.mkdir(parents=True)
     real = (KLEJ / "AR.dev.noheader.first2.tsv").read_text(encoding="utf-8").splitlines()
     empty = ["\t3.0"] * 20 + [" \t5.0", "  \t1.0", "\u00a0\t4.0", " \t2.0", "   \t3.0"]  # 25: empty or whitespace
     made_up = [f"Recenzja numer {i} : produkt zgodny z opisem .\t{1 + i % 5}.0" for i in range(1002 - 2 - 25)]
-    (ar / "dev.tsv").write_text("\n".join(["text\trating", *real, *empty, *made_up]) + "\n", encoding="utf-8")
+    header = ["text\trating"] if ar_header else []  # the copy commonly shared has no header line
+    (ar / "dev.tsv").write_text("\n".join([*header, *real, *empty, *made_up]) + "\n", encoding="utf-8")
 
     ner = root / "klej_nkjp-ner"
     ner.mkdir()
@@ -163,6 +164,14 @@ def test_validate_klej_accepts_the_official_quirks_as_warnings(tmp_path: Path) -
     leaks = [p for p in ner["problems"] if "leakage" in p["message"]]
     assert len(leaks) == 5 and all(p["severity"] == "warning" for p in leaks)
     assert f"{tmp_path}/data/klej_nkjp-ner/dev.tsv:22: leakage: the same input is in train (line 2)" in leaks[0]["message"]
+
+
+def test_the_ar_dev_file_as_commonly_shared_without_its_header_line(tmp_path: Path) -> None:
+    result, report = _validate("klej/ar", klej_folder(tmp_path / "data", ar_header=False))
+    assert result.exit_code == 0, result.output
+    ar = _task(report, "klej/ar")
+    assert ar["rows"]["dev"] == 1002  # the first line is a review, not a header
+    assert f"{tmp_path}/data/klej_ar/dev.tsv:3: text: empty or whitespace-only text ''" in ar["problems"][1]["message"]
 
 
 def test_new_data_gets_errors_and_a_card_extending_a_builtin_inherits_its_checks(tmp_path: Path) -> None:

@@ -59,7 +59,9 @@ def _version(value: str) -> str:
 class ReadOptions(Strict):
     """Reader options; each format accepts only the subset it declares (``Format.options``)."""
 
-    header: bool = True
+    # "auto": the first line is the header when it spells ``columns``, else data (a file shared without its header
+    # line, such as the commonly shared copy of KLEJ AR's dev.tsv)
+    header: bool | Literal["auto"] = True
     columns: list[str] | None = None
     delimiter: str | None = None
     quoting: Literal["none", "minimal", "all"] | None = None

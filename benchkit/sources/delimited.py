@@ -16,6 +16,14 @@ _QUOTING = {"none": csv.QUOTE_NONE, "minimal": csv.QUOTE_MINIMAL, "all": csv.QUO
 _OPTIONS = frozenset({"header", "columns", "delimiter", "quoting", "quotechar", "encoding", "skip_blank_lines"})
 
 
+def _ragged(path: str, line: int, expected: int, found: int, options: "ReadOptions", quoting: str,
+            default_delimiter: str) -> Problem:
+    delimiter = options.delimiter or default_delimiter
+    return Problem(f"ragged row: expected {expected} fields, found {found}", file=path, line=line,
+                   hint=f"fields are separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}"
+                        f" with quoting '{quoting}'; a stray separator or quote splits or merges fields")
+
+
 def _reader(default_delimiter: str, default_quoting: str):
     def read(path: str, options: "ReadOptions", source: "Source") -> RawTable:
         import pandas as pd
@@ -37,6 +45,19 @@ def _reader(default_delimiter: str, default_quoting: str):
                     continue
                 if header_pending:
                     header_pending = False
+                    if options.header == "auto":
+                        if columns is None:
+                            raise BenchkitError(Problem(
+                                "read.header is auto but read.columns is not set", file=path, field="read.columns",
+                                hint="list the column names the header line spells"))
+                        if [cell.strip() for cell in record] != columns:  # no header line: this line is data
+                            if len(record) != len(columns):
+                                problems.append(_ragged(path, start, len(columns), len(record), options, quoting,
+                                                        default_delimiter))
+                            else:
+                                records.append(record)
+                                locations.append(start)
+                        continue
                     if columns is None:
                         columns = record
                         dupes = sorted({c for c in columns if columns.count(c) > 1})
@@ -50,10 +71,8 @@ def _reader(default_delimiter: str, default_quoting: str):
                         "read.header is false but read.columns is not set", file=path, field="read.columns",
                         hint="list the column names of this header-less file"))
                 if len(record) != len(columns):
-                    problems.append(Problem(
-                        f"ragged row: expected {len(columns)} fields, found {len(record)}", file=path, line=start,
-                        hint=f"fields are separated by {'a tab' if (options.delimiter or default_delimiter) == chr(9) else repr(options.delimiter or default_delimiter)}"
-                             f" with quoting '{quoting}'; a stray separator or quote splits or merges fields"))
+                    problems.append(_ragged(path, start, len(columns), len(record), options, quoting,
+                                            default_delimiter))
                     continue
                 records.append(record)
                 locations.append(start)
