@@ -6,6 +6,8 @@ It names the owner's host and pid, a unique token, the start time and a heartbea
 owner rewrites in place every ``$BENCHKIT_CLAIM_HEARTBEAT`` seconds (default 15) while the run trains; the owner
 deletes it when the run ends (its record is written first). A claim is stale when its heartbeat is older than
 ``$BENCHKIT_CLAIM_STALE`` seconds (default 120), or at once when its owner ran on this host and its pid is gone.
+Hosts sharing a results folder must keep their clocks within that limit of each other (NTP), as heartbeats are
+compared with the reader's clock.
 
 Taking over a stale claim is race-free: takers go one at a time (``claim.json.takeover``, created exclusively);
 the one holding that lock checks that the claim is still the very one it judged stale (same token and heartbeat)
@@ -135,8 +137,8 @@ class RunClaim:
         return f'{head[:-1]}, "heartbeat": {beat:17.6f}}}\n'.encode()
 
     def _write(self, beat: float) -> None:
-        """Rewrite the claim through its own descriptor: a claim taken over (renamed away) is never touched again
-        under its name, so a late heartbeat cannot overwrite the new owner's."""
+        """Rewrite the claim through its own descriptor: a claim taken over (replaced by the new owner's file) is
+        never touched again under its name, so a late heartbeat cannot overwrite the new owner's."""
         with self._lock:
             if self.fd < 0:
                 return
