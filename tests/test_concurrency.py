@@ -274,3 +274,28 @@ def test_a_repeated_model_or_seed_plans_once(tiny_model: Path, tmp_path: Path) -
                       tmp_path)
     assert [spec.seed for spec in plan] == [1, 2]
     assert len({spec.config_hash for spec in plan}) == 2
+
+
+def test_a_data_parallel_launch_holds_the_claims_of_its_plan_for_its_processes(tmp_path: Path) -> None:
+    """`benchkit run --processes N` claims (waiting for runs other commands hold) before it launches its processes,
+    which then train without claiming (they could not agree to wait)."""
+    from types import SimpleNamespace
+
+    specs = [SimpleNamespace(folder=tmp_path / name, config_hash=name, card=SimpleNamespace(id="glue-mini/sst2"),
+                             model=SimpleNamespace(name="tiny"), method="full", seed=seed)
+             for seed, name in enumerate(("a", "b"), start=1)]
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from benchkit.execute.claims import claim_run; c = claim_run(Path(sys.argv[1])); "
+                               "print('held', flush=True); time.sleep(1.5); c.release()", str(specs[0].folder)],
+                              stdout=subprocess.PIPE, text=True, env=ENV)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    said: list[str] = []
+    with claims.hold_plan(specs, said.append):  # type: ignore[arg-type]
+        assert os.environ[claims.HELD_ENV] == "1" and take_turn(specs[0].folder, "a").claim is not None
+        for spec in specs:
+            holder_now = read_holder(spec.folder / CLAIM_NAME)
+            assert holder_now is not None and holder_now.pid == os.getpid()
+    holder.wait(10)
+    assert len(said) == 1 and said[0].startswith("wait  glue-mini/sst2 tiny full seed 1: claimed by another command")
+    assert claims.HELD_ENV not in os.environ
+    assert not any((spec.folder / CLAIM_NAME).exists() for spec in specs)
