@@ -78,21 +78,19 @@ def install_new_dir(work: Path, final: Path) -> None:
     """Rename ``work`` to ``final`` only if ``final`` does not exist (not even as an empty folder, which a plain
     rename would replace on POSIX); ``FileExistsError`` otherwise. Race-free between processes and hosts."""
     os.chmod(work, 0o755)
+    if os.name == "nt":
+        os.rename(work, final)  # Windows never renames onto an existing name: FileExistsError
+        return
     if _rename_noreplace(work, final):
         return
     # Portable fallback: creating the final name is the claim (mkdir is exclusive everywhere, NFS included); the
-    # winner then renames its build over its own empty folder, which rename may replace.
+    # winner then renames its build over its own empty folder, which POSIX rename replaces.
     os.mkdir(final)
     try:
-        os.replace(work, final) if os.name != "nt" else _replace_windows(work, final)
+        os.replace(work, final)
     except BaseException:
         os.rmdir(final)
         raise
-
-
-def _replace_windows(work: Path, final: Path) -> None:
-    os.rmdir(final)
-    os.rename(work, final)  # Windows never renames onto an existing name
 
 
 def _rename_noreplace(source: Path, target: Path) -> bool:
