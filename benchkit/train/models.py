@@ -6,9 +6,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.registry import Registry
