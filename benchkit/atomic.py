@@ -65,13 +65,16 @@ def make_work_dir(final: Path, suffix: str = ".building") -> Path:
 def install_dir(work: Path, final: Path) -> None:
     """Move a fully built folder into place; an existing ``final`` is replaced by rename, never left half-written."""
     os.chmod(work, 0o755)
-    if final.exists():
-        old = make_work_dir(final, ".replaced")
-        os.replace(final, old / final.name)
-        os.replace(work, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        install_new_dir(work, final)
+    if not final.exists():
+        try:
+            install_new_dir(work, final)
+            return
+        except FileExistsError:  # created meanwhile: replaced like any existing one
+            pass
+    old = make_work_dir(final, ".replaced")
+    os.replace(final, old / final.name)
+    os.replace(work, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def install_new_dir(work: Path, final: Path) -> None:
