@@ -88,6 +88,7 @@ def new_suite(name: str, languages: tuple[str, ...], title: str | None, root: Pa
     if not (top / ".dvc").is_dir():
         _run([_sys.executable, "-m", "dvc", "init", "-q"], top)
         click.echo(f"dvc: initialised {top / '.dvc'}")
+    _ignore_outputs(root)
     (root / "tasks" / name).mkdir(parents=True, exist_ok=True)
     data = root / "data" / name
     data.mkdir(parents=True, exist_ok=True)
@@ -109,6 +110,24 @@ def new_suite(name: str, languages: tuple[str, ...], title: str | None, root: Pa
     click.echo(f"wrote {card_path}, {root / 'tasks' / name}/, {data}/")
     click.echo(f"next: put each task's files in {data}/<task>/ and run benchkit new task {data}/<task>/train.<ext> "
                f"... --suite {name}")
+
+
+# What `benchkit run`, `release`, `search` and the DVC pipeline write under a benchmark's root: outputs, not sources
+# (DVC tracks releases/ as a stage output), so `git add .` of the walkthrough must not commit them.
+OUTPUT_FOLDERS = ("/results/", "/releases/", "/records/", "/prepared/")
+
+
+def _ignore_outputs(root: Path) -> None:
+    """Add the output folders to root/.gitignore (created if missing; lines already there are kept)."""
+    from benchkit.atomic import write_atomic
+
+    path = root / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    missing = [line for line in OUTPUT_FOLDERS if line not in text.splitlines()]
+    if missing:
+        head = text + ("\n" if text and not text.endswith("\n") else "")
+        write_atomic(path, head + "# outputs of benchkit run, release and search, and of the DVC pipeline\n"
+                     + "".join(f"{line}\n" for line in missing))
 
 
 def _task_name(files: list[Path], given: str | None) -> str:

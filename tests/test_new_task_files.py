@@ -218,3 +218,19 @@ def test_dvc_tracked_files_in_the_data_folder_are_named_by_their_folder_not_thei
     assert done.returncode == 0, done.stdout + done.stderr
     assert "copied" not in done.stdout and "validate tasks/polski/recenzje.yaml: ok (train 30, dev 9)" in done.stdout
     assert "  dir: recenzje\n" in (suite / "tasks" / "polski" / "recenzje.yaml").read_text()
+
+
+def test_new_suite_keeps_run_outputs_out_of_git(suite: Path) -> None:
+    """The walkthrough's `git add .` commits cards and .dvc files, never results/ (runs, releases) or DVC outputs;
+    a second suite in the same root adds nothing twice."""
+    (suite / "results" / "runs").mkdir(parents=True)
+    (suite / "results" / "runs" / "record.json").write_text("{}", encoding="utf-8")
+    (suite / "releases").mkdir()
+    (suite / "releases" / "manifest.json").write_text("{}", encoding="utf-8")
+    ignored = subprocess.run(["git", "check-ignore", "results/runs/record.json", "releases/manifest.json",
+                              "benchmarks/polski.yaml"], cwd=suite, capture_output=True, text=True)
+    assert ignored.stdout.split() == ["results/runs/record.json", "releases/manifest.json"]
+    before = (suite / ".gitignore").read_text(encoding="utf-8")
+    done = benchkit(suite.parent, "new", "suite", "angielski", "--language", "eng-Latn", "--root", suite, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (suite / ".gitignore").read_text(encoding="utf-8") == before
