@@ -92,7 +92,8 @@ def cli_seconds(args: list[str]) -> tuple[float, dict[str, Any]]:
     """CPU seconds (user + system) of one ``benchkit`` command and its JSON output (CPU, not wall: the machine may
     be shared)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([sys.executable, "-m", "benchkit.cli", *args, "--json"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "benchkit.cli", *args, "--json"], check=False, capture_output=True,
+                          text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise SystemExit(done.stderr)
@@ -136,7 +137,7 @@ def conll_rows(folder: Path, resamples: int, slow_resamples: int) -> list[tuple[
     fast_only = time.process_time() - started
     print(f"conll2003/eng-iob2 synthetic dev: {len(refs)} sentences, seqeval_f1 "
           f"{result['metrics']['seqeval_f1']:.4f}, CI [{result['ci']['low']:.4f}, {result['ci']['high']:.4f}]")
-    return [(f"benchkit score conll2003/eng-iob2 --resamples 0", none, none),
+    return [("benchkit score conll2003/eng-iob2 --resamples 0", none, none),
             (f"benchkit score conll2003/eng-iob2 --resamples {resamples}", none + slow, fast),
             (f"  its {resamples} resamples alone (in process: bootstrap_ci vs split_ci)", slow, fast_only)]
 
@@ -194,8 +195,8 @@ def release_rows(resamples: int, slow_resamples: int) -> list[tuple[str, float, 
             runs[task].append({"dev": preds})
     from benchkit.evaluate import compute_metrics
 
-    for task in cards:  # imports (scipy) and caches warmed up for both paths
-        compute_metrics(cards[task], gold[task]["dev"], runs[task][0]["dev"])
+    for task, card in cards.items():  # imports (scipy) and caches warmed up for both paths
+        compute_metrics(card, gold[task]["dev"], runs[task][0]["dev"])
     started = time.process_time()
     interval, _ = bootstrap_suite(suite, cards, gold, runs, {}, CISettings(resamples=resamples))
     fast = time.process_time() - started

@@ -347,7 +347,7 @@ def aggregate_seeds(results: Sequence[Mapping[str, Mapping[str, float]]]) -> dic
 # ---------------------------------------------------------------------------------------------------------------
 # bootstrap: the one resampling engine lives in benchkit.bootstrap; its generic API is kept importable from here
 
-from benchkit.bootstrap import (  # noqa: E402
+from benchkit.bootstrap import (
     CI_METHODS,
     BootstrapCI,
     CIMethod,

@@ -6,9 +6,9 @@ Values are on the [0, 1] scale; labels are official label strings.
 
 from benchkit.metrics.base import (
     INPUT_KINDS,
-    AdditiveStats,
     METRICS,
     OPTION_CHECKS,
+    AdditiveStats,
     InputKind,
     InputKindSpec,
     Metric,

@@ -18,12 +18,13 @@ a warning, for every average, instead of seqeval's nan for the macro average.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from benchkit.errors import did_you_mean
 import numpy as np
 
+from benchkit.errors import did_you_mean
 from benchkit.metrics.base import METRICS, OPTION_CHECKS, AdditiveStats, Metric, fail, undefined
 from benchkit.registry import Registry
 
