@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release_helpers import invoke
 
 from benchkit.cards.schema import Mark
 from benchkit.compose import RowError, _mark
-from release_helpers import invoke
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "data"
@@ -95,9 +95,9 @@ def test_crossing_spans_are_one_error_naming_the_row(tmp_path: Path) -> None:
     result = invoke("validate", "superglue/wsc", "--data-dir", data)
     assert result.exit_code == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == [f"error: {data}/WSC/val.jsonl:3: target.span2_index: spans of text cross ([6, 9) and [7, 10)): "
-                      "one starts inside the other and ends after it (hint: marks on one field may nest (one span "
-                      "inside another) but not cross)"]
+    assert errors == [(f"error: {data}/WSC/val.jsonl:3: target.span2_index: spans of text cross ([6, 9) and [7, 10)): "
+                       "one starts inside the other and ends after it (hint: marks on one field may nest (one span "
+                       "inside another) but not cross)")]
 
 
 MARKS = [Mark(field="t", start="s1", text="t1", unit="word", open="[", close="]"),

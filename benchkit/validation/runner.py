@@ -6,9 +6,10 @@ errors stop it (exit 2, nothing written), warnings are printed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Literal
 
 from benchkit.cards.paths import broken_link
 from benchkit.cards.schema import TaskCard
@@ -30,7 +31,7 @@ class TaskReport:
     rows: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # the canonical frames of the splits read and checked (derived splits carved), for the commands that go on
-    frames: dict[str, "pd.DataFrame"] = field(default_factory=dict, repr=False)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     missing_data: Problem | None = None  # the one problem naming the missing files, if any (also in problems)
 
     @property
