@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchkit.atomic import unique_name
 from benchkit.cards.schema import TaskCard
 from benchkit.train.heads import Head
 
@@ -63,8 +63,8 @@ def tokenize(dataset: "datasets.Dataset", tokenizer: Any, card: TaskCard, head: 
     encoded = encoded.add_column("length", [len(ids) if not isinstance(ids[0], list) else max(map(len, ids))
                                             for ids in encoded["input_ids"]])
     if target is not None:
-        # per process: packed runs of one task tokenize the same rows at once
-        partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+        # per process and host: packed runs, and runs on other nodes sharing the cache, tokenize the same rows at once
+        partial = target.with_name(f"{target.name}.partial-{unique_name()}")
         shutil.rmtree(partial, ignore_errors=True)
         encoded.save_to_disk(str(partial))
         try:
