@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO
+from conftest import REPO, SHARED_GLUE
 from release_helpers import invoke
 
 FAST = ("--set", "max_train_samples=48", "--set", "max_length=48", "--set", "bootstrap_resamples=0",
@@ -206,7 +206,7 @@ def _make_glue_mini(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_make_glue_mini_without_selection_json_is_one_line_with_a_hint(tmp_path: Path) -> None:
     (tmp_path / "mini").mkdir()
-    result = _make_glue_mini("--glue", str(REPO.parent / "shared" / "data" / "glue"), "--out", str(tmp_path / "mini"),
+    result = _make_glue_mini("--glue", str(SHARED_GLUE), "--out", str(tmp_path / "mini"),
                              "--private-labels", str(tmp_path / "labels"))
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [(

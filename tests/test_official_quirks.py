@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO, SHARED
 from release_helpers import invoke
+
+from benchkit.cards import catalog
 
 from benchkit.cards.schema import Mark
 from benchkit.compose import RowError, _mark
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "data"
+SAMPLES = SHARED / "data"
 SUPERGLUE = SAMPLES / "superglue" / "_format_samples"
 KLEJ = SAMPLES / "klej" / "_format_samples"
 
@@ -302,3 +304,20 @@ def test_the_datasheet_quotes_the_checks_a_card_relaxes(tmp_path: Path) -> None:
     assert ("- Data check `leakage`: warning (the official dev file keeps 16 sentences that are also in train), as the "
             "card sets it for the official files") in text.splitlines()
     assert text.count("- Data check `") == 2  # CoLA and STS-B only
+
+
+def test_run_and_release_print_one_line_per_relaxed_check() -> None:
+    """`validate` lists every finding; a command that goes on (run, release) prints one line per task and check:
+    glue-mini's CoLA keeps 5 inputs that are also in train (dev and test), its STS-B one."""
+    from benchkit.validation.runner import condensed_warnings, validate_task
+
+    suite = catalog.load_suite("glue-mini")
+    cards = {card.id: card for card in suite.tasks}
+    cola = validate_task(cards["glue-mini/cola"], REPO / "data" / "glue-mini", strict=True)
+    assert len(cola.problems) == 5 and all(p.severity == "warning" for p in cola.problems)
+    (line,) = condensed_warnings(cola)
+    text = line.format()
+    assert line.severity == "warning" and text.startswith("glue-mini/cola: 5 findings in dev.tsv, test.tsv; the first at ")
+    assert "leakage" in text and text.endswith("benchkit validate glue-mini/cola lists each)")
+    stsb = validate_task(cards["glue-mini/stsb"], REPO / "data" / "glue-mini", strict=True)
+    assert condensed_warnings(stsb) == stsb.problems  # a single finding keeps its own line

@@ -141,5 +141,27 @@ def enforce(reports: list[TaskReport], warn: Callable[[Problem], None]) -> None:
     problems = [p for report in reports for p in report.problems]
     if any(p.severity == "error" for p in problems):
         raise BenchkitError(*problems)
-    for problem in problems:
-        warn(problem)
+    for report in reports:
+        for problem in condensed_warnings(report):
+            warn(problem)
+
+
+def condensed_warnings(report: TaskReport) -> list[Problem]:
+    """A task's warnings as a command that goes on prints them: one line per check and hint, naming how many rows it
+    found and where the first is (``validate`` lists every row). A check with one finding keeps its own line."""
+    by_check: dict[tuple[str | None, str | None], list[Problem]] = {}
+    for problem in report.problems:
+        by_check.setdefault((problem.field, problem.hint), []).append(problem)
+    out: list[Problem] = []
+    for (check, hint), found in by_check.items():
+        if len(found) == 1:
+            out.append(found[0])
+            continue
+        first = found[0]
+        files = sorted({Path(p.file).name for p in found if p.file})
+        where = f"{first.file}:{first.line}" if first.line is not None else str(first.file)
+        out.append(Problem(f"{len(found)} findings in {', '.join(files)}; the first at {where}: {first.message}",
+                           field=f"{report.task}: {check}" if check else report.task, severity=first.severity,
+                           hint=f"{hint}; benchkit validate {report.task} lists each" if hint else
+                           f"benchkit validate {report.task} lists each"))
+    return out
