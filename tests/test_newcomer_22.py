@@ -58,6 +58,11 @@ def test_search_set_fixes_the_field_for_every_trial_and_leaves_it_out_of_the_spa
     assert "epochs: 1\n" in chosen
     # the header's command trains the same runs: only the task searched, not the whole suite
     assert "# benchkit run glue-mini --task glue-mini/sst2 --model " in chosen
+    # a trial's progress line shows what the search compares, not the split the release reports
+    done = [x for x in result.output.splitlines() if x.startswith("done  glue-mini/sst2")]
+    trial_lines = [x for x in done if ": trial " in x]
+    assert len(trial_lines) == 2 and all("accuracy" in x and "on the selection split" in x for x in trial_lines)
+    assert not any(" dev accuracy " in x for x in trial_lines)
 
 
 def test_search_refuses_a_set_that_fixes_the_whole_space(tmp_path: Path, tiny_model: Path) -> None:

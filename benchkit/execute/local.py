@@ -28,6 +28,10 @@ def done_line(label: str, record: RunRecord) -> str:
         p = record.pruned
         return (f"pruned {label}: {record.primary_metric} {p.value * 100:.2f} on the selection split at evaluation "
                 f"{p.evaluation} (epoch {p.epoch:g}), below the median {p.median * 100:.2f} of {p.trials} trial(s)")
+    if record.trial is not None and record.selection_score is not None:
+        # a search trial shows what the search compares, never the reported split it must not be chosen on
+        return (f"done  {label}: trial {record.trial.number}, {record.primary_metric} "
+                f"{record.selection_score * 100:.2f} on the selection split, train {record.costs.train_seconds:.0f}s")
     split, main = next(iter(record.results.items()))
     return (f"done  {label}: {split} {record.primary_metric} {main.metrics[record.primary_metric] * 100:.2f}, "
             f"task score {record.score * 100:.2f} ({record.selection_used.label}), "
