@@ -27,8 +27,10 @@ TINY_RECIPE = ["--set", "epochs=1", "--set", "max_train_samples=48", "--set", "b
                "--set", "bootstrap_resamples=20"]
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    if cache is not None:  # a tokenization cache of its own: other tests' runs of the same rows do not fill it
+        env["BENCHKIT_CACHE"] = str(cache)
     return subprocess.run([sys.executable, "-m", "benchkit.cli", "run", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=900, env=env)
 
@@ -41,7 +43,8 @@ def records(out: Path) -> dict[Path, RunRecord]:
 def grid(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     out = tmp_path_factory.mktemp("grid")
     result = run_cli("glue-mini", "--model", str(tiny_model), "--task", "glue-mini/sst2", "--task", "glue-mini/stsb",
-                     "--seeds", "1,2", "--out", str(out), "--quiet", *TINY_RECIPE, cwd=out)
+                     "--seeds", "1,2", "--out", str(out), "--quiet", *TINY_RECIPE, cwd=out,
+                     cache=tmp_path_factory.mktemp("grid-cache"))
     return out, result
 
 

@@ -20,14 +20,14 @@ from typing import Any
 
 from benchkit.release.collect import Run
 from benchkit.release.scores import Entry
+from benchkit.train.records import Costs
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
               "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch",
               "selected_on_dev", "recipe_search")
-COST_COLUMNS = ("trainable_parameters", "total_parameters", "peak_memory_bytes", "peak_memory_kind", "train_seconds",
-                "eval_seconds", "train_samples", "epochs", "train_samples_per_second", "optimizer_state_bytes",
-                "inference_ms_per_example", "inference_batch_size")
+# Every cost a record carries, in its order (the latency sample's split, seed and precision included).
+COST_COLUMNS = tuple(Costs.model_fields)
 # Evaluation-only records (AdvGLUE): the run whose model predicted (present only in releases that have such records).
 SOURCE_COLUMNS = ("source_task", "source_config_hash")
 TAIL_COLUMNS = ("recipe", "benchkit_version", "git_commit", "created", "record", "record_sha256")
