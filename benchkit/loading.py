@@ -185,15 +185,26 @@ def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFram
     return frame
 
 
+def input_keys(frame: "pd.DataFrame") -> list[tuple]:
+    """An example's identity as "the same input": its whitespace-normalised input texts (tokens, choices). The
+    leakage check (validation.cross_split) and the carve below share this one definition."""
+    roles = [r for r in (*TEXT_ROLES, "tokens", "choices") if r in frame]
+
+    def norm(value: object) -> object:
+        if isinstance(value, list):
+            return tuple(" ".join(str(v).split()) for v in value)
+        return " ".join(str(value).split())
+
+    return [tuple(norm(v) for v in row) for row in zip(*(frame[r] for r in roles))]
+
+
 def _repeated_inputs(parent: "pd.DataFrame") -> "np.ndarray":
     """Rows whose input (the leakage check's key) occurs more than once in ``parent``. A carve never takes them (nor
     a group holding one), so a derived split shares no input with what its parent keeps: it passes the leakage
     check by construction (CoNLL's many one-token ':' sentences stay in train)."""
     import numpy as np
 
-    from benchkit.validation.cross_split import _keys  # the one definition of "the same input"
-
-    keys = _keys(parent)
+    keys = input_keys(parent)
     counts: dict[tuple, int] = {}
     for key in keys:
         counts[key] = counts.get(key, 0) + 1

@@ -6,23 +6,11 @@ from typing import TYPE_CHECKING
 
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import Problem
-from benchkit.loading import TEXT_ROLES
+from benchkit.loading import input_keys
 from benchkit.validation import rules
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def _keys(frame: "pd.DataFrame") -> list[tuple]:
-    """An example's identity for leakage: its whitespace-normalised input texts."""
-    roles = [r for r in (*TEXT_ROLES, "tokens", "choices") if r in frame]
-
-    def norm(value: object) -> object:
-        if isinstance(value, list):
-            return tuple(" ".join(str(v).split()) for v in value)
-        return " ".join(str(value).split())
-
-    return [tuple(norm(v) for v in row) for row in zip(*(frame[r] for r in roles))]
 
 
 def leakage(card: TaskCard, frames: dict[str, "pd.DataFrame"], files: dict[str, str],
@@ -38,12 +26,12 @@ def leakage(card: TaskCard, frames: dict[str, "pd.DataFrame"], files: dict[str, 
     trains = [s for s in frames if s.startswith("train")]
     for train in trains:
         seen: dict[tuple, int] = {}
-        for key, location in zip(_keys(frames[train]), frames[train]["_location"]):
+        for key, location in zip(input_keys(frames[train]), frames[train]["_location"]):
             seen.setdefault(key, location)
         for split in frames:
             if split.startswith("train"):
                 continue
-            hits = [(loc, seen[key]) for key, loc in zip(_keys(frames[split]), frames[split]["_location"]) if key in seen]
+            hits = [(loc, seen[key]) for key, loc in zip(input_keys(frames[split]), frames[split]["_location"]) if key in seen]
             kind = location_kinds.get(split, "line")
             for location, train_location in hits[:max_rows]:
                 problems.append(Problem(
