@@ -221,9 +221,15 @@ def split_off(card: TaskCard, parent: "pd.DataFrame", derive: Derive) -> tuple["
     target = TASK_TYPES.get(card.type)
     repeated = _repeated_inputs(parent)
     if "group" in parent.columns:  # grouped rows (MultiRC answer options of one question) are carved as whole groups
-        shared = set(parent["group"][repeated])
-        keys = [k for k in dict.fromkeys(parent["group"]) if k not in shared] or list(dict.fromkeys(parent["group"]))
-        take = min(max(int(round(derive.fraction * len(keys))), 1), len(keys) - 1) if len(keys) >= 2 else 0
+        # a group is left out only when one of its inputs is also in another group: inputs repeated within a group
+        # move with it and leak nothing
+        groups_of: dict[tuple, set[Any]] = {}
+        for key, group in zip(input_keys(parent), parent["group"]):
+            groups_of.setdefault(key, set()).add(group)
+        shared = {g for groups in groups_of.values() if len(groups) > 1 for g in groups}
+        every = list(dict.fromkeys(parent["group"]))
+        keys = [k for k in every if k not in shared] or every
+        take = min(max(int(round(derive.fraction * len(every))), 1), len(keys), len(every) - 1) if len(every) >= 2 else 0
         chosen_keys = set(rng.permutation(np.asarray(keys, dtype=object))[:take].tolist())
         mask = parent["group"].isin(chosen_keys).to_numpy()
         return parent[~mask].reset_index(drop=True), parent[mask].reset_index(drop=True)

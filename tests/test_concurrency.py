@@ -300,3 +300,35 @@ def test_a_data_parallel_launch_holds_the_claims_of_its_plan_for_its_processes(t
     assert len(said) == 1 and said[0].startswith("wait  glue-mini/sst2 tiny full seed 1: claimed by another command")
     assert claims.HELD_ENV not in os.environ
     assert not any((spec.folder / CLAIM_NAME).exists() for spec in specs)
+
+
+def test_a_packed_worker_stops_when_its_command_is_gone(tmp_path: Path) -> None:
+    """A worker trains under its command's claim; when that command is killed the claim goes stale, so the worker
+    must not train on beside the next claimant: it exits once its parent is gone."""
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    worker = ("import os, sys, time; from benchkit.execute.worker import exit_with_parent; "
+              f"exit_with_parent(os.getppid(), 0.05); open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+              "time.sleep(60)")
+    parent = ("import subprocess, sys, time; "
+              f"subprocess.Popen([sys.executable, '-c', {worker!r}]); time.sleep(60)")
+    command = subprocess.Popen([sys.executable, "-c", parent])
+    deadline = time.time() + 60
+    while not pid_file.is_file() or not pid_file.read_text():
+        assert time.time() < deadline, "the worker did not start"
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    command.kill()  # as a lost node or `kill -9` would
+    command.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return  # gone, as it should be
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    raise AssertionError("the worker went on after its command was killed")

@@ -234,3 +234,26 @@ def test_new_suite_keeps_run_outputs_out_of_git(suite: Path) -> None:
     done = benchkit(suite.parent, "new", "suite", "angielski", "--language", "eng-Latn", "--root", suite, "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (suite / ".gitignore").read_text(encoding="utf-8") == before
+
+
+def test_a_grouped_carve_moves_whole_groups_and_leaves_only_groups_sharing_an_input() -> None:
+    """MultiRC-like rows: an input repeated inside one group moves with it (no leak), so such groups can be carved;
+    a group sharing an input with another group is never carved. At least one group is always carved."""
+    import pandas as pd
+
+    from benchkit.cards.loader import load_task_card
+    from benchkit.cards.schema import Derive
+    from benchkit.loading import input_keys, split_off
+
+    card = load_task_card(REPO / "tasks" / "superglue" / "multirc.yaml")
+    derive = Derive.model_validate({"from": "train", "fraction": 0.5, "seed": 1})
+    within = pd.DataFrame({"id": [str(i) for i in range(8)], "group": [1, 1, 2, 2, 3, 3, 4, 4],
+                           "text": ["p a", "p a", "q b", "q b", "r c", "r c", "s d", "s e"],
+                           "label": ["True", "False"] * 4})
+    rest, carved = split_off(card, within, derive)
+    assert len(carved) == 4 and len(set(carved["group"])) == 2 and not set(carved["group"]) & set(rest["group"])
+    across = within.copy()
+    across.loc[7, "text"] = "p a"  # group 4 shares an input with group 1
+    rest, carved = split_off(card, across, derive)
+    assert set(carved["group"]) == {2, 3}
+    assert not set(input_keys(carved)) & set(input_keys(rest))

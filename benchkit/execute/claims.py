@@ -158,11 +158,15 @@ class RunClaim:
                 log.warning("could not refresh the claim %s: %s", self.path, error)
 
     def held(self) -> bool:
-        """Whether ``claim.json`` is still this claim's file."""
+        """Whether ``claim.json`` is still this claim's file: False only when it is gone or another file. A passing
+        error (NFS's ESTALE or EIO) says nothing about the owner, so the heartbeat goes on beating through it."""
         try:
             mine, there = os.fstat(self.fd), os.stat(self.path)
-        except OSError:
+        except FileNotFoundError:
             return False
+        except OSError as error:
+            log.warning("could not look at the claim %s: %s", self.path, error)
+            return True
         return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
     def release(self) -> None:
@@ -351,21 +355,23 @@ def hold_plan(plan: list[RunSpec], say: Callable[[str], None]) -> Iterator[None]
 
     held: list[RunClaim | NoClaim] = []
     waits = Waits()
-    queue = list(plan)
+    # Claims are taken in one global order (by configuration hash) and a held run is waited for before any later
+    # one is claimed: two such commands on one folder then never each hold a run the other waits for (a deadlock,
+    # since both heartbeats keep their claims fresh).
+    queue = sorted(plan, key=lambda s: s.config_hash)
     try:
         while queue:
-            for spec in list(queue):
-                if not waits.due(spec.config_hash):
-                    continue
-                turn = take_turn(spec.folder, spec.config_hash)
-                if turn.holder is not None:
-                    waits.hold(spec.config_hash, turn.holder, _label(spec), say)
-                    continue
-                queue.remove(spec)
-                if turn.claim is not None:
-                    held.append(turn.claim)
-            if queue:
-                waits.pause(s.config_hash for s in queue)
+            spec = queue[0]
+            if not waits.due(spec.config_hash):
+                waits.pause([spec.config_hash])
+                continue
+            turn = take_turn(spec.folder, spec.config_hash)
+            if turn.holder is not None:
+                waits.hold(spec.config_hash, turn.holder, _label(spec), say)
+                continue
+            queue.pop(0)
+            if turn.claim is not None:
+                held.append(turn.claim)
         os.environ[HELD_ENV] = "1"
         yield
     finally:

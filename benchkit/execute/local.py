@@ -224,7 +224,7 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
     """Run ``plan`` one run after another. Each run is claimed first (``execute.claims``): a run another command
     holds is put off until the others are done, then waited for (its record counts as skipped), so two commands on
     one folder share the grid and never train one configuration twice."""
-    from benchkit.execute.claims import Waits, take_turn
+    from benchkit.execute.claims import Waits
 
     result = GridResult()
     finished = {record.config_hash: path for path, record in iter_records(out / "runs")}
@@ -245,24 +245,37 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
                     _pause(waits, queue, result, len(plan))
                 continue
             # of a run's data-parallel processes, the launching command holds the claims (claims_held_by_parent)
-            turn = take_turn(spec.folder, spec.config_hash, "trial" in spec.extra)
-            if turn.record is not None:
-                waits.done(spec.config_hash)
-                result.skipped.append((spec, turn.record))
-                progress.print(f"skip  {label}: done by another command ({turn.record.parent})")
-                progress.run_finished()
+            claim, held = claim_turn(spec, label, waits, result, progress)
+            if claim is None:
+                if held:
+                    queue.append(spec)
                 continue
-            if turn.claim is None:
-                assert turn.holder is not None
-                waits.hold(spec.config_hash, turn.holder, label, progress.print)
-                queue.append(spec)
-                continue
-            waits.done(spec.config_hash)
-            with turn.claim:
+            with claim:
                 _train(spec, label, progress, result, len(plan))
     order = {spec.config_hash: i for i, spec in enumerate(plan)}
     result.done.sort(key=lambda item: order[item[0].config_hash])
     return result
+
+
+def claim_turn(spec: RunSpec, label: str, waits: Any, result: GridResult, progress: GridProgress) -> tuple[Any, bool]:
+    """This command's turn at ``spec``, for every executor: (its claim, False) to train it now; (None, False) when
+    another command already wrote its record (counted as skipped); (None, True) when another command holds it
+    (queue it again: it is waited for once nothing else is left to start)."""
+    from benchkit.execute.claims import take_turn
+
+    turn = take_turn(spec.folder, spec.config_hash, "trial" in spec.extra)
+    if turn.record is not None:
+        waits.done(spec.config_hash)
+        result.skipped.append((spec, turn.record))
+        progress.print(f"skip  {label}: done by another command ({turn.record.parent})")
+        progress.run_finished()
+        return None, False
+    if turn.claim is None:
+        assert turn.holder is not None
+        waits.hold(spec.config_hash, turn.holder, label, progress.print)
+        return None, True
+    waits.done(spec.config_hash)
+    return turn.claim, False
 
 
 def _pause(waits: Any, queue: deque[RunSpec], result: GridResult, total: int) -> None:

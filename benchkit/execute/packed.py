@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, _label
+from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, _label, claim_turn, done_line
 from benchkit.train.loop import RunSpec
-from benchkit.execute.local import done_line
 from benchkit.train.records import RunRecord, iter_records
 
 MAX_RUNS_PER_DEVICE = 16  # beyond this an H100/H200 gains nothing on GLUE-sized runs (issue 13's measurements)
@@ -202,7 +201,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
     footprints allow). Finished runs (same configuration hash) are skipped, as in the in-process executor, and each
     run is claimed before its process starts (``execute.claims``): runs another command holds wait until the
     others have started, and count as skipped once that command has written their records."""
-    from benchkit.execute.claims import Waits, take_turn
+    from benchkit.execute.claims import Waits
 
     waits = Waits()
     result = GridResult()
@@ -229,28 +228,20 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
                         waiting.extend(pending)
                         pending.clear()
                     continue
-                turn = take_turn(spec.folder, spec.config_hash, "trial" in spec.extra)
-                if turn.record is not None:
-                    waits.done(spec.config_hash)
-                    result.skipped.append((spec, turn.record))
-                    progress.print(f"skip  {_label(spec)}: done by another command ({turn.record.parent})")
-                    progress.run_finished()
+                claim, held = claim_turn(spec, _label(spec), waits, result, progress)
+                if claim is None:
+                    if held:
+                        waiting.append(spec)
                     continue
-                if turn.claim is None:
-                    assert turn.holder is not None
-                    waits.hold(spec.config_hash, turn.holder, _label(spec), progress.print)
-                    waiting.append(spec)
-                    continue
-                waits.done(spec.config_hash)
                 device, share, alone = placed
                 scheduler.take(spec, device, share, alone)
                 runs_here = scheduler.running[device.name]
                 try:
                     process = _launch(spec, device, share, 1 if alone else max(runs_here, runs_per_device or 1))
                 except BaseException:
-                    turn.claim.release()
+                    claim.release()
                     raise
-                running.append(Launched(spec, device, share, process, alone, turn.claim))
+                running.append(Launched(spec, device, share, process, alone, claim))
                 how = "alone" if alone else f"{share / 2 ** 30:.1f} GiB of {device.memory / 2 ** 30:.1f}"
                 progress.print(f"start {_label(spec)} on {device.name} ({how})")
             pending = waiting

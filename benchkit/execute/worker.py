@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OOM = 75  # EX_TEMPFAIL: try again (with more memory)
+EXIT_ORPHANED = 143  # its command is gone (as a SIGTERM would end it)
 SHARE_ENV = "BENCHKIT_MEMORY_SHARE"  # bytes the run may use (GPU or CPU)
 # under a memory cap, a thread's stack or a library's pages that cannot be mapped are out-of-memory errors too
 OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "can't start new thread",
@@ -94,10 +95,30 @@ def run_spec_file(spec_path: Path, result_path: Path) -> int:
     return code
 
 
+ORPHAN_CHECK_SECONDS = 2.0
+
+
+def exit_with_parent(parent: int, every: float = ORPHAN_CHECK_SECONDS) -> None:
+    """Stop this worker when the command that started it is gone (killed, its node lost): the command's run claim
+    dies with it, so a worker left training would train beside whichever command takes the claim over next."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        logging.getLogger("benchkit").error("the command that started this run (pid %d) is gone: stopping", parent)
+        os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
+
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m benchkit.execute.worker SPEC RESULT", file=sys.stderr)
         return 2
+    exit_with_parent(os.getppid())
     return run_spec_file(Path(argv[0]), Path(argv[1]))
 
 
