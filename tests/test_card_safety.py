@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from card_helpers import sst2_benchmark
 from conftest import REPO
 
 
@@ -30,13 +31,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 def benchmark(tmp_path: Path) -> Path:
     """A benchmark of its own: tasks/glue/{_glue,sst2}.yaml and data/SST-2 (the embedded rows)."""
     root = tmp_path / "bench"
-    (root / "tasks" / "glue").mkdir(parents=True)
-    for name in ("_glue.yaml", "sst2.yaml"):
-        shutil.copy(REPO / "tasks" / "glue" / name, root / "tasks" / "glue" / name)
-    shutil.copytree(REPO / "data" / "glue-mini" / "SST-2", root / "data" / "SST-2")
-    card = root / "tasks" / "glue" / "sst2.yaml"
-    card.write_text(card.read_text().replace("rows: 67349", "rows: 1500").replace("rows: 872", "rows: 436")
-                    .replace("rows: 1821", "rows: 436"), encoding="utf-8")
+    card = sst2_benchmark(root)
     assert validate(card, "--data-dir", root / "data").returncode == 0
     return root
 

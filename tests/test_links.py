@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-
-CARD_ROWS = (("rows: 67349", "rows: 1500"), ("rows: 872", "rows: 436"), ("rows: 1821", "rows: 436"))
+from card_helpers import sst2_benchmark
 
 
 def env() -> dict[str, str]:
@@ -36,15 +34,7 @@ def sh(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def bench(tmp_path: Path) -> Path:
     """tasks/glue/{_glue,sst2}.yaml (row counts of the embedded rows) and data/SST-2."""
     root = tmp_path / "bench"
-    (root / "tasks" / "glue").mkdir(parents=True)
-    for name in ("_glue.yaml", "sst2.yaml"):
-        shutil.copy(REPO / "tasks" / "glue" / name, root / "tasks" / "glue" / name)
-    shutil.copytree(REPO / "data" / "glue-mini" / "SST-2", root / "data" / "SST-2")
-    card = root / "tasks" / "glue" / "sst2.yaml"
-    text = card.read_text()
-    for old, new in CARD_ROWS:
-        text = text.replace(old, new)
-    card.write_text(text, encoding="utf-8")
+    sst2_benchmark(root)
     return root
 
 
