@@ -132,7 +132,7 @@ def show_command(task: str, data_dir: Path | None, model: str | None, max_length
         from transformers import AutoTokenizer
 
         from benchkit.train.models import resolve_model
-        from benchkit.train.recipes import Recipe
+        from benchkit.contracts.recipe import Recipe
 
         suite = catalog.load_suite(card.suite) if card.suite in catalog.suite_ids() else None
         recipe = suite.card.recipe if suite else {}
@@ -367,7 +367,7 @@ def predict_command(run: Path, split: str | None, file: Path | None, data_dir: P
     from benchkit.cards import catalog
     from benchkit.execute.predict import file_card, predict_frames, read_run, trained_model
     from benchkit.loading import load_frames
-    from benchkit.train.records import write_predictions
+    from benchkit.contracts.run_records import write_predictions
 
     record = read_run(run)
     folder = run if run.is_dir() else run.parent

@@ -65,7 +65,7 @@ def split_identity(card: TaskCard, where: SplitFile, data_dir: Path) -> tuple[st
     import hashlib
 
     from benchkit.sources.hub_local import folder_sha256, resolve_revision
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     if not where.hub:
         return str(Path(where.location).relative_to(data_dir)), file_sha256(Path(where.location))

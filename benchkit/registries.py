@@ -11,7 +11,7 @@ LOCATIONS: dict[str, tuple[str, str]] = {
     "formats": ("benchkit.sources", "FORMATS"),
     "metrics": ("benchkit.metrics", "METRICS"),
     "score_rules": ("benchkit.scoring", "SCORE_RULES"),
-    "submission_formats": ("benchkit.submissions", "SUBMISSION_FORMATS"),
+    "submission_formats": ("benchkit.submission_formats", "SUBMISSION_FORMATS"),
 }
 
 

@@ -27,7 +27,7 @@ from test_run import TINY_RECIPE, records, run_cli
 
 from benchkit.cards import catalog
 from benchkit.scoring import SCORE_RULES, SuiteScoreInput, suite_score
-from benchkit.train.records import RunRecord
+from benchkit.contracts.run_records import RunRecord
 
 # one pytest-xdist worker runs this module's tests, so its module fixtures are built once
 pytestmark = pytest.mark.xdist_group("advglue")

@@ -91,7 +91,7 @@ def test_the_configuration_hash_covers_the_inputs_template(bench: dict[str, Path
     from benchkit.cards import catalog
     from benchkit.execute.plan import RecipeLayers, build_plan
     from benchkit.train.models import resolve_model
-    from benchkit.train.provenance import card_fields, changed_card_fields
+    from benchkit.cards.identity import card_fields, changed_card_fields
 
     root = tmp_path / "bench"
     shutil.copytree(bench["root"], root, symlinks=True)

@@ -144,7 +144,7 @@ def test_a_release_archive_scores_back_to_its_runs_numbers(release_archive: dict
 
 def test_each_submission_makes_a_new_version_and_old_versions_stay_as_they_were(labels: Path,
                                                                                   tmp_path: Path) -> None:
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     board = tmp_path / "board"
     perfect = oracle_archive(labels, tmp_path / "perfect.zip")
@@ -297,7 +297,7 @@ def _round_trip(fmt: str, predictions: list[Any], tmp_path: Path) -> dict[str, l
 
     from benchkit.predictions import check_predictions
     from benchkit.release.submission_readers import SUBMISSION_READERS
-    from benchkit.release.submissions import SUBMISSION_WRITERS
+    from benchkit.release.submission_writers import SUBMISSION_WRITERS
 
     writer, reader = SUBMISSION_WRITERS.get(fmt), SUBMISSION_READERS.get(fmt)
     writer.write(predictions, tmp_path)
@@ -313,7 +313,7 @@ def _round_trip(fmt: str, predictions: list[Any], tmp_path: Path) -> dict[str, l
 
 
 def test_superglue_files_read_back_to_the_labels_written(tmp_path: Path) -> None:
-    from benchkit.release.submissions import TestPredictions
+    from benchkit.release.submission_writers import TestPredictions
 
     booleans = {"names": ["False", "True"]}
     boolq, wsc = _card("superglue/boolq", labels=booleans), _card("superglue/wsc", labels=booleans)
@@ -335,7 +335,7 @@ def test_superglue_files_read_back_to_the_labels_written(tmp_path: Path) -> None
 
 
 def test_klej_files_read_back_in_test_file_order(tmp_path: Path) -> None:
-    from benchkit.release.submissions import TestPredictions
+    from benchkit.release.submission_writers import TestPredictions
 
     polemo = _card("klej/polemo2.0-in", labels={"names": ["__label__meta_amb", "__label__meta_plus_m"]})
     cbd = _card("klej/cbd", labels={"names": ["not_harmful", "harmful"], "map": {0: "not_harmful", 1: "harmful"}})

@@ -22,7 +22,7 @@ FAST = ("--set", "max_train_samples=48", "--set", "max_length=48", "--set", "boo
 
 
 def _records(out: Path) -> dict[str, Any]:
-    from benchkit.train.records import iter_records
+    from benchkit.contracts.run_records import iter_records
 
     return {r.config_hash: r for _, r in iter_records(out / "runs", pruned=True)}
 
@@ -254,7 +254,7 @@ def test_the_readme_describes_the_extras_pyproject_declares() -> None:
 def _entry(name: str, score: float, parameters: int, memory: float, seconds: float) -> Any:
     from benchkit.release.scores import Entry
     from benchkit.scoring import SuiteScore
-    from benchkit.train.records import MethodRef, ModelRef
+    from benchkit.contracts.run_records import MethodRef, ModelRef
 
     return Entry(slug=name, model=ModelRef(name=name, source=name, revision=None, sha256="0" * 64),
                  method=MethodRef(name="full"), runs=[], metrics={}, tasks={},

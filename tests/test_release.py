@@ -491,15 +491,15 @@ def _card(task_id: str, type_: str = "single_text_classification", labels: dict[
 
 
 def _write(fmt: str, predictions: list, tmp_path: Path) -> dict[str, str]:
-    from benchkit.release.submissions import SUBMISSION_WRITERS
+    from benchkit.release.submission_writers import SUBMISSION_WRITERS
 
     names = SUBMISSION_WRITERS.get(fmt).write(predictions, tmp_path)
     return {name: (tmp_path / name).read_text(encoding="utf-8") for name in names}
 
 
 def test_every_submission_format_has_a_writer() -> None:
-    from benchkit.release.submissions import SUBMISSION_WRITERS
-    from benchkit.submissions import SUBMISSION_FORMATS
+    from benchkit.release.submission_writers import SUBMISSION_WRITERS
+    from benchkit.submission_formats import SUBMISSION_FORMATS
 
     assert set(SUBMISSION_FORMATS.names()) == set(SUBMISSION_WRITERS.names())
     # LEPISZCZE publishes scores, not test predictions: its writer takes every run of an entry
@@ -508,7 +508,7 @@ def test_every_submission_format_has_a_writer() -> None:
 
 def test_glue_writer_files_codes_nli_strings_and_stsb_clipping(tmp_path: Path) -> None:
     from benchkit.cards.catalog import load_task
-    from benchkit.release.submissions import TestPredictions
+    from benchkit.release.submission_writers import TestPredictions
 
     mnli, ax, stsb, cola = (load_task(t) for t in ("glue/mnli", "glue/ax", "glue/stsb", "glue/cola"))
     rte, wnli = load_task("glue/rte"), load_task("glue/wnli")
@@ -534,7 +534,7 @@ def test_glue_writer_files_codes_nli_strings_and_stsb_clipping(tmp_path: Path) -
 
 def test_glue_writer_refuses_a_task_it_has_no_file_for(tmp_path: Path) -> None:
     from benchkit.errors import BenchkitError
-    from benchkit.release.submissions import TestPredictions
+    from benchkit.release.submission_writers import TestPredictions
 
     card = _card("glue/unknown", labels={"names": ["a", "b"]})
     with pytest.raises(BenchkitError, match="GLUE submission format has no file for this task"):
@@ -542,7 +542,7 @@ def test_glue_writer_refuses_a_task_it_has_no_file_for(tmp_path: Path) -> None:
 
 
 def test_superglue_writer_label_forms_and_nesting(tmp_path: Path) -> None:
-    from benchkit.release.submissions import TestPredictions
+    from benchkit.release.submission_writers import TestPredictions
 
     booleans = {"names": ["False", "True"]}
     boolq, wic, wsc = (_card(f"superglue/{t}", labels=booleans) for t in ("boolq", "wic", "wsc"))
@@ -573,7 +573,7 @@ def test_superglue_writer_label_forms_and_nesting(tmp_path: Path) -> None:
 
 
 def test_klej_writer_target_column_with_original_strings(tmp_path: Path) -> None:
-    from benchkit.release.submissions import TestPredictions
+    from benchkit.release.submission_writers import TestPredictions
 
     polemo = _card("klej/polemo2.0-in", labels={"names": ["__label__meta_amb", "__label__meta_plus_m"]})
     cbd = _card("klej/cbd", labels={"names": ["not_harmful", "harmful"], "map": {0: "not_harmful", 1: "harmful"}})
@@ -589,7 +589,7 @@ def test_klej_writer_target_column_with_original_strings(tmp_path: Path) -> None
 
 
 def test_zip_archives_are_deterministic(tmp_path: Path) -> None:
-    from benchkit.release.submissions import zip_folder
+    from benchkit.release.submission_writers import zip_folder
 
     (tmp_path / "A.tsv").write_text("index\tprediction\n0\t1\n")
     (tmp_path / "B.tsv").write_text("index\tprediction\n")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchkit.train.models import weights_sha256
-from benchkit.train.provenance import file_sha256
-from benchkit.train.records import RunRecord
+from benchkit.files import file_sha256
+from benchkit.contracts.run_records import RunRecord
 
 from conftest import FIXTURES, REPO, SHARED
 
@@ -237,7 +237,7 @@ def test_selection_holdout_is_carved_from_train_stratified_and_seeded() -> None:
     from benchkit.cards import catalog
     from benchkit.loading import load_frames
     from benchkit.train.loop import HOLDOUT, choose_selection
-    from benchkit.train.recipes import Recipe
+    from benchkit.contracts.recipe import Recipe
 
     card = catalog.load_task("glue-mini/sst2")
     frames = load_frames(card, MINI)

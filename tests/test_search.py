@@ -27,7 +27,7 @@ def search(tiny_model: Path, out: Path, *extra: Any) -> Any:
 
 
 def records(out: Path, pruned: bool = True) -> dict[str, Any]:
-    from benchkit.train.records import iter_records
+    from benchkit.contracts.run_records import iter_records
 
     return {r.config_hash: (p, r) for p, r in iter_records(out / "runs", pruned=pruned)}
 

@@ -77,7 +77,7 @@ def test_a_card_reporting_test_is_not_badged_selected_on_dev_nor_searched_on_a_h
 
 def test_the_submission_seed_and_its_rule_are_in_the_manifest_and_the_datasheet(
         tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, tiny_model: Path) -> None:
-    from benchkit.release.submissions import SEED_RULE
+    from benchkit.release.submission_writers import SEED_RULE
 
     runs = shared_runs(tmp_path_factory, tiny_model)
     with contextlib.chdir(tmp_path):

@@ -18,7 +18,7 @@ from release_helpers import invoke
 from benchkit.cards.catalog import load_suite
 from benchkit.release.collect import Run
 from benchkit.release.scores import CISettings, summarize
-from benchkit.train.records import (CardRef, Costs, MethodRef, ModelRef, Provenance, RunRecord, Selection,
+from benchkit.contracts.run_records import (CardRef, Costs, MethodRef, ModelRef, Provenance, RunRecord, Selection,
                                     SplitResult)
 
 PUBLISHED = json.loads((FIXTURES / "published_rows.json").read_text(encoding="utf-8"))

@@ -416,7 +416,7 @@ SPELLINGS = {"lower, no map": (["false", "true"], None),
 @pytest.mark.parametrize("spelling", list(SPELLINGS))
 def test_the_superglue_writer_writes_the_ten_official_files(spelling: str, tmp_path: Path) -> None:
     from benchkit.cards import catalog
-    from benchkit.release.submissions import SUBMISSION_WRITERS, TestPredictions, zip_folder
+    from benchkit.release.submission_writers import SUBMISSION_WRITERS, TestPredictions, zip_folder
 
     names, label_map = SPELLINGS[spelling]
     boolq, cb, copa, rte, axb, axg = (catalog.load_task(f"superglue/{t}")
@@ -487,7 +487,7 @@ def test_the_superglue_writer_writes_the_ten_official_files(spelling: str, tmp_p
 
 def test_the_superglue_writer_reads_booleans_by_meaning_and_refuses_what_is_not_one(tmp_path: Path) -> None:
     from benchkit.errors import BenchkitError
-    from benchkit.release.submissions import TestPredictions, superglue_value
+    from benchkit.release.submission_writers import TestPredictions, superglue_value
 
     # spelled any way, mapped from any file value: the meaning decides (a file code never overrides the name)
     for names, label_map in [(["false", "true"], None), (["False", "True"], {0: "False", 1: "True"}),

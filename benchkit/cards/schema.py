@@ -692,7 +692,7 @@ class SuiteCard(Strict):
     @field_validator("recipe")
     @classmethod
     def _recipe_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from benchkit.train.recipes import RECIPE_FIELDS
+        from benchkit.contracts.recipe import RECIPE_FIELDS
 
         unknown = [k for k in value if k not in RECIPE_FIELDS]
         if unknown:

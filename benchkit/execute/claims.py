@@ -291,7 +291,7 @@ class Turn:
 def finished_record(folder: Path, config_hash: str, pruned: bool = False) -> Path | None:
     """The run's record, when one of this configuration is in its folder. A pruned trial's record counts only for
     search trials (``pruned``): a plain run of that configuration trains it (as ``iter_records`` has it)."""
-    from benchkit.train.records import RECORD_NAME
+    from benchkit.contracts.run_records import RECORD_NAME
 
     path = folder / RECORD_NAME
     try:

@@ -38,8 +38,8 @@ from benchkit.cards import catalog
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
-from benchkit.train.provenance import card_sha256
-from benchkit.train.records import CardRef, DataFile, RunRecord
+from benchkit.cards.identity import card_sha256
+from benchkit.contracts.run_records import CardRef, DataFile, RunRecord
 
 log = logging.getLogger("benchkit.run")
 
@@ -130,7 +130,7 @@ def plan_evaluations(suite: Suite, tasks: list[TaskCard], data_dir: Path, out: P
     """Every (finished source run, task) under ``out/runs``, optionally only those of the given model names, seeds
     and method. Raises when no source run is found for any task (run the evaluators' suite first)."""
     from benchkit.execute.plan import data_files
-    from benchkit.train.records import iter_records
+    from benchkit.contracts.run_records import iter_records
 
     runs_dir = out / "runs"
     sources = [(p, r) for p, r in iter_records(runs_dir) if r.source is None and r.results]
@@ -161,7 +161,7 @@ def _check_reference(source_card: TaskCard, record: RunRecord, split: str, given
                      found: dict[tuple[str, str], Path]) -> Path | Problem:
     """The data folder holding the source split's file with the sha256 the run recorded: --reference-data-dir,
     else the data the source's suite ships (glue-mini)."""
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     entry = record.provenance.data.get(split)
     if entry is None:
@@ -279,8 +279,9 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
     from benchkit.predictions import read_predictions
     from benchkit.scoring import task_score
     from benchkit.train.memory import PeakMemory
-    from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
-    from benchkit.train.records import Costs, Drop, Provenance, SourceRun, SplitResult, write_predictions
+    from benchkit.cards.identity import card_fields
+    from benchkit.environment import git_state, hardware, library_versions, now
+    from benchkit.contracts.run_records import Costs, Drop, Provenance, SourceRun, SplitResult, write_predictions
 
     card, source = ev.card, ev.source
     source_folder = ev.source_path.parent
@@ -372,7 +373,7 @@ def run_evaluation_only(suite: Suite, tasks: list[TaskCard], *, data_dir: Path |
                         reference_data_dir: Path | None, models: tuple[str, ...] = (), seeds: list[int] | None = None,
                         method: str | None = None, echo: Callable[[str], None] = print) -> EvaluationResult:
     from benchkit.execute.local import run_log
-    from benchkit.train.records import iter_records, write_record
+    from benchkit.contracts.run_records import iter_records, write_record
 
     directory = catalog.suite_data_dir(suite, data_dir)
     runs_dir = out / "runs"

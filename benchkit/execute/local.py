@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 from benchkit.train import distributed
 from benchkit.train.loop import RunSpec, run_one
-from benchkit.train.records import RunRecord, iter_records, write_record
+from benchkit.contracts.run_records import RunRecord, iter_records, write_record
 
 
 def done_line(label: str, record: RunRecord) -> str:

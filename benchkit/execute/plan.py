@@ -23,9 +23,10 @@ from benchkit.train.features import tokenizer_sha256
 from benchkit.train.loop import RunSpec
 from benchkit.train.methods import METHODS, MethodSpec, method_recipe, method_spec, preflight
 from benchkit.train.models import ResolvedModel
-from benchkit.train.provenance import card_sha256
-from benchkit.train.recipes import NOT_HASHED, resolve_recipe
-from benchkit.train.records import CardRef, DataFile
+from benchkit.cards.identity import card_sha256
+from benchkit.contracts.recipe import NOT_HASHED
+from benchkit.train.recipes import resolve_recipe
+from benchkit.contracts.run_records import CardRef, DataFile
 
 
 @dataclass(frozen=True)

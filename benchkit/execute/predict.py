@@ -15,7 +15,7 @@ from typing import Any
 
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
-from benchkit.train.records import RECORD_NAME, RunRecord
+from benchkit.contracts.run_records import RECORD_NAME, RunRecord
 
 
 def read_run(folder: Path) -> RunRecord:

@@ -120,7 +120,7 @@ def check_data(plan: list[RunSpec], out: Path, warn: Callable[[Problem], None] =
     """
     from benchkit.train import frames as frame_cache
     from benchkit.train.loop import companion_splits
-    from benchkit.train.records import iter_records
+    from benchkit.contracts.run_records import iter_records
     from benchkit.validation.runner import TaskReport, enforce, validate_task
 
     done = {record.config_hash for _, record in iter_records(out / "runs")}
@@ -192,7 +192,7 @@ def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> Non
     """The grid as a table that fits 80 columns, then how the reported checkpoints were selected."""
     import json
 
-    from benchkit.train.records import RunRecord
+    from benchkit.contracts.run_records import RunRecord
 
     rows: list[tuple[RunSpec, RunRecord, str]] = [(spec, record, "done") for spec, record in result.done]
     rows += [(spec, RunRecord.parse(json.loads(path.read_text(encoding="utf-8"))), "earlier")

@@ -62,7 +62,7 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
     from benchkit.release import datasheet, leaderboard, manifest, results
     from benchkit.release.collect import collect_runs, current_data, unchecked_card_records
     from benchkit.release.scores import load_gold, summarize
-    from benchkit.release.submissions import write_submissions
+    from benchkit.release.submission_writers import write_submissions
 
     version = check_version(options.version)
     suite = catalog.load_suite(suite_ref)

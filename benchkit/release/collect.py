@@ -19,9 +19,9 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.loading import locate, split_identity
-from benchkit.train.provenance import card_fields, changed_card_fields
-from benchkit.train.provenance import file_sha256 as sha256_file  # also used by the other release modules
-from benchkit.train.records import RECORD_NAME, RunRecord
+from benchkit.cards.identity import card_fields, changed_card_fields
+from benchkit.files import file_sha256 as sha256_file  # also used by the other release modules
+from benchkit.contracts.run_records import RECORD_NAME, RunRecord
 
 SHOWN = 3  # record paths listed per group in a refusal
 RELEASE_MARKER = "manifest.json"  # a folder holding one is a release: its copies of records are not runs

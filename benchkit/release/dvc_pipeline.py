@@ -78,7 +78,7 @@ def _unique(items: list[str]) -> list[str]:
 
 def check_params(params: dict[str, Any], where: str = "params.yaml") -> dict[str, Any]:
     from benchkit.errors import did_you_mean
-    from benchkit.train.recipes import RECIPE_FIELDS
+    from benchkit.contracts.recipe import RECIPE_FIELDS
 
     unknown = [k for k in params if k not in DEFAULT_PARAMS]
     if unknown:
@@ -229,7 +229,7 @@ def write_recipe(params_file: Path, models: int, out: Path) -> dict[str, Any]:
     import yaml
 
     from benchkit.cards.yaml_source import read_yaml
-    from benchkit.train.recipes import RECIPE_FIELDS
+    from benchkit.contracts.recipe import RECIPE_FIELDS
     from benchkit.atomic import write_atomic
 
     doc = read_yaml(params_file)

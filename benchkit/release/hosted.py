@@ -76,7 +76,7 @@ def labelled_card(card: TaskCard) -> TaskCard:
 
 def scored_splits(suite: Suite) -> list[tuple[TaskCard, str, str]]:
     """(card, test split, file in the archive) for every test split the suite's submission format has a file for."""
-    from benchkit.release.submissions import SUBMISSION_WRITERS
+    from benchkit.release.submission_writers import SUBMISSION_WRITERS
 
     fmt = _format(suite)
     writer = SUBMISSION_WRITERS.get(fmt)
@@ -102,7 +102,7 @@ def _format(suite: Suite) -> str:
 def _private_frames(suite: Suite, labels_dir: Path) -> tuple[dict[tuple[str, str], Any], dict[str, dict[str, Any]]]:
     """(task, split) -> the labelled test frame, and "task:split" -> {file, sha256, rows}; missing files are named."""
     from benchkit.loading import load_frames, locate
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     if not labels_dir.is_dir():
         raise BenchkitError(Problem("private labels folder not found", file=str(labels_dir), field="--labels",
@@ -138,7 +138,7 @@ def score_submission(suite: Suite, archive_path: Path, labels_dir: Path, setting
     from benchkit.predictions import check_predictions
     from benchkit.release.scores import bootstrap_suite, rule_score
     from benchkit.release.submission_readers import SUBMISSION_READERS, SubmissionArchive
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     fmt = _format(suite)
     wanted = scored_splits(suite)
@@ -248,7 +248,7 @@ def _previous_entries(version_dir: Path, suite: Suite, scored: ScoredSubmission)
                                                                                          dict[str, Any]]:
     """The previous version's entries, with their files checked against its manifest and its labels, cards and
     suite version checked against this submission's."""
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     manifest = _manifest(version_dir)
     where = str(version_dir / "manifest.json")
@@ -306,8 +306,8 @@ def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | No
               description: str | None = None, version: str | None = None) -> Path:
     """Write ``<folder>/<suite>/<version>/``: the previous version's entries and this one, ranked."""
     from benchkit.release.build import check_version
-    from benchkit.release.submissions import zip_folder
-    from benchkit.train.provenance import file_sha256
+    from benchkit.release.submission_writers import zip_folder
+    from benchkit.files import file_sha256
 
     suite = scored.suite
     existing = versions(folder, suite.card.id)
@@ -341,7 +341,7 @@ def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries:
                    packed: Path | None) -> Path:
     from benchkit.atomic import install_new_dir, make_work_dir
     from benchkit.release.manifest import kit_state
-    from benchkit.train.provenance import file_sha256
+    from benchkit.files import file_sha256
 
     suite = scored.suite
     slug = entry_slug(name)

@@ -184,7 +184,7 @@ def dvc_state(start: Path, exclude_outs: tuple[str, ...] = ()) -> dict[str, Any]
 
 def kit_state() -> dict[str, Any]:
     from benchkit import __version__
-    from benchkit.train.provenance import git_state
+    from benchkit.environment import git_state
 
     commit, dirty = git_state()
     return {"benchkit_version": __version__, "git_commit": commit, "git_dirty": dirty}

@@ -20,7 +20,7 @@ from typing import Any
 
 from benchkit.release.collect import Run
 from benchkit.release.scores import Entry
-from benchkit.train.records import Costs
+from benchkit.contracts.run_records import Costs
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",

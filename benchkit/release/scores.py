@@ -25,7 +25,7 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.release.collect import Run, entry_key
 from benchkit.scoring import SeedStats, SuiteScore, SuiteScoreInput, TaskScoreInput, seed_stats, suite_score
-from benchkit.train.records import MethodRef, ModelRef
+from benchkit.contracts.run_records import MethodRef, ModelRef
 
 CI_METHOD = "percentile"
 CI_UNIT = "two-level: seeds with replacement, then evaluation examples with replacement, per task"

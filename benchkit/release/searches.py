@@ -8,27 +8,13 @@ search's report, trials, plots and chosen recipe file under ``searches/<id>/``.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+from benchkit.contracts.search_records import find_searches
+
 REPORT_FILES = ("search.json", "report.md", "trials.csv", "chosen.yaml")
-
-
-def find_searches(runs_dir: Path, suite_id: str) -> list[tuple[Path, dict[str, Any]]]:
-    """The suite's searches under the runs folder (unreadable files are skipped: they hold no result)."""
-    from benchkit.search.driver import SEARCH_SCHEMA
-
-    found = []
-    for path in sorted((runs_dir / "searches" / suite_id).glob("*/search.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and data.get("schema") == SEARCH_SCHEMA:
-            found.append((path.parent, data))
-    return found
 
 
 def search_text(summary: dict[str, Any]) -> str:
@@ -72,7 +58,7 @@ def link(entries: list[Any], runs_dir: Path, suite_id: str, release: Path | None
 def _selection(data: dict[str, Any], runs: list[Any]) -> dict[str, Any]:
     """The search's selection; for a search written before it named the tasks reporting test (``reported_on_test``),
     restated from the runs: a task whose records report only test splits selected on dev, not on a holdout."""
-    from benchkit.train.records import selection_protocol
+    from benchkit.contracts.run_records import selection_protocol
 
     selection = data["selection"]
     if "reported_on_test" in selection:

@@ -31,7 +31,7 @@ from typing import Any
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.registry import Registry
-from benchkit.release.submissions import SUPERGLUE_FILES, truth_of
+from benchkit.release.submission_writers import SUPERGLUE_FILES, truth_of
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
 

@@ -32,15 +32,15 @@ from typing import Any
 
 from benchkit.atomic import write_atomic
 from benchkit.cards.schema import TaskCard
+from benchkit.contracts.run_records import reports_test, selection_protocol
+from benchkit.contracts.search_records import SEARCH_NAME, SEARCH_SCHEMA, search_folder
 from benchkit.errors import BenchkitError, Problem
 from benchkit.execute.local import GridResult
 from benchkit.execute.runs import RunInputs
 from benchkit.search.pruning import MedianRule
 from benchkit.search.space import SearchSpace
 from benchkit.train.loop import RunSpec
-from benchkit.train.records import reports_test, selection_protocol
 
-SEARCH_SCHEMA = "benchkit.search/1"
 
 
 @dataclass(frozen=True)
@@ -130,12 +130,12 @@ class Search:
         self.cache_dir, self.execute, self.progress, self.echo = cache_dir, execute, progress, echo
         self.strategy = SEARCH_STRATEGIES.get(options.strategy)
         self.id = search_id(inputs, options, space)
-        self.folder = out / "searches" / inputs.suite.card.id / self.id
+        self.folder = search_folder(out, inputs.suite.card.id, self.id)
         self.tasks: dict[str, TaskSearch] = {}
         self.selection: dict[str, Any] = {}
         self.created = datetime.now(UTC).replace(microsecond=0).isoformat()
         try:  # a resumed search keeps the time it was first started
-            self.created = json.loads((self.folder / "search.json").read_text(encoding="utf-8"))["created"]
+            self.created = json.loads((self.folder / SEARCH_NAME).read_text(encoding="utf-8"))["created"]
         except (OSError, ValueError, KeyError):
             pass
 
@@ -188,7 +188,7 @@ class Search:
                        record.costs.epochs, record.costs.train_seconds, rel, spec.config_hash, values=values)
 
     def _run_batch(self, task: TaskSearch, batch: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
-        from benchkit.train.records import RECORD_NAME, RunRecord, iter_records
+        from benchkit.contracts.run_records import RECORD_NAME, RunRecord, iter_records
 
         thresholds = self._thresholds(task)
         specs = []
@@ -243,7 +243,7 @@ class Search:
         complete = [o for o in task.outcomes if o.state == "complete" and o.value is not None]
         if not complete:
             raise BenchkitError(Problem(f"no trial of {card.id} completed ({len(task.outcomes)} tried)",
-                                        file=str(self.folder / "search.json"), field="trials",
+                                        file=str(self.folder / SEARCH_NAME), field="trials",
                                         hint="see the failed trials' run.log; fix the space or the data"))
         sign = 1 if self._maximize(card) else -1
         task.chosen = max(complete, key=lambda o: (sign * o.value, -o.number))  # type: ignore[operator]
@@ -304,7 +304,7 @@ class Search:
 
     def write_state(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.folder / "search.json", json.dumps(self.state(), indent=2, ensure_ascii=False) + "\n")
+        write_atomic(self.folder / SEARCH_NAME, json.dumps(self.state(), indent=2, ensure_ascii=False) + "\n")
 
     def write_outputs(self) -> None:
         import yaml

@@ -141,7 +141,7 @@ def parse_distribution(name: str, spec: Any, where: tuple[str, int | None]) -> D
 
 def parse_space(data: dict[str, Any], file: str, line_of: Any = None) -> SearchSpace:
     """A ``search:`` mapping checked key by key: recipe fields or method options (``lora.r``), each a distribution."""
-    from benchkit.train.recipes import RECIPE_FIELDS
+    from benchkit.contracts.recipe import RECIPE_FIELDS
 
     if not data:
         raise BenchkitError(Problem("the search space is empty", file=file, field="search",

@@ -34,7 +34,7 @@ def check_teacher(where: str, card: TaskCard) -> tuple[Any, Path, dict[str, Any]
 
     from benchkit.execute.predict import read_run
     from benchkit.train.adapters import adapter_format
-    from benchkit.train.records import RECORD_NAME
+    from benchkit.contracts.run_records import RECORD_NAME
 
     folder = Path(where).expanduser()
     if (folder / RECORD_NAME).is_file():

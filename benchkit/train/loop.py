@@ -29,8 +29,8 @@ from benchkit.train import distributed
 from benchkit.train.costs import inference_latency, optimizer_state_bytes
 from benchkit.train.methods import method_spec, prepare_model, save_trained, training_args
 from benchkit.train.models import ResolvedModel
-from benchkit.train.recipes import Recipe
-from benchkit.train.records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, Selection,
+from benchkit.contracts.recipe import Recipe
+from benchkit.contracts.run_records import (CardRef, Costs, DataFile, MethodRef, ModelRef, Provenance, RunRecord, Selection,
                                     SplitResult, write_predictions)
 
 if TYPE_CHECKING:
@@ -150,7 +150,8 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     from benchkit.train import checkpoints
     from benchkit.train import frames as frame_cache
     from benchkit.train.features import cache_key, rows_fingerprint, tokenize, tokenizer_sha256
-    from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
+    from benchkit.cards.identity import card_fields
+    from benchkit.environment import git_state, hardware, library_versions, now
 
     quiet_libraries()
     card, recipe = spec.card, spec.recipe
@@ -511,7 +512,8 @@ def _pruned_record(spec: RunSpec, selection: Selection, curve: list[tuple[float,
                    train_seconds: float, memory: Any, trainable: int, total: int, train_rows: int, epochs: float,
                    fingerprints: dict[str, str], args: Any) -> RunRecord:
     """The record of a search trial the median rule stopped: its curve up to the stop, no reported results."""
-    from benchkit.train.provenance import card_fields, git_state, hardware, library_versions, now
+    from benchkit.cards.identity import card_fields
+    from benchkit.environment import git_state, hardware, library_versions, now
 
     commit, dirty = git_state()
     return RunRecord(

@@ -1,31 +1,12 @@
-"""What a record needs to say where its numbers came from: versions, commit, hardware, data hashes."""
+"""A card's identity for run records: canonical content hashes, per field, of what shapes training and scoring."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import platform
-import subprocess
-from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from benchkit.cards.schema import TaskCard
-
-LIBRARIES = ("torch", "transformers", "datasets", "accelerate", "peft", "tokenizers", "numpy", "pandas", "pydantic",
-             "scikit-learn", "scipy")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
+from benchkit.cards.schema import TaskCard
 
 # The task card fields that shape training and evaluation: what a run read (source, splits, fields), how it turned
 # rows into inputs and targets (type, inputs, lists, entity_spans, labels with their map, value_range) and how it
@@ -77,48 +58,3 @@ def card_sha256(card: TaskCard) -> str:
 def changed_card_fields(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
     """The dotted paths whose content differs between a record's card and the card now (added or removed too)."""
     return sorted(k for k in recorded.keys() | now.keys() if recorded.get(k) != now.get(k))
-
-
-def library_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def git_state() -> tuple[str | None, bool | None]:
-    """Commit and dirtiness of the benchkit checkout in use (None when installed from a wheel)."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists():
-        return None, None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return commit, dirty
-
-
-def hardware() -> dict[str, Any]:
-    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
-                            "cpu_count": os.cpu_count(), "processor": platform.processor() or None}
-    try:
-        import torch
-
-        info["torch_threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["gpu_count"] = torch.cuda.device_count()
-            info["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
-    return info
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

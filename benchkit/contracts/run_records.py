@@ -1,4 +1,5 @@
-"""Run records: one JSON file per (task, model, method, seed), written atomically, with provenance, results and costs.
+"""L0 contract: run records, one JSON file per (task, model, method, seed), written atomically, with provenance,
+results and costs.
 
 The record is the contract between the runner and the release: ``RunRecord`` is what releases read.
 """
@@ -8,12 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
-
-if TYPE_CHECKING:
-    from benchkit.cards.schema import TaskCard
 
 from benchkit.atomic import write_atomic
 
@@ -138,7 +136,7 @@ class Trial(Strict):
     point: dict[str, Any]  # the hyperparameters this trial tried
 
 
-def reports_test(card: TaskCard) -> bool:
+def reports_test(card: Any) -> bool:
     """A card with labelled test splits (LEPISZCZE, CoNLL-2003) reports them and selects the epoch on dev; otherwise
     the labelled dev splits are reported."""
     return any(name.startswith("test") and split.labels == "present" for name, split in card.splits.items())

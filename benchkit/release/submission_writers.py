@@ -1,6 +1,6 @@
 """Official test-submission archives, written from run predictions with the official label strings.
 
-``SUBMISSION_WRITERS`` is keyed by the names of ``benchkit.submissions.SUBMISSION_FORMATS`` (the layout facts);
+``SUBMISSION_WRITERS`` is keyed by the names of ``benchkit.submission_formats.SUBMISSION_FORMATS`` (the layout facts);
 a suite card's ``submission_format`` picks the writer. Layouts (reference: docs and benchmarks.md 1.5, 2.4, 3.3):
 
 * glue: ``CoLA.tsv, SST-2.tsv, MRPC.tsv, STS-B.tsv, QQP.tsv, MNLI-m.tsv, MNLI-mm.tsv, QNLI.tsv, RTE.tsv, WNLI.tsv,
