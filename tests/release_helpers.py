@@ -23,7 +23,7 @@ TINY_RECIPE = ("--set", "epochs=1", "--set", "max_train_samples=48", "--set", "b
 
 def cli() -> click.Group:
     from benchkit.cli import main
-    from benchkit.cli_release import register
+    from benchkit.cli.release import register
 
     register(main)  # a no-op once cli.py registers the release commands itself
     return main

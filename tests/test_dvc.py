@@ -53,7 +53,7 @@ def tools() -> None:
         pytest.skip("git is not installed")
     probe = subprocess.run(["benchkit", "release", "--help"], check=False, env=_env(), capture_output=True, text=True)
     assert probe.returncode == 0, ("`benchkit release` is not available: cli.py must call "
-                                   "benchkit.cli_release.register(main)\n" + probe.stderr)
+                                   "benchkit.cli.release.register(main)\n" + probe.stderr)
 
 
 def test_dvc_repro_noop_partial_rerun_and_push_pull(tools: None, tmp_path: Path, tiny_model: Path) -> None:

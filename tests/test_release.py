@@ -439,7 +439,7 @@ def test_verify_refuses_a_folder_that_is_not_a_release(tmp_path: Path) -> None:
 @pytest.mark.parametrize("argv", [["release", "--help"], ["release", "verify", "--help"], ["dvc", "--help"],
                                   ["prepare", "--help"]])
 def test_release_commands_import_no_heavy_libraries(argv: list[str]) -> None:
-    script = ("import sys\nfrom benchkit.cli import main\nfrom benchkit.cli_release import register\nregister(main)\n"
+    script = ("import sys\nfrom benchkit.cli import main\nfrom benchkit.cli.release import register\nregister(main)\n"
               f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
               "print('HEAVY=' + ','.join(m for m in ('torch', 'transformers', 'datasets', 'dvc', 'matplotlib') "
               "if m in sys.modules))")

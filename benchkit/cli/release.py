@@ -275,15 +275,3 @@ def register(main: click.Group) -> None:
     for command in (release_group, prepare_command, dvc_group, publish_command):
         if command.name not in main.commands:
             main.add_command(command)
-
-
-def cli() -> None:
-    """``python -m benchkit.cli_release``: the benchkit CLI with these commands, before cli.py registers them."""
-    from benchkit.cli import main
-
-    register(main)
-    main()
-
-
-if __name__ == "__main__":
-    cli()

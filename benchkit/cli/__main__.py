@@ -1,0 +1,5 @@
+"""``python -m benchkit.cli``: the same as the ``benchkit`` console script."""
+
+from benchkit.cli import main
+
+main()

