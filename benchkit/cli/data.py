@@ -75,7 +75,7 @@ def ls_command(as_json: bool) -> None:
 def show_command(task: str, data_dir: Path | None, model: str | None, max_length: int | None, as_json: bool) -> None:
     """Show a task's card, splits, row counts and label distribution."""
     from benchkit.cards import catalog
-    from benchkit.inspect import describe_task
+    from benchkit.describe import describe_task
 
     check_data_dir(data_dir)
     card = catalog.load_task(task)
@@ -99,7 +99,7 @@ def show_command(task: str, data_dir: Path | None, model: str | None, max_length
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
         return
-    from benchkit.inspect import render_task
+    from benchkit.describe import render_task
 
     render_task(info)
     if info["data_dir"] is None:  # the card alone: say what rows and label counts need

@@ -22,7 +22,7 @@ def _distribution(dist: dict[str, Any] | None) -> str:
 
 
 def tasks_info(suite: Suite, data_dir: Path, data: dict[str, dict[str, DataFileState | None]]) -> list[dict[str, Any]]:
-    from benchkit.inspect import describe_task
+    from benchkit.describe import describe_task
 
     scored = {t.id: t.scored for t in suite.card.tasks}
     out = []

@@ -67,7 +67,7 @@ def describe_task(card: TaskCard, data_dir: Path | None, tokenizer: Any = None, 
             if "group" in frame:
                 info["splits"][split]["groups"] = int(frame["group"].nunique())
         if tokenizer is not None and window is not None:
-            from benchkit.lengths import describe_lengths
+            from benchkit.train.lengths import describe_lengths
 
             info["lengths"] = describe_lengths(card, frames, tokenizer, window, stride)
     return info
