@@ -1,6 +1,6 @@
 """benchkit's import graph from the AST, deferred imports included: the parts, their edges and every circle.
 
-Usage: python scripts/import_graph.py [--level part|module] [--edges]
+Usage: python scripts/import_graph.py [--level part|module] [--edges] [--package DIR]
 
 Every ``import`` and ``from ... import`` anywhere in a module counts (inside functions, ``if TYPE_CHECKING:`` blocks,
 ``try:`` blocks): a function-level import runs as surely as a top-level one, only later. ``importlib.import_module``
@@ -15,13 +15,13 @@ import ast
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "benchkit"
+PACKAGE = Path(__file__).resolve().parent.parent / "benchkit"
 
 
-def module_names() -> dict[str, Path]:
+def module_names(package: Path = PACKAGE) -> dict[str, Path]:
     names = {}
-    for path in ROOT.rglob("*.py"):
-        rel = path.relative_to(ROOT.parent).with_suffix("")
+    for path in package.rglob("*.py"):
+        rel = path.relative_to(package.parent).with_suffix("")
         parts = list(rel.parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
@@ -30,6 +30,7 @@ def module_names() -> dict[str, Path]:
 
 
 def imported(module: str, path: Path, known: set[str]) -> set[str]:
+    roots = {name.split(".")[0] for name in known}
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     targets: set[str] = set()
@@ -52,7 +53,7 @@ def imported(module: str, path: Path, known: set[str]) -> set[str]:
                 origin = ".".join(base + ([node.module] if node.module else []))
             else:
                 origin = node.module or ""
-            if not origin.startswith("benchkit"):
+            if origin.split(".")[0] not in roots:
                 continue
             for alias in node.names:
                 full = f"{origin}.{alias.name}"
@@ -65,7 +66,7 @@ def imported(module: str, path: Path, known: set[str]) -> set[str]:
             and isinstance(node.args[0].value, str)
         ):
             add(node.args[0].value)
-    return {t for t in targets if t.startswith("benchkit")}
+    return targets
 
 
 def part_of(module: str) -> str:
@@ -73,8 +74,8 @@ def part_of(module: str) -> str:
     return ".".join(pieces[:2]) if len(pieces) > 1 else module
 
 
-def graph(level: str) -> dict[str, set[str]]:
-    names = module_names()
+def graph(level: str, package: Path = PACKAGE) -> dict[str, set[str]]:
+    names = module_names(package)
     known = set(names)
     edges: dict[str, set[str]] = {}
     for module, path in sorted(names.items()):
@@ -84,9 +85,9 @@ def graph(level: str) -> dict[str, set[str]]:
             target = target if level == "module" else part_of(target)
             if target != source:
                 edges[source].add(target)
-    edges.pop("benchkit", None)
+    edges.pop(package.name, None)  # the root package's own __init__ is not a part
     for targets in edges.values():
-        targets.discard("benchkit")
+        targets.discard(package.name)
     return edges
 
 
@@ -130,8 +131,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--level", choices=("part", "module"), default="part")
     parser.add_argument("--edges", action="store_true", help="print every edge inside a circle")
+    parser.add_argument("--package", type=Path, default=PACKAGE, help="the package folder (default: benchkit/)")
     args = parser.parse_args()
-    edges = graph(args.level)
+    edges = graph(args.level, args.package.resolve())
     found = circles(edges)
     print(f"{len(edges)} {args.level}s; {sum(len(c) for c in found)} inside {len(found)} circle(s)")
     for component in found:
