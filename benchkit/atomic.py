@@ -16,6 +16,8 @@ import secrets
 import shutil
 import socket
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 RENAME_NOREPLACE = 1  # renameat2's flag (Linux 3.15+)
@@ -93,6 +95,29 @@ def install_new_dir(work: Path, final: Path) -> None:
         os.replace(work, final)
     except BaseException:
         os.rmdir(final)
+        raise
+
+
+@contextmanager
+def building_dir(final: Path, replace: bool = False, taken: Callable[[], BaseException] | None = None,
+                 suffix: str = ".building") -> Iterator[Path]:
+    """A work folder beside ``final`` to fill in the ``with`` block; at its end the folder is moved into place
+    (``install_dir`` when ``replace``, else ``install_new_dir``: where ``final`` appeared meanwhile, ``taken()`` is
+    raised, or ``FileExistsError`` without it). On any failure the work folder is removed: nothing half-written."""
+    work = make_work_dir(final, suffix)
+    try:
+        yield work
+        if replace:
+            install_dir(work, final)
+        else:
+            try:
+                install_new_dir(work, final)
+            except FileExistsError:
+                if taken is None:
+                    raise
+                raise taken() from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
         raise
 
 

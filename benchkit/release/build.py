@@ -3,21 +3,21 @@ refuse what must not be mixed, score, render, write the submissions, copy the re
 the manifest -- all into a temporary sibling folder that is renamed into place at the end, so a failed or
 interrupted build leaves nothing half-written. Versions are immutable: an existing one is refused; ``force``
 replaces it (with a warning) by the same build-then-rename. The rename never overwrites
-(``atomic.install_new_dir``): of two commands building one version at once, exactly one creates it and the other
+(``atomic.building_dir``): of two commands building one version at once, exactly one creates it and the other
 gets a one-line ``ReleaseExists`` error.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchkit.atomic import install_dir, install_new_dir, make_work_dir
+from benchkit.atomic import building_dir
 from benchkit.cards import catalog
 from benchkit.cards.catalog import suite_data_dir
 from benchkit.errors import BenchkitError, Problem
@@ -76,13 +76,14 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
         warn(line)
     gold = load_gold(suite, runs, data_dir) if options.ci.resamples > 0 else None
     entries = summarize(suite, runs, gold, options.ci)
-    if final.exists():
+    forced = final.exists()
+    if forced:
         warn(f"warning: --force: replacing the existing release {suite.card.id} {version} at {final}; anyone who "
              f"used it now holds a different release under the same version")
 
-    work = make_work_dir(final)
-    forced = final.exists()
-    try:
+    taken = partial(_exists, suite.card.id, version, final,
+                    " (created by another command while this one was building it)")
+    with building_dir(final, replace=options.force, taken=taken) as work:
         created = datetime.now(UTC).replace(microsecond=0).isoformat()
         kit = manifest.kit_state()
         from benchkit.release.searches import link
@@ -103,17 +104,6 @@ def build_release(suite_ref: str, options: ReleaseOptions, warn: Callable[[str],
             suite=suite, version=version, created=created, forced=forced, release_dir=final,
             data_dir=data_dir, runs_dir=options.runs_dir, data=data, runs=runs, entries=entries, ci=options.ci,
             submissions=submissions, kit=kit, dvc=dvc, copies=copies, cards=cards))
-        if options.force:
-            install_dir(work, final)
-        else:
-            try:
-                install_new_dir(work, final)
-            except FileExistsError:
-                raise _exists(suite.card.id, version, final, " (created by another command while this one was "
-                                                             "building it)") from None
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return final
 
 

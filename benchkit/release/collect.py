@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
-from benchkit.cards.schema import TaskCard
-from benchkit.errors import BenchkitError, Problem
-from benchkit.loading import locate, split_identity
 from benchkit.cards.identity import card_fields, changed_card_fields
-from benchkit.files import file_sha256 as sha256_file  # also used by the other release modules
+from benchkit.cards.schema import TaskCard
 from benchkit.contracts.run_records import RECORD_NAME, RunRecord
+from benchkit.errors import BenchkitError, Problem
+from benchkit.files import file_sha256
+from benchkit.loading import locate, split_identity
 
 SHOWN = 3  # record paths listed per group in a refusal
 RELEASE_MARKER = "manifest.json"  # a folder holding one is a release: its copies of records are not runs
@@ -70,7 +70,7 @@ def current_data(suite: Suite, data_dir: Path) -> dict[str, dict[str, DataFileSt
                 out[card.id][split] = DataFileState(name, digest)
                 continue
             path = Path(where.location)
-            out[card.id][split] = (DataFileState(path.relative_to(data_dir).as_posix(), sha256_file(path))
+            out[card.id][split] = (DataFileState(path.relative_to(data_dir).as_posix(), file_sha256(path))
                                    if path.is_file() else None)
     return out
 
@@ -121,7 +121,7 @@ def read_runs(runs_dir: Path) -> list[Run]:
             problems.append(Problem(f"unreadable run record: {first}", file=str(path),
                                     hint="restore it, or move it out of --runs"))
             continue
-        runs.append(Run(path, path.relative_to(runs_dir).as_posix(), sha256_file(path), record))
+        runs.append(Run(path, path.relative_to(runs_dir).as_posix(), file_sha256(path), record))
     if problems:
         raise BenchkitError(*problems)
     return runs
@@ -205,6 +205,44 @@ def _distinct_values(values: list[Any]) -> list[Any]:
     return out
 
 
+def _pinned_data(hashes: dict[str, list[Run]], now: DataFileState | None, absent: bool, *, owner: str, field: str,
+                 mixed: str, used: str, built: str, runs_dir: Path) -> Problem | None:
+    """One split's data across a group of records: one hash, and the hash of the file on disk now (``absent``: the
+    suite lists the split but its file is not there). ``mixed``, ``used`` and ``built`` word the three refusals."""
+    if len(hashes) > 1:
+        shown = "; ".join(f"sha256 {_short(h)} ({_paths(rs)})" for h, rs in sorted(hashes.items()))
+        return Problem(f"{mixed}: {shown}", file=str(runs_dir), field=field,
+                       hint="a release pins one data hash per split: rerun the runs on the old data or move them out")
+    (recorded,) = hashes
+    if now is None and absent:
+        return Problem(f"missing data: {used} but is not in the data folder", file=str(runs_dir), field=field,
+                       hint="a release hashes the data its runs used: pass --data-dir with them")
+    if now is not None and now.sha256 != recorded:
+        return Problem(f"data file {now.file} of {owner} has sha256 {_short(now.sha256)} now, but {built} "
+                       f"{_short(recorded)}: {_paths(hashes[recorded])}", file=str(runs_dir), field=field,
+                       hint="restore the data the runs used (e.g. dvc checkout), or rerun the runs on the new data")
+    return None
+
+
+def _split_data(task_id: str, group: list[Run], data: dict[str, dict[str, DataFileState | None]],
+                runs_dir: Path) -> list[Problem]:
+    """The data a task's records were built from: one hash per split, the file on disk now."""
+    problems: list[Problem] = []
+    present = data.get(task_id, {})
+    for split in sorted({s for r in group for s in r.record.provenance.data}):
+        hashes = _groups([r for r in group if split in r.record.provenance.data],
+                         lambda r, split=split: r.record.provenance.data[split].sha256)
+        file = next(iter(hashes.values()))[0].record.provenance.data[split].file
+        problem = _pinned_data(
+            hashes, present.get(split), split in present, owner=task_id, field=f"provenance.data.{split}",
+            mixed=f"records of {task_id} were built from different data for split '{split}' ({file})",
+            used=f"split '{split}' of {task_id} ({file}) was used by the runs", built="the records were built from",
+            runs_dir=runs_dir)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
 def _diagnostic_data(task_id: str, group: list[Run], data: dict[str, dict[str, DataFileState | None]],
                      runs_dir: Path) -> list[Problem]:
     """The data of the diagnostics scored by a task's runs (AX-b, AX-g with RTE): one hash per split across the
@@ -216,26 +254,14 @@ def _diagnostic_data(task_id: str, group: list[Run], data: dict[str, dict[str, D
         hashes = _groups(users, lambda r, key=key: r.record.provenance.companions[key].sha256)
         file = users[0].record.provenance.companions[key].file
         companion, split = key.rsplit(":", 1)
-        if len(hashes) > 1:
-            problems.append(Problem(
-                f"records of {task_id} scored the diagnostic {key} on different data ({file}): "
-                + "; ".join(f"sha256 {_short(h)} ({_paths(rs)})" for h, rs in sorted(hashes.items())),
-                file=str(runs_dir), field=f"provenance.companions.{key}",
-                hint="a release pins one data hash per split: rerun the runs on the old data or move them out"))
-            continue
-        (recorded,) = hashes
-        now = data.get(companion, {}).get(split)
-        if now is None and split in data.get(companion, {}):
-            problems.append(Problem(
-                f"missing data: split '{split}' of {companion} ({file}) was scored by the {task_id} runs but is not "
-                "in the data folder", file=str(runs_dir), field=f"provenance.companions.{key}",
-                hint="a release hashes the data its runs used: pass --data-dir with them"))
-        elif now is not None and now.sha256 != recorded:
-            problems.append(Problem(
-                f"data file {now.file} of {companion} has sha256 {_short(now.sha256)} now, but the {task_id} records "
-                f"scored it on {_short(recorded)}: {_paths(hashes[recorded])}", file=str(runs_dir),
-                field=f"provenance.companions.{key}",
-                hint="restore the data the runs used (e.g. dvc checkout), or rerun the runs on the new data"))
+        present = data.get(companion, {})
+        problem = _pinned_data(
+            hashes, present.get(split), split in present, owner=companion, field=f"provenance.companions.{key}",
+            mixed=f"records of {task_id} scored the diagnostic {key} on different data ({file})",
+            used=f"split '{split}' of {companion} ({file}) was scored by the {task_id} runs",
+            built=f"the {task_id} records scored it on", runs_dir=runs_dir)
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
@@ -275,17 +301,12 @@ def unchecked_card_records(runs: list[Run]) -> list[str]:
             for task_id, rs in sorted(old.items())]
 
 
-def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFileState | None]],
-                 configs: frozenset[str] | None = None, where: Mapping[str, Any] | None = None) -> list[Run]:
-    """The suite's records under ``runs_dir``, checked for one card version and one data hash per split.
-
-    ``configs`` (config hashes, e.g. of a run plan) and ``where`` (recipe values) keep only the matching records,
-    before any check: other configurations in the same results folder are normal and not refused.
-    """
+def _selected(runs_dir: Path, suite: Suite, configs: frozenset[str] | None, where: Mapping[str, Any]) -> list[Run]:
+    """The suite's records the caller asked for; none is refused, saying what the folder holds instead."""
     everything = [r for r in read_runs(runs_dir) if r.record.pruned is None]  # pruned search trials hold no result
     suite_id = suite.card.id
     ours = [r for r in everything if r.record.suite.id == suite_id]
-    runs, said, have = _filter(ours, runs_dir, configs, where or {})
+    runs, said, have = _filter(ours, runs_dir, configs, where)
     if not runs:
         others = sorted({r.record.suite.id for r in everything} - {suite_id})
         found = ([f"{len(ours)} record(s) of {suite_id} with other configurations"] if ours else []) + (
@@ -296,72 +317,79 @@ def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFil
             f"no run records of suite {suite_id}{said} under this folder"
             + (f" (found {'; '.join(found)})" if found else ""), file=str(runs_dir),
             field="--where" if have else "--runs", hint=hint))
+    return runs
 
+
+def _suite_version(runs: list[Run], suite: Suite, runs_dir: Path) -> list[Problem]:
+    """Records built from another version of the suite card."""
+    return [Problem(f"{len(group)} record(s) were built from suite card {suite.card.id} {version}, but the suite card "
+                    f"is {suite.card.version}: {_paths(group)}", file=str(runs_dir), field="suite.version",
+                    hint="rerun them with the current suite card, or move them out of --runs")
+            for version, group in sorted(_groups(runs, lambda r: r.record.suite.version).items())
+            if version != suite.card.version]
+
+
+def _card_version(task_id: str, group: list[Run], card: TaskCard, runs_dir: Path) -> list[Problem]:
+    """One card version across a task's records, the one the suite pins, and (then) the same card content."""
+    versions = _groups(group, lambda r: r.record.task.version)
+    if len(versions) > 1:
+        return [Problem(
+            f"records of {task_id} mix card versions: "
+            + "; ".join(f"{v} ({_paths(rs)})" for v, rs in sorted(versions.items())), file=str(runs_dir),
+            field="task.version", hint="a release pins one card version: rerun the old runs or move them out")]
+    if next(iter(versions)) != card.version:
+        return [Problem(
+            f"records of {task_id} were built from card version {next(iter(versions))}, but the suite pins "
+            f"{card.version}: {_paths(group)}", file=str(runs_dir), field="task.version",
+            hint="rerun them with the current card")]
+    return _card_content(task_id, group, card)  # one version, the card's: was it the same content?
+
+
+def _model_weights(task_id: str, group: list[Run], runs_dir: Path) -> list[Problem]:
+    """One set of weights per model name."""
     problems: list[Problem] = []
+    for model, rs in sorted(_groups(group, lambda r: r.record.model.name).items()):
+        weights = _groups(rs, lambda r: r.record.model.sha256)
+        if len(weights) > 1:
+            problems.append(Problem(
+                f"records of {task_id} use model '{model}' with different weights: "
+                + "; ".join(f"sha256 {_short(h)} ({_paths(x)})" for h, x in sorted(weights.items())),
+                file=str(runs_dir), field="model.sha256",
+                hint="name the models differently, or move the old runs out"))
+    return problems
+
+
+def _seed_duplicates(task_id: str, group: list[Run], runs_dir: Path) -> list[Problem]:
+    """One record per (model, method, seed)."""
+    return [_duplicates(task_id, model, method, seed, rs, runs_dir)
+            for (model, method, _, seed), rs in sorted(
+                _groups(group, lambda r: (*entry_key(r.record), r.record.seed)).items())
+            if len(rs) > 1]
+
+
+def _task_problems(task_id: str, group: list[Run], cards: dict[str, TaskCard], suite_id: str,
+                   data: dict[str, dict[str, DataFileState | None]], runs_dir: Path) -> list[Problem]:
+    """Everything that must not be mixed among one task's records."""
+    if task_id not in cards:
+        return [Problem(f"{len(group)} record(s) of task {task_id}, which suite {suite_id} does not list: "
+                        f"{_paths(group)}", file=str(runs_dir), field="task.id", hint="move them out of --runs")]
+    return [*_card_version(task_id, group, cards[task_id], runs_dir), *_split_data(task_id, group, data, runs_dir),
+            *_diagnostic_data(task_id, group, data, runs_dir), *_model_weights(task_id, group, runs_dir),
+            *_seed_duplicates(task_id, group, runs_dir)]
+
+
+def collect_runs(runs_dir: Path, suite: Suite, data: dict[str, dict[str, DataFileState | None]],
+                 configs: frozenset[str] | None = None, where: Mapping[str, Any] | None = None) -> list[Run]:
+    """The suite's records under ``runs_dir``, checked for one card version and one data hash per split.
+
+    ``configs`` (config hashes, e.g. of a run plan) and ``where`` (recipe values) keep only the matching records,
+    before any check: other configurations in the same results folder are normal and not refused.
+    """
+    runs = _selected(runs_dir, suite, configs, where or {})
     cards = {card.id: card for card in suite.tasks}
-    for version, group in sorted(_groups(runs, lambda r: r.record.suite.version).items()):
-        if version != suite.card.version:
-            problems.append(Problem(
-                f"{len(group)} record(s) were built from suite card {suite_id} {version}, but the suite card is "
-                f"{suite.card.version}: {_paths(group)}", file=str(runs_dir), field="suite.version",
-                hint="rerun them with the current suite card, or move them out of --runs"))
+    problems = _suite_version(runs, suite, runs_dir)
     for task_id, group in sorted(_groups(runs, lambda r: r.record.task.id).items()):
-        if task_id not in cards:
-            problems.append(Problem(f"{len(group)} record(s) of task {task_id}, which suite {suite_id} does not "
-                                    f"list: {_paths(group)}", file=str(runs_dir), field="task.id",
-                                    hint="move them out of --runs"))
-            continue
-        versions = _groups(group, lambda r: r.record.task.version)
-        if len(versions) > 1:
-            problems.append(Problem(
-                f"records of {task_id} mix card versions: "
-                + "; ".join(f"{v} ({_paths(rs)})" for v, rs in sorted(versions.items())), file=str(runs_dir),
-                field="task.version", hint="a release pins one card version: rerun the old runs or move them out"))
-        elif next(iter(versions)) != cards[task_id].version:
-            problems.append(Problem(
-                f"records of {task_id} were built from card version {next(iter(versions))}, but the suite pins "
-                f"{cards[task_id].version}: {_paths(group)}", file=str(runs_dir), field="task.version",
-                hint="rerun them with the current card"))
-        else:  # one version, the card's: was it the same content?
-            problems.extend(_card_content(task_id, group, cards[task_id]))
-        splits = sorted({s for r in group for s in r.record.provenance.data})
-        for split in splits:
-            hashes = _groups([r for r in group if split in r.record.provenance.data],
-                             lambda r, split=split: r.record.provenance.data[split].sha256)
-            file = next(iter(hashes.values()))[0].record.provenance.data[split].file
-            if len(hashes) > 1:
-                problems.append(Problem(
-                    f"records of {task_id} were built from different data for split '{split}' ({file}): "
-                    + "; ".join(f"sha256 {_short(h)} ({_paths(rs)})" for h, rs in sorted(hashes.items())),
-                    file=str(runs_dir), field=f"provenance.data.{split}",
-                    hint="a release pins one data hash per split: rerun the runs on the old data or move them out"))
-                continue
-            now = data.get(task_id, {}).get(split)
-            (recorded,) = hashes
-            if now is None and split in data.get(task_id, {}):
-                problems.append(Problem(
-                    f"missing data: split '{split}' of {task_id} ({file}) was used by the runs but is not in the data "
-                    f"folder", file=str(runs_dir), field=f"provenance.data.{split}",
-                    hint="a release hashes the data its runs used: pass --data-dir with them"))
-            elif now is not None and now.sha256 != recorded:
-                problems.append(Problem(
-                    f"data file {now.file} of {task_id} has sha256 {_short(now.sha256)} now, but the records were "
-                    f"built from {_short(recorded)}: {_paths(hashes[recorded])}", file=str(runs_dir),
-                    field=f"provenance.data.{split}",
-                    hint="restore the data the runs used (e.g. dvc checkout), or rerun the runs on the new data"))
-        problems.extend(_diagnostic_data(task_id, group, data, runs_dir))
-        for model, rs in sorted(_groups(group, lambda r: r.record.model.name).items()):
-            weights = _groups(rs, lambda r: r.record.model.sha256)
-            if len(weights) > 1:
-                problems.append(Problem(
-                    f"records of {task_id} use model '{model}' with different weights: "
-                    + "; ".join(f"sha256 {_short(h)} ({_paths(x)})" for h, x in sorted(weights.items())),
-                    file=str(runs_dir), field="model.sha256",
-                    hint="name the models differently, or move the old runs out"))
-        for (model, method, _, seed), rs in sorted(
-                _groups(group, lambda r: (*entry_key(r.record), r.record.seed)).items()):
-            if len(rs) > 1:
-                problems.append(_duplicates(task_id, model, method, seed, rs, runs_dir))
+        problems.extend(_task_problems(task_id, group, cards, suite.card.id, data, runs_dir))
     if problems:
         raise BenchkitError(*problems)
     return sorted(runs, key=lambda r: (r.record.task.id, *entry_key(r.record), r.record.seed))

@@ -77,8 +77,8 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def check_params(params: dict[str, Any], where: str = "params.yaml") -> dict[str, Any]:
-    from benchkit.errors import did_you_mean
     from benchkit.contracts.recipe import RECIPE_FIELDS
+    from benchkit.errors import did_you_mean
 
     unknown = [k for k in params if k not in DEFAULT_PARAMS]
     if unknown:
@@ -228,9 +228,9 @@ def write_recipe(params_file: Path, models: int, out: Path) -> dict[str, Any]:
     """The ``recipe`` stage: params.yaml's recipe section as a recipe file for ``benchkit run --recipe``."""
     import yaml
 
+    from benchkit.atomic import write_atomic
     from benchkit.cards.yaml_source import read_yaml
     from benchkit.contracts.recipe import RECIPE_FIELDS
-    from benchkit.atomic import write_atomic
 
     doc = read_yaml(params_file)
     try:

@@ -22,7 +22,7 @@ column filled (GLUE: ``SST-2/test.tsv`` with a ``label`` column). The cards read
 The previous version's entries are carried over after checking their hashes against its manifest; a version scored
 on other labels, cards or suite version is refused (start a new leaderboard folder instead). Versions are built in a
 temporary sibling folder and renamed into place, so a failure leaves nothing half-written; the rename never
-overwrites (``atomic.install_new_dir``), so of two submissions scored at once into one version exactly one enters
+overwrites (``atomic.building_dir``), so of two submissions scored at once into one version exactly one enters
 it and the other gets a one-line error (submit it again: it goes into the next version).
 """
 
@@ -34,12 +34,14 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
+from benchkit.release.leaderboard import pct
 from benchkit.release.scores import CISettings
 
 LEADERBOARD_SCHEMA = "benchkit.leaderboard/1"
@@ -101,8 +103,8 @@ def _format(suite: Suite) -> str:
 
 def _private_frames(suite: Suite, labels_dir: Path) -> tuple[dict[tuple[str, str], Any], dict[str, dict[str, Any]]]:
     """(task, split) -> the labelled test frame, and "task:split" -> {file, sha256, rows}; missing files are named."""
-    from benchkit.loading import load_frames, locate
     from benchkit.files import file_sha256
+    from benchkit.loading import load_frames, locate
 
     if not labels_dir.is_dir():
         raise BenchkitError(Problem("private labels folder not found", file=str(labels_dir), field="--labels",
@@ -135,10 +137,10 @@ def _private_frames(suite: Suite, labels_dir: Path) -> tuple[dict[tuple[str, str
 def score_submission(suite: Suite, archive_path: Path, labels_dir: Path, settings: CISettings) -> ScoredSubmission:
     """Read, check and score one archive; raises BenchkitError with one problem per bad file, row or id."""
     from benchkit.evaluate import compute_metrics, gold_groups, gold_targets
+    from benchkit.files import file_sha256
     from benchkit.predictions import check_predictions
     from benchkit.release.scores import bootstrap_suite, rule_score
     from benchkit.release.submission_readers import SUBMISSION_READERS, SubmissionArchive
-    from benchkit.files import file_sha256
 
     fmt = _format(suite)
     wanted = scored_splits(suite)
@@ -305,9 +307,9 @@ def entry_record(scored: ScoredSubmission, slug: str, name: str, model: str | No
 def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | None = None, url: str | None = None,
               description: str | None = None, version: str | None = None) -> Path:
     """Write ``<folder>/<suite>/<version>/``: the previous version's entries and this one, ranked."""
+    from benchkit.files import file_sha256
     from benchkit.release.build import check_version
     from benchkit.release.submission_writers import zip_folder
-    from benchkit.files import file_sha256
 
     suite = scored.suite
     existing = versions(folder, suite.card.id)
@@ -339,9 +341,9 @@ def add_entry(folder: Path, scored: ScoredSubmission, name: str, model: str | No
 def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries: list[dict[str, Any]], name: str,
                    model: str | None, url: str | None, description: str | None, version: str, previous: str | None,
                    packed: Path | None) -> Path:
-    from benchkit.atomic import install_new_dir, make_work_dir
-    from benchkit.release.manifest import kit_state
+    from benchkit.atomic import building_dir
     from benchkit.files import file_sha256
+    from benchkit.release.manifest import kit_state
 
     suite = scored.suite
     slug = entry_slug(name)
@@ -358,8 +360,9 @@ def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries:
     new = entry_record(scored, slug, name, model, url, description, version, created)
     ranked = rank(entries + [new])
 
-    work = make_work_dir(final)
-    try:
+    taken = partial(_version_exists, suite.card.id, version, final,
+                    " (another submission created it while this one was scored)")
+    with building_dir(final, taken=taken) as work:
         (work / "entries").mkdir()
         (work / "archives").mkdir()
         for entry in entries:
@@ -379,14 +382,6 @@ def _write_version(folder: Path, final: Path, scored: ScoredSubmission, entries:
         }
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                             encoding="utf-8")
-        try:
-            install_new_dir(work, final)
-        except FileExistsError:
-            raise _version_exists(suite.card.id, version, final, " (another submission created it while this one "
-                                                                 "was scored)") from None
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return final
 
 
@@ -410,12 +405,8 @@ def rank(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # pages
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value * 100:.2f}"
-
-
 def _ci(ci: dict[str, float] | None) -> str:
-    return "" if not ci else f"[{_pct(ci['low'])}, {_pct(ci['high'])}]"
+    return "" if not ci else f"[{pct(ci['low'])}, {pct(ci['high'])}]"
 
 
 def _column_label(column: str) -> str:
@@ -447,16 +438,16 @@ def table(suite: Suite, entries: list[dict[str, Any]]) -> tuple[list[dict[str, s
             "rank": {"text": str(number), "value": str(number), "ci": ""},
             "name": {"text": entry["name"], "value": entry["name"].lower(), "ci": "", "url": entry.get("url") or ""},
             "model": {"text": entry.get("model") or "–", "value": (entry.get("model") or "").lower(), "ci": ""},
-            "score": {"text": _pct(entry["suite_score"]), "value": repr(entry["suite_score"]), "ci": _ci(entry["ci"])},
+            "score": {"text": pct(entry["suite_score"]), "value": repr(entry["suite_score"]), "ci": _ci(entry["ci"])},
             "submitted": {"text": entry["submitted"][:10], "value": entry["submitted"], "ci": ""},
         }
         for column in task_columns:
             found = entry["task_scores"].get(column)
-            cells[f"task:{column}"] = ({"text": _pct(found["score"]), "value": repr(found["score"]),
+            cells[f"task:{column}"] = ({"text": pct(found["score"]), "value": repr(found["score"]),
                                         "ci": _ci(found["ci"])} if found else {"text": "–", "value": "", "ci": ""})
         for key in diagnostics:
             value = entry["diagnostics"].get(key)
-            cells[f"diag:{key}"] = {"text": _pct(value), "value": "" if value is None else repr(value), "ci": ""}
+            cells[f"diag:{key}"] = {"text": pct(value), "value": "" if value is None else repr(value), "ci": ""}
         rows.append({"entry": entry["entry"], "partial": entry["partial"], "cells": cells,
                      "description": entry.get("description") or ""})
     return columns, rows

@@ -32,18 +32,19 @@ from benchkit.release.scores import (
 from benchkit.scoring import SCORE_RULES, SeedStats
 
 
-def _pct(value: float | None, digits: int = 2) -> str:
+def pct(value: float | None, digits: int = 2) -> str:
+    """A score as the leaderboards show it: a percentage with two decimals; a dash for none or NaN."""
     return "–" if value is None or not math.isfinite(value) else f"{value * 100:.{digits}f}"
 
 
 def _stats_text(stats: SeedStats | None) -> str:
     if stats is None:
         return "–"
-    return _pct(stats.mean) + (f" ± {_pct(stats.std)}" if stats.n > 1 and math.isfinite(stats.std) else "")
+    return pct(stats.mean) + (f" ± {pct(stats.std)}" if stats.n > 1 and math.isfinite(stats.std) else "")
 
 
 def _ci_text(ci: tuple[float, float] | None) -> str:
-    return "" if ci is None else f"[{_pct(ci[0])}, {_pct(ci[1])}]"
+    return "" if ci is None else f"[{pct(ci[0])}, {pct(ci[1])}]"
 
 
 def human_count(n: int) -> str:
@@ -104,9 +105,9 @@ def _diagnostic_cell(summary: DiagnosticSummary | None) -> dict[str, str]:
     if summary is None or not summary.metrics:
         return {"text": "–", "value": "", "title": "not run", "ci": ""}
     stats = list(summary.metrics.values())
-    text = "/".join(_pct(s.mean) for s in stats)
+    text = "/".join(pct(s.mean) for s in stats)
     if all(s.n > 1 and math.isfinite(s.std) for s in stats):
-        text += " ± " + "/".join(_pct(s.std) for s in stats)
+        text += " ± " + "/".join(pct(s.std) for s in stats)
     ci = "/".join(_ci_text(summary.ci.get(m)) or "–" for m in summary.metrics) if summary.ci else ""
     primary = summary.metrics.get(summary.primary, stats[0])  # AX-g sorts by accuracy, its primary metric
     return {"text": text, "value": _value(primary.mean), "ci": ci,
@@ -170,8 +171,8 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
             "model": {"text": display_model(entry.model.name), "value": display_model(entry.model.name).lower(),
                       "title": f"{entry.model.name} (sha256 {entry.model.sha256[:12]})"},
             "method": {"text": entry.method.name, "value": entry.method.name, "title": ""},
-            "score": {"text": _pct(entry.suite.value)
-                      + (f" ± {_pct(entry.seed_scores.std)}" if entry.seed_scores and entry.seed_scores.n > 1 else ""),
+            "score": {"text": pct(entry.suite.value)
+                      + (f" ± {pct(entry.seed_scores.std)}" if entry.seed_scores and entry.seed_scores.n > 1 else ""),
                       "value": _value(entry.suite.value), "title": entry.suite.label, "ci": _ci_text(entry.ci)},
         }
         for column in tasks:
@@ -186,13 +187,13 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
             cells[f"diag:{key}"] = _diagnostic_cell(entry.diagnostics.get(key))
         if drops:
             drop = entry.drop
-            cells["drop"] = ({"text": _pct(drop.value), "value": _value(drop.value), "ci": _ci_text(drop.ci),
-                              "title": f"{_pct(drop.source_score)} on {', '.join(drop.sources)} - {_pct(drop.score)} "
+            cells["drop"] = ({"text": pct(drop.value), "value": _value(drop.value), "ci": _ci_text(drop.ci),
+                              "title": f"{pct(drop.source_score)} on {', '.join(drop.sources)} - {pct(drop.score)} "
                                        "here"}
                              if drop else {"text": "–", "value": "", "title": "no source runs"})
             for column, (value, ci) in (entry.drop.tasks.items() if entry.drop else []):
                 if f"task:{column}" in cells:
-                    cells[f"task:{column}"]["drop"] = f"drop {_pct(value)} {_ci_text(ci)}".strip()
+                    cells[f"task:{column}"]["drop"] = f"drop {pct(value)} {_ci_text(ci)}".strip()
         costs = entry.costs
         cells["trainable"] = {"text": human_count(costs["trainable_parameters"]),
                               "value": str(costs["trainable_parameters"]),

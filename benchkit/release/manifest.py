@@ -25,8 +25,9 @@ from typing import Any
 
 from benchkit.cards.catalog import Suite, task_path
 from benchkit.errors import BenchkitError, Problem
+from benchkit.files import file_sha256
 from benchkit.release import drops
-from benchkit.release.collect import RELEASE_MARKER, DataFileState, Run, sha256_file
+from benchkit.release.collect import RELEASE_MARKER, DataFileState, Run
 from benchkit.release.scores import CISettings, Entry, eval_splits, on_dev_text, selection_summary, selection_text
 
 SCHEMA = "benchkit.release/2"
@@ -85,7 +86,7 @@ def copy_runs(runs: list[Run], folder: Path) -> dict[str, dict[str, Any]]:
         target = folder / place
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run.path, target)
-        if sha256_file(target) != run.sha256:
+        if file_sha256(target) != run.sha256:
             raise BenchkitError(Problem("run record changed while the release was built", file=str(run.path),
                                         hint="build the release again once the runs are finished"))
         predictions: dict[str, dict[str, str]] = {}
@@ -99,7 +100,7 @@ def copy_runs(runs: list[Run], folder: Path) -> dict[str, dict[str, Any]]:
             copy = target.parent / file
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, copy)
-            predictions[key] = {"file": file, "sha256": sha256_file(copy)}
+            predictions[key] = {"file": file, "sha256": file_sha256(copy)}
         out[run.rel] = {"record": place, "predictions": predictions}
     return out
 
@@ -148,7 +149,7 @@ def copy_cards(suite: Suite, folder: Path) -> dict[Path, str]:
 
 def cards_state(suite: Suite, copies: dict[Path, str] | None = None) -> dict[str, Any]:
     def described(files: list[Path]) -> list[dict[str, str]]:
-        return [{"path": display_path(f), "sha256": sha256_file(f),
+        return [{"path": display_path(f), "sha256": file_sha256(f),
                  **({"copy": copies[f]} if copies and f in copies else {})} for f in files]
 
     suite_files, *task_files = _suite_card_files(suite)
@@ -176,7 +177,7 @@ def dvc_state(start: Path, exclude_outs: tuple[str, ...] = ()) -> dict[str, Any]
                 stages[name] = {"cmd": stage.get("cmd"),
                                 "deps": {d["path"]: d.get("md5") or d.get("hash") for d in stage.get("deps", []) or []},
                                 "params": stage.get("params") or {}, "outs": outs}
-            return {"root": str(folder), "lock": "dvc.lock", "sha256": sha256_file(lock), "stages": stages}
+            return {"root": str(folder), "lock": "dvc.lock", "sha256": file_sha256(lock), "stages": stages}
         if (folder / ".git").exists():
             return None
     return None
@@ -277,7 +278,7 @@ def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir
 
 def release_files(folder: Path) -> dict[str, str]:
     """Every file of a release folder except the manifest: relative posix path -> sha256."""
-    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != MANIFEST_NAME}
 
 

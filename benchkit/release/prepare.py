@@ -7,21 +7,17 @@ row count). The DVC ``prepare`` stage of each task; a task whose data fail valid
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchkit.atomic import install_dir
+from benchkit.atomic import building_dir
 from benchkit.cards.schema import TaskCard
 from benchkit.loading import load_frames, locate, split_identity
 
 
 def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:
     frames = load_frames(card, data_dir)  # raises BenchkitError listing every data problem
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".preparing", dir=out.parent))
-    try:
+    with building_dir(out, replace=True, suffix=".preparing") as work:
         splits: dict[str, Any] = {}
         for split, frame in frames.items():
             frame = frame.rename(columns={"_location": "source_location"})
@@ -35,8 +31,4 @@ def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:
                              "sha256": digest}
         info = {"task": card.id, "version": card.version, "splits": splits}
         (work / "prepared.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        install_dir(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return info

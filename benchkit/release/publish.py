@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from benchkit.atomic import install_dir
+from benchkit.atomic import building_dir
 from benchkit.errors import BenchkitError, Problem
 
 # (not manifest.json: it records this machine's absolute paths)
@@ -80,9 +79,7 @@ def build_folder(release: Path, data_dir: Path | None, out: Path) -> dict[str, A
     candidates = [release / recorded["from_release"]] if recorded.get("from_release") else []
     candidates += [Path(recorded["absolute"])] if recorded.get("absolute") else []
     directory = data_dir or next((c for c in candidates if c.is_dir()), None) or catalog.suite_data_dir(suite, None)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
-    try:
+    with building_dir(out, replace=True) as work:
         configs, infos, rows_total, categories, languages, licences, rows_table = [], [], 0, set(), [], [], []
         for entry in manifest["tasks"]:
             card = catalog.load_task(entry["id"])
@@ -131,10 +128,6 @@ def build_folder(release: Path, data_dir: Path | None, out: Path) -> dict[str, A
             body += ["## Citation", "", "```", suite.card.citation.strip(), "```", ""]
         front = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True)
         (work / "README.md").write_text(f"---\n{front}---\n\n" + "\n".join(body), encoding="utf-8")
-        install_dir(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return metadata
 
 

@@ -18,9 +18,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchkit.contracts.run_records import Costs, SplitResult
 from benchkit.release.collect import Run
 from benchkit.release.scores import Entry
-from benchkit.contracts.run_records import Costs
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
@@ -40,6 +40,15 @@ def _rule_score(entry: Entry, run: Run) -> float | None:
         return None
     summary = values[0]
     return summary.score.values[summary.seeds.index(run.record.seed)]
+
+
+def _result_columns(prefix: str, result: SplitResult) -> dict[str, Any]:
+    """One scored split's columns (an evaluation split's or a diagnostic's): its metrics, score, size and CI."""
+    columns: dict[str, Any] = {f"{prefix}.{metric}": value for metric, value in result.metrics.items()}
+    columns.update({f"{prefix}.score": result.score, f"{prefix}.examples": result.examples,
+                    f"{prefix}.ci_low": result.ci.get("low") if result.ci else None,
+                    f"{prefix}.ci_high": result.ci.get("high") if result.ci else None})
+    return columns
 
 
 def rows(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -68,12 +77,7 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
                     s["selection"]["on_dev"] for s in entry.searches if s["id"] == searched.get(r.config_hash)),
             }
             for split, result in r.results.items():
-                for metric, value in result.metrics.items():
-                    row[f"metrics.{split}.{metric}"] = value
-                row[f"metrics.{split}.score"] = result.score
-                row[f"metrics.{split}.examples"] = result.examples
-                row[f"metrics.{split}.ci_low"] = result.ci.get("low") if result.ci else None
-                row[f"metrics.{split}.ci_high"] = result.ci.get("high") if result.ci else None
+                row.update(_result_columns(f"metrics.{split}", result))
                 drop = r.drops.get(split)  # evaluation-only records (AdvGLUE): the drop from the source run's split
                 if drop is not None:
                     row[f"metrics.{split}.source_score"] = drop.source_score
@@ -83,12 +87,7 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
             if r.source is not None:
                 row.update({"source_task": r.source.task.id, "source_config_hash": r.source.config_hash})
             for key, result in r.diagnostics.items():
-                for metric, value in result.metrics.items():
-                    row[f"diagnostics.{key}.{metric}"] = value
-                row[f"diagnostics.{key}.score"] = result.score
-                row[f"diagnostics.{key}.examples"] = result.examples
-                row[f"diagnostics.{key}.ci_low"] = result.ci.get("low") if result.ci else None
-                row[f"diagnostics.{key}.ci_high"] = result.ci.get("high") if result.ci else None
+                row.update(_result_columns(f"diagnostics.{key}", result))
             row.update({name: getattr(r.costs, name) for name in COST_COLUMNS})
             row.update({"recipe": json.dumps(r.recipe, sort_keys=True), "benchkit_version": r.provenance.benchkit_version,
                         "git_commit": r.provenance.git_commit, "created": r.provenance.created,

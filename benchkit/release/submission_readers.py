@@ -1,4 +1,4 @@
-"""Reading official test-submission archives back: the inverse of ``release.submissions``' writers.
+"""Reading official test-submission archives back: the inverse of ``release.submission_writers``.
 
 ``SUBMISSION_READERS`` is keyed by the same format names as ``SUBMISSION_WRITERS`` (a suite card's
 ``submission_format``); the writer's ``file_name`` says which file of the archive holds a task's split. A reader turns
@@ -31,9 +31,8 @@ from typing import Any
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.registry import Registry
-from benchkit.release.submission_writers import SUPERGLUE_FILES, truth_of
+from benchkit.release.submission_writers import SUPERGLUE_FILES, is_number, truth_of
 from benchkit.sources.base import raw_key
-from benchkit.task_types import TASK_TYPES
 
 MAX_MEMBER_BYTES = 1 << 30  # one file of a submission; GLUE's largest (QQP, 391k lines) is about 4 MB
 IGNORED_PREFIXES = ("__MACOSX/",)  # what macOS's archiver adds
@@ -64,10 +63,6 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
 
 
-def _is_number(card: TaskCard) -> bool:
-    return TASK_TYPES.get(card.type).target == "number"
-
-
 def _number(text: str) -> Any:
     """A float where the text is one (non-finite numbers are refused by the checks), else the text itself."""
     try:
@@ -79,7 +74,7 @@ def _number(text: str) -> Any:
 def _value(card: TaskCard, raw: str, codes_only: list[tuple[int, str]], number: int) -> Any:
     """A prediction in the card's official form: a number (regression), the label string of a file code (cards that
     map codes: the format writes codes; a label string in their place is noted in ``codes_only``), else the text."""
-    if _is_number(card):
+    if is_number(card):
         return _number(raw)
     if card.labels is None or card.labels.map is None:
         return raw
@@ -112,7 +107,7 @@ GLUE_HEADER = (("index", "id", "idx"), ("prediction", "label"))
 
 
 def _glue_read(card: TaskCard, split: str, text: str, ids: list[str], source: str) -> ReadFile:
-    out = ReadFile(label_hint=None if _is_number(card) else _label_forms(card, source.rsplit(":", 1)[-1]))
+    out = ReadFile(label_hint=None if is_number(card) else _label_forms(card, source.rsplit(":", 1)[-1]))
     lines = _lines(text)
     if not lines:
         out.problems.append(Problem("the file is empty", file=source, hint="write the header 'index<TAB>prediction' "
@@ -244,7 +239,7 @@ SUBMISSION_READERS.add("superglue", SubmissionReader("superglue", _superglue_rea
 
 def _klej_read(card: TaskCard, split: str, text: str, ids: list[str], source: str) -> ReadFile:
     name = source.rsplit(":", 1)[-1]
-    out = ReadFile(label_hint=None if _is_number(card) else _label_forms(card, name))
+    out = ReadFile(label_hint=None if is_number(card) else _label_forms(card, name))
     lines = _lines(text)
     if not lines or lines[0][1].strip().lower() != "target":
         found = repr(lines[0][1][:80]) if lines else "an empty file"

@@ -27,6 +27,7 @@ import json
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ def file_code(card: TaskCard, label: str) -> str:
     return label
 
 
-def _is_number(card: TaskCard) -> bool:
+def is_number(card: TaskCard) -> bool:
     return TASK_TYPES.get(card.type).target == "number"
 
 
@@ -107,7 +108,7 @@ GLUE_FILES = {
 
 
 def glue_value(card: TaskCard, value: Any) -> str:
-    if _is_number(card):
+    if is_number(card):
         low, high = card.value_range or (0.0, 5.0)
         return str(round(min(max(float(value), low), high), 3))
     return file_code(card, value)
@@ -224,7 +225,7 @@ KLEJ_TASKS = ("nkjp-ner", "cdsc-e", "cdsc-r", "cbd", "polemo2.0-in", "polemo2.0-
 
 
 def klej_value(card: TaskCard, value: Any) -> str:
-    return repr(float(value)) if _is_number(card) else file_code(card, value)
+    return repr(float(value)) if is_number(card) else file_code(card, value)
 
 
 def _klej_write(predictions: list[TestPredictions], folder: Path) -> list[str]:
@@ -378,15 +379,58 @@ def _test_splits(card: TaskCard) -> list[str]:
     return [s for s in card.splits if s.startswith("test")]
 
 
+def _pack(folder: Path, slug: str, fmt: str, write: Callable[[Path], list[str]]) -> tuple[list[str], str]:
+    """Write an entry's files into ``submissions/<entry>/`` and zip them to ``submissions/<entry>-<format>.zip``;
+    returns the file names and the archive's path inside the release."""
+    target = folder / slug
+    target.mkdir(parents=True, exist_ok=True)
+    names = write(target)
+    archive = folder / f"{slug}-{fmt}.zip"
+    zip_folder(target, names, archive)
+    return names, archive.relative_to(folder.parent).as_posix()
+
+
+def _test_predictions(fmt: str, wanted: list[tuple[TaskCard, str]], owners: dict[str, str], chosen: dict[str, Any],
+                      cards: dict[str, TaskCard], data_dir: Path,
+                      frames: dict[tuple[str, str], Any]) -> list[TestPredictions]:
+    """The chosen runs' predictions for every test split the format has a file for (``frames`` caches the test
+    frames across entries); a missing file, or predictions that miss or add test ids, are refused together."""
+    from benchkit.loading import load_frames
+    from benchkit.predictions import read_predictions
+
+    predictions: list[TestPredictions] = []
+    problems: list[Problem] = []
+    for card, split in wanted:
+        owner = chosen[owners[card.id]]
+        key = f"{card.id}:{split}" if card.evaluators else split
+        path = owner.predictions(key)
+        if path is None or not path.is_file():
+            problems.append(Problem(
+                f"no predictions for the test split '{split}' of {card.id} (key '{key}')", file=str(owner.path),
+                field="predictions", hint=f"rerun with the {card.id} test file present in the data folder, or "
+                                          "pass --no-submissions"))
+            continue
+        if (card.id, split) not in frames:
+            frames[(card.id, split)] = load_frames(cards[card.id], data_dir, [split])[split]
+        frame = frames[(card.id, split)]
+        try:
+            values = read_predictions(path, card, frame)
+        except BenchkitError as err:
+            problems.extend(Problem(f"{fmt} submission, {card.id} {split}: {p.message}", file=p.file, line=p.line,
+                                    field=p.field, hint=p.hint) for p in err.problems)
+            continue
+        predictions.append(TestPredictions(card, split, [str(i) for i in frame["id"]], values, str(path)))
+    if problems:
+        raise BenchkitError(*problems)
+    return predictions
+
+
 def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: Path) -> list[dict[str, Any]]:
     """Write ``submissions/<entry>/`` and ``submissions/<entry>-<format>.zip`` per entry; returns manifest info.
 
     Entries that miss whole tasks (partial) get no archive (the reason is recorded). A run that lacks predictions
     for a test split, or whose predictions miss or add test ids, is refused.
     """
-    from benchkit.loading import load_frames
-    from benchkit.predictions import read_predictions
-
     fmt = suite.card.submission_format
     if fmt is None:
         return []
@@ -398,12 +442,8 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
     info: list[dict[str, Any]] = []
     for entry in entries:
         if writer.write_results is not None:
-            target = folder / entry.slug
-            target.mkdir(parents=True, exist_ok=True)
-            names = writer.write_results(suite, entry, target)
-            archive = folder / f"{entry.slug}-{fmt}.zip"
-            zip_folder(target, names, archive)
-            info.append({"entry": entry.slug, "format": fmt, "archive": archive.relative_to(folder.parent).as_posix(),
+            names, archive = _pack(folder, entry.slug, fmt, partial(writer.write_results, suite, entry))
+            info.append({"entry": entry.slug, "format": fmt, "archive": archive,
                          "files": sorted(names), "runs": sorted(r.rel for r in entry.runs),
                          "seeds": {t: sorted(r.record.seed for r in entry.runs if r.record.task.id == t)
                                    for t in sorted({r.record.task.id for r in entry.runs})},
@@ -417,36 +457,9 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
             info.append({"entry": entry.slug, "format": fmt, "archive": None,
                          "skipped": f"partial entry: no runs of {', '.join(missing)}"})
             continue
-        predictions: list[TestPredictions] = []
-        problems: list[Problem] = []
-        for card, split in wanted:
-            owner = chosen[owners[card.id]]
-            key = f"{card.id}:{split}" if card.evaluators else split
-            path = owner.predictions(key)
-            if path is None or not path.is_file():
-                problems.append(Problem(
-                    f"no predictions for the test split '{split}' of {card.id} (key '{key}')", file=str(owner.path),
-                    field="predictions", hint=f"rerun with the {card.id} test file present in the data folder, or "
-                                              "pass --no-submissions"))
-                continue
-            if (card.id, split) not in frames:
-                frames[(card.id, split)] = load_frames(cards[card.id], data_dir, [split])[split]
-            frame = frames[(card.id, split)]
-            try:
-                values = read_predictions(path, card, frame)
-            except BenchkitError as err:
-                problems.extend(Problem(f"{fmt} submission, {card.id} {split}: {p.message}", file=p.file, line=p.line,
-                                        field=p.field, hint=p.hint) for p in err.problems)
-                continue
-            predictions.append(TestPredictions(card, split, [str(i) for i in frame["id"]], values, str(path)))
-        if problems:
-            raise BenchkitError(*problems)
-        target = folder / entry.slug
-        target.mkdir(parents=True, exist_ok=True)
-        names = writer.write(predictions, target)
-        archive = folder / f"{entry.slug}-{fmt}.zip"
-        zip_folder(target, names, archive)
-        info.append({"entry": entry.slug, "format": fmt, "archive": archive.relative_to(folder.parent).as_posix(),
+        predictions = _test_predictions(fmt, wanted, owners, chosen, cards, data_dir, frames)
+        names, archive = _pack(folder, entry.slug, fmt, partial(writer.write, predictions))
+        info.append({"entry": entry.slug, "format": fmt, "archive": archive,
                      "files": sorted(names),
                      "runs": {t: r.rel for t, r in sorted(chosen.items())},
                      "seeds": {t: r.record.seed for t, r in sorted(chosen.items())}, "seed_rule": SEED_RULE})

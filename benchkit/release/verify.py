@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.release.collect import sha256_file
+from benchkit.files import file_sha256
 from benchkit.release.manifest import MANIFEST_NAME, SCHEMAS, release_files, self_hash
 
 
@@ -79,7 +79,7 @@ def _compare(report: VerifyReport, path: Path, shown: str, expected: str, what: 
         report.changes.append(Problem(f"{what} is missing (sha256 {_short(expected)} in the manifest)", file=shown,
                                       field="sha256", hint=hint))
         return
-    now = sha256_file(path)
+    now = file_sha256(path)
     if now != expected:
         report.changes.append(Problem(f"{what} changed since the release (sha256 {_short(expected)} in the manifest, "
                                       f"{_short(now)} now)", file=shown, field="sha256", hint=hint))
@@ -153,9 +153,9 @@ def _check_card_copies(report: VerifyReport, folder: Path, manifest: dict[str, A
                 report.changes.append(Problem(f"{kind} card {card_id}: its copy in the release is missing (sha256 "
                                               f"{_short(entry['sha256'])} in the manifest)", file=str(path),
                                               field="sha256", hint="restore it from the published release"))
-            elif sha256_file(path) != entry["sha256"]:
+            elif file_sha256(path) != entry["sha256"]:
                 report.changes.append(Problem(f"{kind} card {card_id} changed since the release (sha256 "
-                                              f"{_short(entry['sha256'])} in the manifest, {_short(sha256_file(path))} "
+                                              f"{_short(entry['sha256'])} in the manifest, {_short(file_sha256(path))} "
                                               "now)", file=str(path), field="sha256",
                                               hint="releases are immutable: restore the release's copy of the card"))
         first = folder / pinned[0]["copy"]
@@ -186,7 +186,7 @@ def _note_live_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
             path = catalog.suite_path(card_id) if kind == "suite" else catalog.task_path(card_id)
         except BenchkitError:
             continue  # not found from here: the copy is all there is
-        if [sha256_file(f) for f in card_files(path)] != [e["sha256"] for e in pinned]:
+        if [file_sha256(f) for f in card_files(path)] != [e["sha256"] for e in pinned]:
             report.notes.append(f"{kind} card {card_id} found here ({path}) differs from the release's copy; the "
                                 "release was verified against its copy")
 
@@ -212,7 +212,7 @@ def _check_cards(report: VerifyReport, folder: Path, manifest: dict[str, Any]) -
             report.changes.append(Problem(f"{kind} card {card_id} is version {card.version} now, the release pins "
                                           f"{version}", file=str(path), field="version",
                                           hint="restore the pinned card, or build a new release"))
-        current = [(display_path(f), sha256_file(f)) for f in card_files(path)]
+        current = [(display_path(f), file_sha256(f)) for f in card_files(path)]
         if [Path(p).name for p, _ in current] != [Path(e["path"]).name for e in pinned]:
             report.changes.append(Problem(f"{kind} card {card_id} is now made of {[p for p, _ in current]}, the "
                                           f"release pins {[e['path'] for e in pinned]}", file=str(path),
