@@ -13,49 +13,22 @@ file, line and field, like the rows a reader cannot parse; the schema checks the
 
 from __future__ import annotations
 
-import re
 import string
 from typing import TYPE_CHECKING, Any
 
+from benchkit.cards.columns import PLACEHOLDER, computed, template_columns
 from benchkit.errors import Problem, did_you_mean
 from benchkit.sources.base import RawTable, raw_key
 
 if TYPE_CHECKING:
     from benchkit.cards.schema import Compose, ListItems, Mark, TaskCard
 
-PREFIX = "@"
 # The marked spans of a row: [input, start, end] per mark, in the card's order, where input is the position of the
 # sequence the composed role is (0: the first text the model reads, 1: the second, as heads pair them) and
 # [start, end) are character offsets into it, markers included. Span-aware heads find their tokens from these.
-SPANS = "@spans"
+SPANS = computed("spans")
 SEQUENCE_OF = {"text": 0, "question": 0, "text_pair": 1, "context": 1}
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _MAX_WARNINGS = 20
-
-
-def computed(role: str) -> str:
-    """The name of the column holding a computed role."""
-    return f"{PREFIX}{role}"
-
-
-def is_computed(column: str) -> bool:
-    return column.startswith(PREFIX)
-
-
-def template_columns(template: str) -> list[str]:
-    """The columns a template names, in order; raises ValueError on a stray brace or an empty name."""
-    names = []
-    for match in _PLACEHOLDER.finditer(template):
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            continue
-        if match.group(1) is None:
-            raise ValueError(f"unmatched '{token}' at position {match.start()}")
-        name = match.group(1).strip()
-        if not name:
-            raise ValueError(f"empty {{}} at position {match.start()}")
-        names.append(name)
-    return names
 
 
 def _fill(template: str, values: dict[str, str]) -> tuple[str, dict[str, int]]:
@@ -64,7 +37,7 @@ def _fill(template: str, values: dict[str, str]) -> tuple[str, dict[str, int]]:
     starts: dict[str, int] = {}
     size = 0
     position = 0
-    for match in _PLACEHOLDER.finditer(template):
+    for match in PLACEHOLDER.finditer(template):
         literal = template[position:match.start()]
         token = match.group(0)
         piece = token[0] if token in ("{{", "}}") else values[match.group(1).strip()]

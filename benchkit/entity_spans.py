@@ -10,36 +10,17 @@ names the span and the word.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from benchkit.cards.columns import computed
+from benchkit.contracts.word_splitters import WORD_SPLITTERS
 from benchkit.errors import Problem
-from benchkit.registry import Registry
 from benchkit.sources import RawTable
 
 if TYPE_CHECKING:
     from benchkit.cards.schema import EntitySpans, TaskCard
 
-TOKENS, TAGS = "@tokens", "@tags"
-
-
-@dataclass(frozen=True)
-class WordSplitter:
-    name: str
-    pattern: str  # a word is a match of this regular expression
-    description: str
-
-    def words(self, text: str) -> list[tuple[int, int]]:
-        return [m.span() for m in re.finditer(self.pattern, text)]
-
-
-WORD_SPLITTERS: Registry[WordSplitter] = Registry("word splitter")
-WORD_SPLITTERS.add("words", WordSplitter(
-    "words", r"\w+(?:[-'’.]\w+)*|[^\w\s]",
-    "runs of letters and digits (joined by - ' ’ or . inside a word: 'well-known', 'U.S', '3.5'), and each other "
-    "non-space character on its own"))
-WORD_SPLITTERS.add("whitespace", WordSplitter("whitespace", r"\S+", "maximal runs of non-space characters"))
+TOKENS, TAGS = computed("tokens"), computed("tags")
 
 
 class SpanError(ValueError):

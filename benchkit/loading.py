@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from benchkit.cards.schema import Derive, TaskCard
 from benchkit.compose import SPANS
+from benchkit.contracts.formats import FORMATS
 from benchkit.errors import BenchkitError, Problem
-from benchkit.sources import FORMATS, RawTable, read_table
+from benchkit.sources import RawTable, read_table, reader
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
 
@@ -91,9 +92,9 @@ def _read_prepared(card: TaskCard, split: str, data_dir: Path) -> RawTable:
     assert where is not None, "derived splits are carved, not read"
     spec = card.splits[split]
     if spec.hf_split is not None and where.is_dir:  # a local copy of a Hub dataset
-        reader = FORMATS.get(card.source.format).read_copy
-        assert reader is not None, "only formats that read local copies locate one"
-        return prepare(card, split, reader(Path(where.location), spec.hf_split, card.source))
+        read_copy = reader(card.source.format).read_copy
+        assert read_copy is not None, "only formats that read local copies locate one"
+        return prepare(card, split, read_copy(Path(where.location), spec.hf_split, card.source))
     if spec.hf_split is not None:
         return prepare(card, split, read_table(spec.hf_split, card.source, card.split_read(split)))
     return prepare(card, split, read_table(where.location, card.source, card.split_read(split)))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchkit.cards.loader import load_suite_card, load_task_card, read_with_extends
 from benchkit.cards.schema import SuiteCard, TaskCard
+from benchkit.contracts.formats import FORMATS
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -115,8 +116,6 @@ def suite_data_dir(suite: Suite, data_dir: Path | None) -> Path:
     """The given --data-dir, else the data the suite card ships (``data_dir:``, relative to the card), else -- for a
     suite whose tasks all read the Hub (LEPISZCZE) -- the current folder, where local copies are looked up before
     the Hub is; must exist."""
-    from benchkit.sources import FORMATS
-
     directory = data_dir or ((suite.path.parent / suite.card.data_dir).resolve() if suite.card.data_dir else None)
     if directory is None and suite.tasks and not any(FORMATS.get(t.source.format).local for t in suite.tasks):
         return Path.cwd()

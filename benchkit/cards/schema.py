@@ -11,7 +11,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from benchkit.cards.columns import computed, template_columns
+from benchkit.cards.paths import climbs_out
+from benchkit.contracts.formats import FORMATS
+from benchkit.contracts.recipe import RECIPE_FIELDS
+from benchkit.contracts.word_splitters import WORD_SPLITTERS
 from benchkit.errors import did_you_mean
+from benchkit.metrics import METRICS
+from benchkit.registry import Registry
+from benchkit.scoring import SCORE_RULES
+from benchkit.submission_formats import SUBMISSION_FORMATS
+from benchkit.task_types import TASK_TYPES, TaskType
 
 TEXT_ROLES = ("text", "text_pair", "question", "context")
 SPLIT_NAME = re.compile(r"^(train|dev|test)(_[a-z0-9]+)*$")
@@ -33,10 +43,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _in_registry(registry_name: str, value: str) -> str:
-    from benchkit import registries
-
-    registry = registries.get(registry_name)
+def _in_registry(registry: Registry[Any], value: str) -> str:
+    """The canonical name of ``value`` in ``registry``; an unknown name is a card error with a did-you-mean hint."""
     if value not in registry:
         raise CardValueError(f"unknown {registry.kind} '{value}'; expected one of: {', '.join(registry.names())}",
                              did_you_mean(value, registry.names()))
@@ -103,8 +111,6 @@ ReadOptions.model_rebuild()
 
 
 def _inside_data(value: str | None, what: str) -> str | None:
-    from benchkit.cards.paths import climbs_out
-
     if value is not None and (why := climbs_out(value)):
         raise CardValueError(f"{what} '{value}' {why}: a card's data paths stay inside the data folder",
                              "give a path relative to --data-dir, e.g. SST-2/train.tsv")
@@ -123,17 +129,11 @@ class Source(Strict):
     # Where the pinned revision was seen (a Hub page, a config that pins it), or why none could be confirmed.
     revision_source: str | None = None
 
-    @field_validator("format")
-    @classmethod
-    def _known_format(cls, value: str) -> str:
-        return _in_registry("formats", value)
-
+    _v_format = field_validator("format")(lambda cls, v: _in_registry(FORMATS, v))
     _v_dir = field_validator("dir")(lambda cls, v: _inside_data(v, "dir"))
 
     @model_validator(mode="after")
     def _fits_format(self) -> "Source":
-        from benchkit.sources import FORMATS
-
         fmt = FORMATS.get(self.format)
         extra = sorted(set(self.read.model_fields_set) - fmt.options)
         if extra:
@@ -194,8 +194,6 @@ class Fields(Strict):
     def columns(self) -> dict[str, str]:
         """Role -> column name, for the roles that are set (choices expand to choices[0], ...; a role made of
         several columns maps to its computed column, see ``benchkit.compose``)."""
-        from benchkit.compose import computed
-
         out: dict[str, str] = {}
         for role, value in self.model_dump(exclude_none=True).items():
             if role == "choices":
@@ -299,15 +297,7 @@ class EntitySpans(Strict):
     label: str = "label"
     splitter: str = "words"
 
-    @field_validator("splitter")
-    @classmethod
-    def _known_splitter(cls, value: str) -> str:
-        from benchkit.entity_spans import WORD_SPLITTERS
-
-        if value not in WORD_SPLITTERS:
-            raise CardValueError(f"unknown word splitter '{value}'; expected one of: {', '.join(WORD_SPLITTERS.names())}",
-                                 did_you_mean(value, WORD_SPLITTERS.names()))
-        return value
+    _v_splitter = field_validator("splitter")(lambda cls, v: _in_registry(WORD_SPLITTERS, v))
 
 
 class MetricRef(Strict):
@@ -336,11 +326,7 @@ class MetricRef(Strict):
 
     @model_validator(mode="after")
     def _known(self) -> "MetricRef":
-        from benchkit.metrics import METRICS
-
-        if self.name not in METRICS:
-            raise CardValueError(f"unknown metric '{self.name}'; expected one of: {', '.join(METRICS.names())}",
-                                 did_you_mean(self.name, METRICS.names()))
+        _in_registry(METRICS, self.name)  # the name as written (an alias too) is kept
         accepted = set(METRICS.get(self.name).options)
         extra = sorted(set(self.options) - accepted)
         if extra:
@@ -383,8 +369,6 @@ class Compose(Strict):
 
     @model_validator(mode="after")
     def _parses(self) -> "Compose":
-        from benchkit.compose import template_columns
-
         try:
             names = template_columns(self.template)
         except ValueError as err:
@@ -511,10 +495,7 @@ class TaskCard(Strict):
             raise CardValueError("evaluated_with is an empty list", "name the task(s) whose model predicts this one")
         return value
 
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, value: str) -> str:
-        return _in_registry("task_types", value)
+    _v_type = field_validator("type")(lambda cls, v: _in_registry(TASK_TYPES, v))
 
     @field_validator("splits")
     @classmethod
@@ -549,11 +530,15 @@ class TaskCard(Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> "TaskCard":
-        from benchkit.sources import FORMATS
-        from benchkit.task_types import TASK_TYPES
-
         task_type = TASK_TYPES.get(self.type)
-        allowed = set(task_type.required_fields) | set(task_type.optional_fields)
+        self._check_fields(task_type, self._given_roles(task_type))
+        self._check_target(task_type)
+        self._check_split_origins()
+        self._check_metric_names()
+        return self
+
+    def _given_roles(self, task_type: TaskType) -> set[str]:
+        """The roles the card gives: its fields, its composed inputs, and the tokens and tags of entity_spans."""
         given = set(self.fields.model_dump(exclude_none=True))
         for role in self.inputs:
             if role in given:
@@ -578,6 +563,11 @@ class TaskCard(Strict):
                 raise CardValueError(f"lists.{role}: the card has no field '{role}'",
                                      "lists: describes the items of a list-valued field named under fields:",
                                      ("lists", role))
+        return given
+
+    def _check_fields(self, task_type: TaskType, given: set[str]) -> None:
+        """The given roles are those the task type needs and knows."""
+        allowed = set(task_type.required_fields) | set(task_type.optional_fields)
         # A test-only task with hidden labels (GLUE AX) has no label column anywhere.
         labelled = any(split.labels == "present" for split in self.splits.values())
         required = [f for f in task_type.required_fields if labelled or f != task_type.target_field]
@@ -592,6 +582,9 @@ class TaskCard(Strict):
         if task_type.marked_spans and not any(spec.marks for spec in self.inputs.values()):
             raise CardValueError(f"task type '{self.type}' reads marked spans, and the card marks none",
                                  "compose the text under inputs: with marks: [{field, start, end or text}]", ("inputs",))
+
+    def _check_target(self, task_type: TaskType) -> None:
+        """Labels for the targets that have a label set, a value range for regression only."""
         if task_type.target == "candidate":
             if self.labels is not None:
                 raise CardValueError("a candidate-choice card has no label set", "the answers are candidate strings; "
@@ -609,19 +602,25 @@ class TaskCard(Strict):
         if self.value_range is not None and not self.value_range[0] < self.value_range[1]:
             raise CardValueError(f"value_range {list(self.value_range)} is not [min, max] with min < max",
                                  "e.g. value_range: [0.0, 5.0]", ("value_range",))
-        local = FORMATS.get(self.source.format).local
+
+    def _check_split_origins(self) -> None:
+        """Each split is read the way the source's format reads: files for local formats, hf_split for the Hub."""
+        fmt = FORMATS.get(self.source.format)
         for name, split in self.splits.items():
-            if split.hf_split and local:
+            if split.hf_split and fmt.local:
                 raise CardValueError(f"split '{name}' uses hf_split with local format '{self.source.format}'",
                                      "use file: for local files", ("splits", name, "hf_split"))
-            if split.file and not local:
+            if split.file and not fmt.local:
                 raise CardValueError(f"split '{name}' uses file with format 'hub'", "use hf_split: for Hub datasets",
                                      ("splits", name, "file"))
             if split.read is not None:
-                extra_options = sorted(set(split.read.model_fields_set) - FORMATS.get(self.source.format).options)
+                extra_options = sorted(set(split.read.model_fields_set) - fmt.options)
                 if extra_options:
                     raise CardValueError(f"split '{name}': read option(s) {extra_options} do not apply to format "
                                          f"'{self.source.format}'", None, ("splits", name, "read", extra_options[0]))
+
+    def _check_metric_names(self) -> None:
+        """Metric keys are unique, and score_metrics and primary_metric name some of them."""
         names = [m.key for m in self.metrics]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -638,7 +637,6 @@ class TaskCard(Strict):
             raise CardValueError(f"primary_metric '{self.primary_metric}' is not among the card's metrics {names}",
                                  did_you_mean(self.primary_metric, names)
                                  or "name one of the metrics listed under metrics:", ("primary_metric",))
-        return self
 
     @property
     def suite(self) -> str:
@@ -692,8 +690,6 @@ class SuiteCard(Strict):
     @field_validator("recipe")
     @classmethod
     def _recipe_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from benchkit.contracts.recipe import RECIPE_FIELDS
-
         unknown = [k for k in value if k not in RECIPE_FIELDS]
         if unknown:
             raise CardValueError(f"unknown recipe field '{unknown[0]}'",
@@ -716,12 +712,10 @@ class SuiteCard(Strict):
     @field_validator("score_rule")
     @classmethod
     def _known_rule(cls, value: str) -> str:
-        return _in_registry("score_rules", value)
+        return _in_registry(SCORE_RULES, value)
 
-    @field_validator("submission_format")
-    @classmethod
-    def _known_submission(cls, value: str | None) -> str | None:
-        return None if value is None else _in_registry("submission_formats", value)
+    _v_submission = field_validator("submission_format")(
+        lambda cls, v: None if v is None else _in_registry(SUBMISSION_FORMATS, v))
 
     @field_validator("tasks")
     @classmethod

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from benchkit.contracts.formats import FORMATS
 from benchkit.errors import BenchkitError, Problem
 from benchkit.registry import Registry
 
@@ -64,22 +65,29 @@ Reader = Callable[[str, "ReadOptions", "Source"], RawTable]
 
 
 @dataclass(frozen=True)
-class Format:
-    name: str
+class FormatReader:
+    """How a declared format (``benchkit.contracts.formats.FORMATS``) is read."""
+
     read: Reader
-    options: frozenset[str]
-    description: str
-    local: bool = True  # reads files under the data directory (False: the Hub)
     # For non-local formats: read a split from a local copy (folder, split name, source); None: no local copies.
     read_copy: Callable[[Path, str, "Source"], RawTable] | None = None
 
 
-FORMATS: Registry[Format] = Registry("format")
+READERS: Registry[FormatReader] = Registry("format reader")
+
+
+def register_reader(name: str, read: Reader, read_copy: Callable[[Path, str, "Source"], RawTable] | None = None) -> None:
+    """Register the reader of a format; the format must be declared in ``contracts.formats`` (unknown: an error)."""
+    READERS.add(FORMATS.get(name).name, FormatReader(read, read_copy))
+
+
+def reader(format_name: str) -> FormatReader:
+    return READERS.get(FORMATS.canonical(format_name))
 
 
 def read_table(target: str, source: "Source", options: "ReadOptions") -> RawTable:
     """Read one split with the source's format; ``target`` is a file path, or a Hub split name."""
-    return FORMATS.get(source.format).read(target, options, source)
+    return reader(source.format).read(target, options, source)
 
 
 def check_file(path: str) -> Path:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.sources.base import FORMATS, Format, RawTable, read_text
+from benchkit.sources.base import RawTable, read_text, register_reader
 
 if TYPE_CHECKING:
     from benchkit.cards.schema import ReadOptions, Source
@@ -101,7 +101,4 @@ def _documents(rows: list[dict[str, object]], locations: list[int]) -> tuple[lis
     return merged, starts
 
 
-FORMATS.add("conll", Format("conll", read_conll,
-                            frozenset({"encoding", "delimiter", "token_column", "tag_column", "unit"}),
-                            "CoNLL columns (CoNLL-2003): columns 'tokens', 'tags' and 'document', one sentence (or "
-                            "document: read.unit) per row"))
+register_reader("conll", read_conll)

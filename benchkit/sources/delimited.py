@@ -7,13 +7,12 @@ import io
 from typing import TYPE_CHECKING
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.sources.base import FORMATS, Format, RawTable, read_text
+from benchkit.sources.base import RawTable, read_text, register_reader
 
 if TYPE_CHECKING:
     from benchkit.cards.schema import ReadOptions, Source
 
 _QUOTING = {"none": csv.QUOTE_NONE, "minimal": csv.QUOTE_MINIMAL, "all": csv.QUOTE_ALL}
-_OPTIONS = frozenset({"header", "columns", "delimiter", "quoting", "quotechar", "encoding", "skip_blank_lines"})
 
 
 def _ragged(path: str, line: int, expected: int, found: int, options: "ReadOptions", quoting: str,
@@ -90,6 +89,5 @@ def _reader(default_delimiter: str, default_quoting: str):
     return read
 
 
-FORMATS.add("tsv", Format("tsv", _reader("\t", "none"), _OPTIONS,
-                          "tab-separated text; quoting 'none' by default, as GLUE and KLEJ files need"))
-FORMATS.add("csv", Format("csv", _reader(",", "minimal"), _OPTIONS, "comma-separated text with RFC 4180 quoting"))
+register_reader("tsv", _reader("\t", "none"))
+register_reader("csv", _reader(",", "minimal"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.sources.base import FORMATS, DeclaredColumn, Format, RawTable
+from benchkit.sources.base import DeclaredColumn, RawTable, register_reader
 from benchkit.sources.hub_local import local_copy, resolve_revision
 from benchkit.sources.parquet import to_python
 
@@ -130,7 +130,4 @@ def read_copy(folder: Path, split: str, source: "Source") -> RawTable:
     return _read(split, source, str(folder), lambda: (_load_copy(folder, split, source), str(folder)))
 
 
-FORMATS.add("hub", Format("hub", read_hub, frozenset(), "a Hugging Face Hub dataset: source.repo, source.config, "
-                                                       "source.revision (pinned); splits name hf_split; a local copy "
-                                                       "in <data-dir>/<source.dir> is read first", local=False,
-                          read_copy=read_copy))
+register_reader("hub", read_hub, read_copy=read_copy)

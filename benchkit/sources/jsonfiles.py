@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.sources.base import FORMATS, Format, RawTable, read_text
+from benchkit.sources.base import RawTable, read_text, register_reader
 from benchkit.sources.nested import NestingError, unfold
 
 if TYPE_CHECKING:
@@ -89,6 +89,5 @@ def read_json(path: str, options: "ReadOptions", source: "Source") -> RawTable:
     return RawTable(path, _frame(objects), locations, "record", problems)
 
 
-FORMATS.add("jsonl", Format("jsonl", read_jsonl, frozenset({"encoding", "unnest"}), "JSON Lines: one object per line (SuperGLUE)"))
-FORMATS.add("json", Format("json", read_json, frozenset({"encoding", "records_path", "unnest"}),
-                           "a JSON array of objects, optionally under read.records_path (AdvGLUE)"))
+register_reader("jsonl", read_jsonl)
+register_reader("json", read_json)

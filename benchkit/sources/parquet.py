@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.sources.base import FORMATS, Format, RawTable, check_file
+from benchkit.sources.base import RawTable, check_file, register_reader
 
 if TYPE_CHECKING:
     from benchkit.cards.schema import ReadOptions, Source
@@ -34,4 +34,4 @@ def read_parquet(path: str, options: "ReadOptions", source: "Source") -> RawTabl
     return RawTable(path, to_python(frame), list(range(len(frame))), "row")
 
 
-FORMATS.add("parquet", Format("parquet", read_parquet, frozenset(), "Apache Parquet"))
+register_reader("parquet", read_parquet)
