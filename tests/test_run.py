@@ -236,7 +236,7 @@ def test_row_fingerprint_follows_label_map_and_derive_seed() -> None:
 def test_selection_holdout_is_carved_from_train_stratified_and_seeded() -> None:
     from benchkit.cards import catalog
     from benchkit.loading import load_frames
-    from benchkit.train.loop import HOLDOUT, choose_selection
+    from benchkit.train.selection import HOLDOUT, choose_selection
     from benchkit.contracts.recipe import Recipe
 
     card = catalog.load_task("glue-mini/sst2")
@@ -267,7 +267,8 @@ def test_length_sorted_evaluation_returns_predictions_in_file_order(tiny_model: 
     from benchkit.loading import load_frames, to_dataset_dict
     from benchkit.train.features import tokenize
     from benchkit.train.heads import head_for
-    from benchkit.train.loop import _by_length, _model_inputs, _ordered_trainer_class, predict_in_file_order
+    from benchkit.train.inference import by_length as _by_length, model_inputs as _model_inputs
+    from benchkit.train.inference import ordered_trainer_class as _ordered_trainer_class, predict_in_file_order
 
     card = catalog.load_task("glue-mini/stsb")  # regression: every example gets its own real-valued prediction
     data = to_dataset_dict(card, load_frames(card, MINI, ["dev"]))["dev"].select(range(64))

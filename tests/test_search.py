@@ -95,7 +95,8 @@ def test_run_refuses_a_recipe_with_a_search_space(tmp_path: Path, tiny_model: Pa
 
 
 def test_the_median_rule() -> None:
-    from benchkit.search.pruning import MedianRule, should_prune
+    from benchkit.search.pruning import MedianRule
+    from benchkit.train.pruning import should_prune
 
     rule = MedianRule(startup_trials=2, warmup_evaluations=1)
     assert rule.thresholds([[0.5, 0.6]], True) is None  # too few completed trials

@@ -158,7 +158,8 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
 def predict_command(run: Path, split: str | None, file: Path | None, data_dir: Path | None, out: Path | None) -> None:
     """Label a split or a new file with a finished run's model (full model or adapter), in the score format."""
     from benchkit.cards import catalog
-    from benchkit.execute.predict import file_card, predict_frames, read_run, trained_model
+    from benchkit.execute.predict import file_card
+    from benchkit.train.inference import predict_frames, read_run, trained_model
     from benchkit.loading import load_frames
     from benchkit.contracts.run_records import write_predictions
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 from benchkit.atomic import host_name, unique_name
 
 if TYPE_CHECKING:
-    from benchkit.train.loop import RunSpec
+    from benchkit.train.spec import RunSpec
 
 CLAIM_NAME = "claim.json"
 HEARTBEAT_ENV, STALE_ENV, POLL_ENV = "BENCHKIT_CLAIM_HEARTBEAT", "BENCHKIT_CLAIM_STALE", "BENCHKIT_CLAIM_POLL"
@@ -351,8 +351,6 @@ def hold_plan(plan: list[RunSpec], say: Callable[[str], None]) -> Iterator[None]
     """Claim every run of ``plan`` not done yet (waiting for those other commands hold) and keep the claims while
     the block runs: for data-parallel runs (``--processes``), whose processes cannot agree to wait or skip, the
     launching command claims and its processes train (``HELD_ENV``)."""
-    from benchkit.execute.local import _label
-
     held: list[RunClaim | NoClaim] = []
     waits = Waits()
     # Claims are taken in one global order (by configuration hash) and a held run is waited for before any later
@@ -367,7 +365,7 @@ def hold_plan(plan: list[RunSpec], say: Callable[[str], None]) -> Iterator[None]
                 continue
             turn = take_turn(spec.folder, spec.config_hash)
             if turn.holder is not None:
-                waits.hold(spec.config_hash, turn.holder, _label(spec), say)
+                waits.hold(spec.config_hash, turn.holder, spec.label, say)
                 continue
             queue.pop(0)
             if turn.claim is not None:

@@ -256,7 +256,7 @@ def _predict(model_dir: Path, card: TaskCard, frames: dict[str, Any], recipe: di
     """Predictions per split in file order, the rows' fingerprints, and the precision used."""
     import torch
 
-    from benchkit.execute.predict import predict_frames, trained_model
+    from benchkit.train.inference import predict_frames, trained_model
     from benchkit.loading import to_dataset_dict
     from benchkit.train.features import rows_fingerprint
 

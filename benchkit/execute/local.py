@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from benchkit.train import distributed
-from benchkit.train.loop import RunSpec, run_one
+from benchkit.train.loop import run_one
+from benchkit.train.spec import RunSpec
 from benchkit.contracts.run_records import RunRecord, iter_records, write_record
 
 
@@ -197,11 +198,6 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-def _label(spec: RunSpec) -> str:
-    return f"{spec.card.id} {spec.model.name} {spec.method} seed {spec.seed}"
-
-
-
 @contextmanager
 def run_log(folder: Path, append: bool = False) -> Iterator[None]:
     """While a run (or an evaluation) works in ``folder``, benchkit's and transformers' log lines go to its
@@ -233,7 +229,7 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
     with progress:
         while queue:
             spec = queue.popleft()
-            label = _label(spec)
+            label = spec.label
             if spec.config_hash in finished:
                 result.skipped.append((spec, finished[spec.config_hash]))
                 progress.print(f"skip  {label}: done earlier ({finished[spec.config_hash].parent})")

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, _label, claim_turn, done_line
-from benchkit.train.loop import RunSpec
+from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, claim_turn, done_line
+from benchkit.train.spec import RunSpec
 from benchkit.contracts.run_records import RunRecord, iter_records
 
 MAX_RUNS_PER_DEVICE = 16  # beyond this an H100/H200 gains nothing on GLUE-sized runs (issue 13's measurements)
@@ -212,7 +212,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
     for spec in plan:
         if spec.config_hash in finished:
             result.skipped.append((spec, finished[spec.config_hash]))
-            progress.print(f"skip  {_label(spec)}: done earlier ({finished[spec.config_hash].parent})")
+            progress.print(f"skip  {spec.label}: done earlier ({finished[spec.config_hash].parent})")
         else:
             pending.append(spec)
     running: list[Launched] = []
@@ -228,7 +228,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
                         waiting.extend(pending)
                         pending.clear()
                     continue
-                claim, held = claim_turn(spec, _label(spec), waits, result, progress)
+                claim, held = claim_turn(spec, spec.label, waits, result, progress)
                 if claim is None:
                     if held:
                         waiting.append(spec)
@@ -243,7 +243,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
                     raise
                 running.append(Launched(spec, device, share, process, alone, claim))
                 how = "alone" if alone else f"{share / 2 ** 30:.1f} GiB of {device.memory / 2 ** 30:.1f}"
-                progress.print(f"start {_label(spec)} on {device.name} ({how})")
+                progress.print(f"start {spec.label} on {device.name} ({how})")
             pending = waiting
             time.sleep(poll_seconds)
             for launched in [r for r in running if r.process.poll() is not None]:
@@ -253,7 +253,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
                 finally:
                     launched.claim.release()
                 scheduler.release(launched, record)
-                label = _label(launched.spec)
+                label = launched.spec.label
                 if status == "done" and record is not None:
                     result.done.append((launched.spec, record))
                     progress.print(done_line(label, record))

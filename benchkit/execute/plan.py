@@ -20,7 +20,7 @@ from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
-from benchkit.train.loop import RunSpec
+from benchkit.train.spec import RunSpec
 from benchkit.train.methods import METHODS, MethodSpec, method_recipe, method_spec, preflight
 from benchkit.train.models import ResolvedModel
 from benchkit.cards.identity import card_sha256

@@ -12,7 +12,7 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.execute.local import GridResult
-from benchkit.train.loop import RunSpec
+from benchkit.train.spec import RunSpec
 from benchkit.train.models import ResolvedModel, resolve_model
 from benchkit.train.recipes import load_recipe_document, parse_overrides
 

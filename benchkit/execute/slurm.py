@@ -17,7 +17,7 @@ from typing import Any
 
 from benchkit.errors import BenchkitError, Problem
 from benchkit.execute.local import GridResult
-from benchkit.train.loop import RunSpec
+from benchkit.train.spec import RunSpec
 from benchkit.contracts.run_records import RECORD_NAME, RunRecord, iter_records
 
 SLURM_FOLDER = "slurm"  # under --out: submitit's job scripts, logs and pickled results

@@ -39,7 +39,7 @@ from benchkit.execute.local import GridResult
 from benchkit.execute.runs import RunInputs
 from benchkit.search.pruning import MedianRule
 from benchkit.search.space import SearchSpace
-from benchkit.train.loop import RunSpec
+from benchkit.train.spec import RunSpec
 
 
 

@@ -21,7 +21,7 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "span_tokens")
 def load_teacher(where: str, card: TaskCard) -> tuple[Any, dict[str, Any]]:
     """The teacher model and what the student's record says of it (``{"run": folder, "config_hash": ...}`` or
     ``{"model": folder}``)."""
-    from benchkit.execute.predict import trained_model
+    from benchkit.train.inference import trained_model
 
     record, model_dir, info = check_teacher(where, card)
     return trained_model(model_dir, card, record), info
@@ -32,7 +32,7 @@ def check_teacher(where: str, card: TaskCard) -> tuple[Any, Path, dict[str, Any]
     predicts this task's label set. Returns (its record or None, its model folder, what the record says of it)."""
     import json
 
-    from benchkit.execute.predict import read_run
+    from benchkit.train.inference import read_run
     from benchkit.train.adapters import adapter_format
     from benchkit.contracts.run_records import RECORD_NAME
 
