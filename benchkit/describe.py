@@ -1,16 +1,26 @@
-"""``benchkit show``: a task's card and, given data, its splits with row counts and label distribution."""
+"""``benchkit show``: a task's card and, given data, its splits with row counts and label distribution.
+
+``render_task`` prints what ``describe_task`` returns; it lives here because it reads exactly the keys built here (one
+place to change the description's shape). Lengths in a model's tokens are added by the CLI (``train.lengths``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from benchkit.cards.paths import broken_link
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError
-from benchkit.loading import load_frames, locate, missing_problem
+from benchkit.loading import locate, missing_problem
 from benchkit.task_types import TASK_TYPES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# How the caller reads a task's splits, checked (``validation.frames.load_frames``: describe and validation are
+# siblings, so the caller hands it over).
+LoadFrames = Callable[[TaskCard, Path, list[str]], dict[str, "pd.DataFrame"]]
 
 
 def _distribution(card: TaskCard, values: list[Any], frame: Any) -> dict[str, Any]:
@@ -33,9 +43,15 @@ def _distribution(card: TaskCard, values: list[Any], frame: Any) -> dict[str, An
     return {name: counts.get(name, 0) for name in card.labels.names}  # card order, zeros included
 
 
-def describe_task(card: TaskCard, data_dir: Path | None, tokenizer: Any = None, window: int | None = None,
-                  stride: int = 0) -> dict[str, Any]:
-    """The card, and with data its splits; with a tokenizer, each split's lengths in its tokens against ``window``."""
+def describe_task(card: TaskCard, data_dir: Path | None, load_frames: LoadFrames) -> dict[str, Any]:
+    """The card, and with data its splits: rows, label distribution, groups."""
+    return describe_with_frames(card, data_dir, load_frames)[0]
+
+
+def describe_with_frames(card: TaskCard, data_dir: Path | None,
+                         load_frames: LoadFrames) -> tuple[dict[str, Any], dict[str, "pd.DataFrame"]]:
+    """``describe_task``'s description, and the canonical frames of the splits present (for what a caller adds, such
+    as ``show --model``'s lengths in a model's tokens)."""
     info: dict[str, Any] = {
         "id": card.id, "version": card.version, "name": card.name, "type": card.type, "language": card.language,
         "license": card.license, "labels": card.labels.names if card.labels else None,
@@ -58,19 +74,16 @@ def describe_task(card: TaskCard, data_dir: Path | None, tokenizer: Any = None, 
             if entry["present"]:
                 available.append(split)
         info["splits"][split] = entry
-    if available:
-        frames = load_frames(card, data_dir, available)  # type: ignore[arg-type]
-        target = TASK_TYPES.get(card.type).target_field
-        for split, frame in frames.items():
-            info["splits"][split]["rows"] = len(frame)
-            info["splits"][split]["label_distribution"] = _distribution(card, list(frame[target]), frame)
-            if "group" in frame:
-                info["splits"][split]["groups"] = int(frame["group"].nunique())
-        if tokenizer is not None and window is not None:
-            from benchkit.train.lengths import describe_lengths
-
-            info["lengths"] = describe_lengths(card, frames, tokenizer, window, stride)
-    return info
+    if not available:
+        return info, {}
+    frames = load_frames(card, data_dir, available)  # type: ignore[arg-type]
+    target = TASK_TYPES.get(card.type).target_field
+    for split, frame in frames.items():
+        info["splits"][split]["rows"] = len(frame)
+        info["splits"][split]["label_distribution"] = _distribution(card, list(frame[target]), frame)
+        if "group" in frame:
+            info["splits"][split]["groups"] = int(frame["group"].nunique())
+    return info, frames
 
 
 def render_task(info: dict[str, Any]) -> None:

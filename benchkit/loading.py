@@ -1,8 +1,8 @@
 """From a task card and a data directory to canonical splits.
 
-read (one RawTable per split file) -> check (pandera schema from the card; see benchkit.validation)
--> canonical frame per split (id, role columns, official label strings) -> derived splits carved out
--> optionally a ``datasets.DatasetDict`` with ClassLabel features carrying the label strings.
+read (one RawTable per split file) -> [checked by benchkit.validation, which calls the steps here in this order:
+``validation.frames.load_frames``] -> canonical frame per split (id, role columns, official label strings) -> derived
+splits carved out -> optionally a ``datasets.DatasetDict`` with ClassLabel features carrying the label strings.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchkit.cards.columns import computed
 from benchkit.cards.schema import Derive, TaskCard
 from benchkit.compose import SPANS
-from benchkit.contracts.formats import FORMATS
-from benchkit.errors import BenchkitError, Problem
+from benchkit.errors import Problem
 from benchkit.sources import RawTable, read_table, reader
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
@@ -118,8 +118,6 @@ def missing_problem(card: TaskCard, where: SplitFile, severity: str = "error") -
 
 def role_columns(card: TaskCard, split: str) -> dict[str, str]:
     """Role -> column for this split (labels left out of hidden-label splits)."""
-    from benchkit.compose import computed
-
     columns = card.split_fields(split).columns()
     columns.update({role: computed(role) for role in (*card.inputs, *card.lists)})
     if card.entity_spans is not None:  # benchkit.entity_spans writes them
@@ -261,38 +259,6 @@ def carve(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> dict[str, "pd.Da
     return out
 
 
-def load_frames(card: TaskCard, data_dir: Path, splits: list[str] | None = None) -> dict[str, "pd.DataFrame"]:
-    """Read, check and convert the card's splits; raises BenchkitError listing every problem found."""
-    from benchkit.validation.schema import check_table
-
-    wanted = splits or list(card.splits)
-    needed = {card.splits[s].derive.from_ if card.splits[s].derive else s for s in wanted}
-    frames: dict[str, "pd.DataFrame"] = {}
-    problems: list[Problem] = []
-    for split in [s for s in card.splits if s in needed]:
-        where = locate(card, split, data_dir)
-        if where is None:
-            continue
-        if not where.exists and not where.is_dir and FORMATS.get(card.source.format).local:
-            problems.append(missing_problem(card, where))
-            continue
-        try:
-            table = read_split(card, split, data_dir)
-        except BenchkitError as err:
-            problems.extend(p for p in err.problems if p not in problems)  # a whole Hub dataset's: once
-            continue
-        found = table.problems + check_table(card, split, table)
-        errors = [p for p in found if p.severity == "error"]
-        if errors:
-            problems.extend(errors)
-            continue
-        frames[split] = canonical_frame(card, split, table)
-    if problems:
-        raise BenchkitError(*problems)
-    frames = carve(card, frames)
-    return {s: frames[s] for s in wanted if s in frames}
-
-
 def to_dataset_dict(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> "datasets.DatasetDict":
     """Canonical splits as a DatasetDict: ClassLabel ids (-1 where hidden) that keep the official strings."""
     import datasets
@@ -336,7 +302,3 @@ def to_dataset_dict(card: TaskCard, frames: dict[str, "pd.DataFrame"]) -> "datas
             data["label"] = [label.str2int(v) if v is not None else -1 for v in values]
         result[split] = datasets.Dataset.from_dict(data, features=datasets.Features(features))
     return datasets.DatasetDict(result)
-
-
-def load_task_data(card: TaskCard, data_dir: Path, splits: list[str] | None = None) -> "datasets.DatasetDict":
-    return to_dataset_dict(card, load_frames(card, data_dir, splits))

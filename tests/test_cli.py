@@ -101,8 +101,8 @@ def test_builtin_cards_are_found_from_an_installed_wheel(tmp_path: Path) -> None
     zipfile.ZipFile(wheel).extractall(site)  # what pip install puts on sys.path (no RECORD bookkeeping needed)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    script = ("from benchkit.cards import catalog; s = catalog.load_suite('glue'); "
-              "print(catalog.builtin_root()); print(len(s.tasks))")
+    script = ("from benchkit.cards import catalog, roots; s = catalog.load_suite('glue'); "
+              "print(roots.builtin_root()); print(len(s.tasks))")
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {script}"],
                          cwd=elsewhere, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -15,7 +15,8 @@ from release_helpers import invoke, one_line_errors
 from conftest import FIXTURES, REPO, SHARED
 
 from benchkit.cards.loader import load_task_card
-from benchkit.loading import load_frames, read_split
+from benchkit.loading import read_split
+from benchkit.validation.frames import load_frames
 
 CONLL = FIXTURES / "conll2003"
 GONERD = FIXTURES / "gonerd"

@@ -9,7 +9,7 @@ from card_helpers import card_with_rows
 
 from benchkit.cards import catalog
 from benchkit.cards.loader import load_task_card
-from benchkit.loading import load_frames, load_task_data
+from benchkit.validation.frames import load_frames, load_task_data
 
 from conftest import FIXTURES, REPO
 

@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import accuracy_score, f1_score
 
 from benchkit.cards import catalog
-from benchkit.scoring import SCORE_RULES
+from benchkit.score_rules import SCORE_RULES
 
 DATA = FIXTURES / "klej"
 ROWS_HINT = "the file may be truncated, modified or another version of the dataset"
@@ -243,7 +243,7 @@ def test_show_reports_rows_read_and_official_label_strings(task: str, cards: dic
 
 def test_derived_dev_is_stratified_seeded_and_disjoint_from_train(cards: dict[str, Path]) -> None:
     from benchkit.cards.loader import load_task_card
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     for task in DERIVED:
         card = load_task_card(cards[task])
@@ -263,7 +263,7 @@ def _dev(task: str, cards: dict[str, Path]) -> tuple[list[str], list[str]]:
     label = CARDS[task][1]
     if task in DERIVED:
         from benchkit.cards.loader import load_task_card
-        from benchkit.loading import load_frames
+        from benchkit.validation.frames import load_frames
 
         ids = load_frames(load_task_card(cards[task]), DATA)["dev"]["id"].tolist()
         train = column(task, "train", label)
@@ -301,7 +301,7 @@ def test_score_f1_of_class_1_on_more_rows(cards: dict[str, Path], tmp_path: Path
     card.write_text(f"extends: {cards['klej/cbd'].name}\nsplits:\n  dev: {{derive: {{from: train, fraction: 0.4, "
                     "stratify: true, seed: 42}}\n", encoding="utf-8")
     from benchkit.cards.loader import load_task_card
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     ids = load_frames(load_task_card(card), DATA)["dev"]["id"].tolist()
     train = column("klej/cbd", "train", "target")

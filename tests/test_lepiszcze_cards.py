@@ -25,7 +25,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from benchkit.cards.catalog import load_suite
 from benchkit.cards.loader import load_task_card
 from benchkit.errors import BenchkitError
-from benchkit.loading import load_frames
+from benchkit.validation.frames import load_frames
 
 DATA = FIXTURES / "lepiszcze"
 PUBLISHED = json.loads((FIXTURES / "published_rows.json").read_text(encoding="utf-8"))["lepiszcze"]

@@ -82,7 +82,7 @@ def test_dvc_tracked_files_of_each_cache_type_are_read(cache_type: str, bench: P
 def test_predict_file_reads_a_dvc_tracked_file_through_its_link(bench: Path) -> None:
     from benchkit.cards.loader import load_task_card
     from benchkit.execute.predict import file_card
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     dvc_repo(bench, "symlink")
     assert sh(sys.executable, "-m", "dvc", "add", "-q", "data/SST-2", cwd=bench).returncode == 0

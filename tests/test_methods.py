@@ -88,7 +88,7 @@ def test_the_lora_adapter_is_saved_apart_and_loads_back(grid: dict[str, dict[str
 
     from conftest import REPO
 
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     folder = grid["lora"]["_folder"] / grid["lora"]["model_dir"]
     assert (folder / "adapter_model.safetensors").is_file() and (folder / "adapter_config.json").is_file()

@@ -14,7 +14,7 @@ from conftest import FIXTURES, REPO
 
 from benchkit.cards import catalog
 from benchkit.errors import BenchkitError
-from benchkit.loading import load_frames
+from benchkit.validation.frames import load_frames
 from benchkit.metrics import compute_metric
 
 # ---------------------------------------------------------------------------------------------------------------

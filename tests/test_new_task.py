@@ -30,7 +30,7 @@ def new_task(root: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_inferred_glue_cards_read_what_the_builtin_cards_read(folder: str, builtin: str, tmp_path: Path) -> None:
     from benchkit.cards import catalog
     from benchkit.cards.loader import load_task_card
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
     from benchkit.scaffold.card_writer import render
     from benchkit.scaffold.infer import infer_card
 

@@ -79,7 +79,7 @@ def test_validate_superglue_accepts_a_pronoun_inside_its_candidate(tmp_path: Pat
 
 def test_nested_marks_are_marked_outer_first(tmp_path: Path) -> None:
     from benchkit.cards import catalog
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     data = wsc_folder(tmp_path / "data")
     dev = load_frames(catalog.load_task("superglue/wsc"), data, ["dev"])["dev"]

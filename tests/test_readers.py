@@ -16,7 +16,8 @@ import pytest
 from benchkit.cards.loader import load_task_card
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError
-from benchkit.loading import load_frames, load_task_data, read_split
+from benchkit.loading import read_split
+from benchkit.validation.frames import load_frames, load_task_data
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data folder beside the checkout (or at /work/shared/data): real GLUE files and other suites' samples.

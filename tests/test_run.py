@@ -211,7 +211,8 @@ def test_each_seed_trains_on_its_own_rows_and_the_cache_follows_the_rows(
 def test_row_fingerprint_follows_label_map_and_derive_seed() -> None:
     from benchkit.cards import catalog
     from benchkit.cards.schema import Derive, Split
-    from benchkit.loading import load_frames, to_dataset_dict
+    from benchkit.loading import to_dataset_dict
+    from benchkit.validation.frames import load_frames
     from benchkit.train.features import rows_fingerprint
 
     card = catalog.load_task("glue-mini/sst2")
@@ -235,7 +236,7 @@ def test_row_fingerprint_follows_label_map_and_derive_seed() -> None:
 
 def test_selection_holdout_is_carved_from_train_stratified_and_seeded() -> None:
     from benchkit.cards import catalog
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
     from benchkit.train.selection import HOLDOUT, choose_selection
     from benchkit.contracts.recipe import Recipe
 
@@ -264,7 +265,8 @@ def test_length_sorted_evaluation_returns_predictions_in_file_order(tiny_model: 
     from transformers import AutoTokenizer, Trainer, TrainingArguments
 
     from benchkit.cards import catalog
-    from benchkit.loading import load_frames, to_dataset_dict
+    from benchkit.loading import to_dataset_dict
+    from benchkit.validation.frames import load_frames
     from benchkit.train.features import tokenize
     from benchkit.train.heads import head_for
     from benchkit.train.inference import by_length as _by_length, model_inputs as _model_inputs

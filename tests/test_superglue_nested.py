@@ -88,7 +88,7 @@ def test_show_reports_the_rows_read_per_split(task: str, cards: Path) -> None:
 
 def _frames(task: str, cards: Path, split: str = "dev", data: Path = DATA):
     from benchkit.cards import catalog
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     card = catalog.load_task(str(cards / "tasks" / "superglue" / f"{task}.yaml"))
     return card, load_frames(card, data, [split])[split]

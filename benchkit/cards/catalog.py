@@ -1,94 +1,18 @@
-"""Find cards: by id (``glue``, ``glue/sst2``) in the card roots, or by path.
-
-Roots, in order: the current directory (a user's own benchmark repo), ``$BENCHKIT_CARD_PATH``
-(os.pathsep-separated), and the built-in cards -- from a source checkout (the repo root) or from an
-installed wheel (``benchkit/_builtin``, where the build copies ``tasks/``, ``benchmarks/``, ``templates/``).
-"""
+"""Load cards: by id (``glue``, ``glue/sst2``) in the card roots (``cards.roots``), or by path; a suite with its
+pinned tasks, and the data folder it reads."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from benchkit.cards.loader import load_suite_card, load_task_card, read_with_extends
+from benchkit.cards.paths import benchmark_root, leaves_by_name
+from benchkit.cards.roots import suite_ids, suite_path, task_path
 from benchkit.cards.schema import SuiteCard, TaskCard
 from benchkit.contracts.formats import FORMATS
-from benchkit.errors import BenchkitError, Problem, did_you_mean
-
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-
-def builtin_root() -> Path:
-    wheel = PACKAGE_DIR / "_builtin"
-    if (wheel / "tasks").is_dir():
-        return wheel
-    return PACKAGE_DIR.parent  # source checkout or editable install
-
-
-def card_roots() -> list[Path]:
-    candidates = [Path.cwd()]
-    candidates += [Path(p) for p in os.environ.get("BENCHKIT_CARD_PATH", "").split(os.pathsep) if p]
-    candidates.append(builtin_root())
-    roots: list[Path] = []
-    for root in candidates:
-        root = root.resolve()
-        if root not in roots and ((root / "tasks").is_dir() or (root / "benchmarks").is_dir()):
-            roots.append(root)
-    return roots
-
-
-def task_ids() -> list[str]:
-    ids: dict[str, None] = {}
-    for root in card_roots():
-        for path in sorted((root / "tasks").glob("*/*.yaml")):
-            if not path.name.startswith("_"):
-                ids[f"{path.parent.name}/{path.stem}"] = None
-    return list(ids)
-
-
-def suite_ids() -> list[str]:
-    ids: dict[str, None] = {}
-    for root in card_roots():
-        for path in sorted((root / "benchmarks").glob("*.yaml")):
-            if not path.name.startswith("_"):
-                ids[path.stem] = None
-    return list(ids)
-
-
-def _not_a_directory(ref: str) -> None:
-    """A folder given where a card is expected gets its own message, not 'no such card'."""
-    if Path(ref).is_dir():
-        cards = sorted(p.name for p in Path(ref).glob("*.yaml"))
-        hint = f"name a card file inside it, e.g. {cards[0]}" if cards else "name the .yaml file"
-        raise BenchkitError(Problem("is a directory, expected a YAML card", file=ref, hint=hint))
-
-
-def task_path(ref: str) -> Path:
-    if ref.endswith((".yaml", ".yml")):
-        return Path(ref)
-    for root in card_roots():
-        path = root / "tasks" / f"{ref}.yaml"
-        if path.is_file():
-            return path
-    if Path(ref).is_file():
-        return Path(ref)
-    _not_a_directory(ref)
-    raise BenchkitError(Problem(f"no task card '{ref}'", hint=did_you_mean(ref, task_ids()) or
-                                "run 'benchkit ls' to list tasks, or pass the card's path"))
-
-
-def suite_path(ref: str) -> Path:
-    if ref.endswith((".yaml", ".yml")):
-        return Path(ref)
-    for root in card_roots():
-        path = root / "benchmarks" / f"{ref}.yaml"
-        if path.is_file():
-            return path
-    _not_a_directory(ref)
-    raise BenchkitError(Problem(f"no suite card '{ref}'", hint=did_you_mean(ref, suite_ids()) or
-                                "run 'benchkit ls' to list suites, or pass the card's path"))
+from benchkit.errors import BenchkitError, Problem
 
 
 @lru_cache(maxsize=None)
@@ -143,8 +67,6 @@ def load_suite(ref: str) -> Suite:
     tasks: list[TaskCard] = []
     problems: list[Problem] = []
     if card.data_dir is not None:
-        from benchkit.cards.paths import benchmark_root, leaves_by_name
-
         root = benchmark_root(path)
         if leaves_by_name(card.data_dir, path.parent, root):  # what it names; a data folder that is a link is followed
             where = lines.get(("data_dir",), (str(path), None))

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from benchkit.cards.paths import benchmark_root, outside
+from benchkit.cards.roots import catalog_card, trusted_roots
 from benchkit.cards.schema import CardValueError, SuiteCard, TaskCard
 from benchkit.cards.yaml_source import Loc, YamlDoc, read_yaml
 from benchkit.errors import BenchkitError, Problem, did_you_mean
@@ -36,8 +38,6 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDoc:
     if not isinstance(parent, str):
         raise BenchkitError(Problem("expected a file path", file=where[0], line=where[1], field="extends",
                                     hint="e.g. extends: _glue.yaml (relative to this card)"))
-    from benchkit.cards.paths import benchmark_root, catalog_card, outside, trusted_roots
-
     root = benchmark_root(path)
     target = path.parent / parent
     if not target.exists():

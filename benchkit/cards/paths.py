@@ -71,27 +71,3 @@ def as_named(path: Path) -> Path:
     """``path`` made absolute with its folders' links followed but its own name kept: a DVC workspace file that is a
     link into ``.dvc/cache`` is still named where the user put it (data/x/train.tsv, not .dvc/cache/files/...)."""
     return path.parent.resolve() / path.name
-
-
-def trusted_roots() -> list[Path]:
-    """Card folders a card may extend from wherever it is: benchkit's own cards and those on $BENCHKIT_CARD_PATH
-    (chosen by the user, unlike a card's own paths)."""
-    import os
-
-    from benchkit.cards.catalog import builtin_root
-
-    roots = [builtin_root()] + [Path(p) for p in os.environ.get("BENCHKIT_CARD_PATH", "").split(os.pathsep) if p]
-    return [root.resolve() for root in roots]
-
-
-def catalog_card(ref: str) -> Path | None:
-    """The catalog card a bare id names (``glue/sst2`` a task, ``glue`` a suite), or None."""
-    from benchkit.cards import catalog
-    from benchkit.errors import BenchkitError
-
-    if ref.endswith((".yaml", ".yml")):
-        return None
-    try:
-        return catalog.task_path(ref) if "/" in ref else catalog.suite_path(ref)
-    except BenchkitError:
-        return None

@@ -19,16 +19,16 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def ls_command(as_json: bool) -> None:
     """List the suites and tasks that benchkit can find."""
-    from benchkit.cards import catalog
+    from benchkit.cards import catalog, roots
 
     suites = []
-    for suite_id in catalog.suite_ids():
+    for suite_id in roots.suite_ids():
         suite = catalog.load_suite(suite_id)
         suites.append({"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
                        "score_rule": suite.card.score_rule, "tasks": [t.id for t in suite.tasks],
                        "path": str(suite.path)})
     tasks = []
-    for task_id in catalog.task_ids():
+    for task_id in roots.task_ids():
         card = catalog.load_task(task_id)
         tasks.append({"id": card.id, "version": card.version, "type": card.type, "language": card.language,
                       "splits": list(card.splits), "metrics": [m.key for m in card.metrics],
@@ -74,27 +74,31 @@ def ls_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_command(task: str, data_dir: Path | None, model: str | None, max_length: int | None, as_json: bool) -> None:
     """Show a task's card, splits, row counts and label distribution."""
-    from benchkit.cards import catalog
-    from benchkit.describe import describe_task
+    from benchkit.cards import catalog, roots
+    from benchkit.describe import describe_with_frames
+    from benchkit.validation.frames import load_frames
 
     check_data_dir(data_dir)
     card = catalog.load_task(task)
-    tokenizer, window = None, None
+    tokenizer, window, stride = None, 0, 0
     if model is not None:
         from transformers import AutoTokenizer
 
-        from benchkit.train.models import resolve_model
         from benchkit.contracts.recipe import Recipe
+        from benchkit.train.models import resolve_model
 
-        suite = catalog.load_suite(card.suite) if card.suite in catalog.suite_ids() else None
+        suite = catalog.load_suite(card.suite) if card.suite in roots.suite_ids() else None
         recipe = suite.card.recipe if suite else {}
         window = max_length or int(recipe.get("max_length", Recipe().max_length))
         stride = int(recipe.get("window_stride", Recipe().window_stride))
         stride = stride if stride < window - 2 else (window - 2) // 4  # a --max-length below the suite's stride
         tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(model).path))
-    info = describe_task(card, data_dir or catalog.shipped_data_dir(card), tokenizer, window,
-                         stride if model is not None else 0)
+    info, frames = describe_with_frames(card, data_dir or catalog.shipped_data_dir(card), load_frames)
     if model is not None:
+        from benchkit.train.lengths import describe_lengths
+
+        if frames:  # each split's lengths in the model's tokens, against its window
+            info["lengths"] = describe_lengths(card, frames, tokenizer, window, stride)
         info.update(model=model, window=window)
     if as_json:
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))

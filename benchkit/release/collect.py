@@ -269,7 +269,7 @@ def _card_content(task_id: str, group: list[Run], card: TaskCard) -> list[Proble
     """Records trained on other card content than the card read now (same version): one problem per set of changed
     fields, naming the first record, the card file and the field. Records without ``provenance.card`` (written
     before benchkit recorded it) are not checked here; ``unchecked_card_records`` lets the release warn about them."""
-    from benchkit.cards.catalog import task_path
+    from benchkit.cards.roots import task_path
 
     now = card_fields(card)
     changed = _groups([r for r in group if r.record.provenance.card],

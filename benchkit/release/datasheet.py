@@ -23,11 +23,12 @@ def _distribution(dist: dict[str, Any] | None) -> str:
 
 def tasks_info(suite: Suite, data_dir: Path, data: dict[str, dict[str, DataFileState | None]]) -> list[dict[str, Any]]:
     from benchkit.describe import describe_task
+    from benchkit.validation.frames import load_frames
 
     scored = {t.id: t.scored for t in suite.card.tasks}
     out = []
     for card in suite.tasks:
-        info = describe_task(card, data_dir)
+        info = describe_task(card, data_dir, load_frames)
         splits = []
         for name, entry in info["splits"].items():
             state = data.get(card.id, {}).get(name)

@@ -23,7 +23,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from benchkit.cards.catalog import Suite, task_path
+from benchkit.cards.catalog import Suite
+from benchkit.cards.roots import task_path
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.loading import locate

@@ -12,7 +12,8 @@ from typing import Any
 
 from benchkit.atomic import building_dir
 from benchkit.cards.schema import TaskCard
-from benchkit.loading import load_frames, locate, split_identity
+from benchkit.loading import locate, split_identity
+from benchkit.validation.frames import load_frames
 
 
 def prepare_task(card: TaskCard, data_dir: Path, out: Path) -> dict[str, Any]:

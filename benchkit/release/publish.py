@@ -65,7 +65,7 @@ def build_folder(release: Path, data_dir: Path | None, out: Path) -> dict[str, A
     """Write the folder to upload into ``out`` (built aside, then moved into place); returns the dataset card's
     metadata."""
     from benchkit.cards import catalog
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     manifest_path = release / "manifest.json"
     if not manifest_path.is_file():

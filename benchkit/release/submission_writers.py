@@ -395,7 +395,7 @@ def _test_predictions(fmt: str, wanted: list[tuple[TaskCard, str]], owners: dict
                       frames: dict[tuple[str, str], Any]) -> list[TestPredictions]:
     """The chosen runs' predictions for every test split the format has a file for (``frames`` caches the test
     frames across entries); a missing file, or predictions that miss or add test ids, are refused together."""
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
 
     predictions: list[TestPredictions] = []

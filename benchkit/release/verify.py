@@ -178,12 +178,12 @@ def _check_card_copies(report: VerifyReport, folder: Path, manifest: dict[str, A
 def _note_live_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
     """Cards found from here (the benchmark checkout) that differ from the release's copies: a note, not a change
     (the release was checked against its own copies; the benchmark may have moved on to new versions)."""
-    from benchkit.cards import catalog
+    from benchkit.cards import roots
     from benchkit.release.manifest import card_files
 
     for kind, card_id, _, pinned in _pinned_cards(manifest):
         try:
-            path = catalog.suite_path(card_id) if kind == "suite" else catalog.task_path(card_id)
+            path = roots.suite_path(card_id) if kind == "suite" else roots.task_path(card_id)
         except BenchkitError:
             continue  # not found from here: the copy is all there is
         if [file_sha256(f) for f in card_files(path)] != [e["sha256"] for e in pinned]:
@@ -193,6 +193,7 @@ def _note_live_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
 
 def _check_cards(report: VerifyReport, folder: Path, manifest: dict[str, Any]) -> None:
     from benchkit.cards import catalog
+    from benchkit.cards import roots
     from benchkit.release.manifest import card_files, display_path
 
     cards = _pinned_cards(manifest)
@@ -201,7 +202,7 @@ def _check_cards(report: VerifyReport, folder: Path, manifest: dict[str, Any]) -
         return
     for kind, card_id, version, pinned in cards:  # a release without copies: the cards found from here
         try:
-            path = catalog.suite_path(card_id) if kind == "suite" else catalog.task_path(card_id)
+            path = roots.suite_path(card_id) if kind == "suite" else roots.task_path(card_id)
             card = catalog.load_suite(card_id).card if kind == "suite" else catalog.load_task(card_id)
         except BenchkitError as err:
             report.changes.append(Problem(f"{kind} card {card_id} cannot be loaded now: {err.problems[0].message}",

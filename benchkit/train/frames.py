@@ -1,7 +1,7 @@
 """The canonical frames of the task being run (and of its companions), read and checked once for a grid.
 
 ``benchkit run`` checks every planned task's data before the grid starts (``execute.runs.check_data``), and each run
-of a task needs the same frames again (every seed, every model). ``frames`` keeps what ``loading.load_frames``
+of a task needs the same frames again (every seed, every model). ``frames`` keeps what ``validation.frames.load_frames``
 returned, so the check's read serves the runs that follow it, and a task's seeds share one read. Only the current
 task group (a task and its companions) is kept: ``retain`` drops the rest, so the frames of other tasks neither
 accumulate nor count in the peak memory recorded for a run (on a CPU, the process RSS).
@@ -49,8 +49,8 @@ def _key(card: TaskCard, data_dir: Path, splits: list[str] | None) -> tuple[Any,
 
 
 def frames(card: TaskCard, data_dir: Path, splits: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """``loading.load_frames(card, data_dir, splits)``, read once while the card and its files stay the same."""
-    from benchkit.loading import load_frames
+    """``validation.frames.load_frames(card, data_dir, splits)``, read once while the card and its files stay the same."""
+    from benchkit.validation.frames import load_frames
 
     key = _key(card, data_dir, splits)
     if key not in _CACHE:

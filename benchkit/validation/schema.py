@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable
 
+from benchkit.cards.columns import is_computed
 from benchkit.cards.schema import TaskCard
-from benchkit.compose import is_computed
 from benchkit.errors import Problem, did_you_mean
 from benchkit.loading import TEXT_ROLES, convert_target, role_columns
 from benchkit.sources import RawTable

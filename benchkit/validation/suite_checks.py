@@ -79,14 +79,14 @@ def unread_keys(suite: Suite, data_dir: Path) -> list[Problem]:
 
 def evaluator_labels(suite: Suite) -> list[Problem]:
     """A task evaluated with another task's model must name a known task and list the same labels in its order."""
-    from benchkit.cards import catalog
+    from benchkit.cards import catalog, roots
     from benchkit.cards.loader import read_with_extends
 
     problems: list[Problem] = []
     for card in suite.tasks:
         if not card.evaluators:
             continue
-        path = catalog.task_path(card.id)
+        path = roots.task_path(card.id)
         lines = read_with_extends(path).lines
         for evaluator in card.evaluators:
             try:
@@ -95,7 +95,7 @@ def evaluator_labels(suite: Suite) -> list[Problem]:
                 file, line = lines.get(("evaluated_with",), (str(path), None))
                 problems.append(Problem(f"{card.id} is evaluated with '{evaluator}', which no task card defines",
                                         file=file, line=line, field="evaluated_with",
-                                        hint=did_you_mean(evaluator, catalog.task_ids())
+                                        hint=did_you_mean(evaluator, roots.task_ids())
                                         or "name the task whose model predicts this one, e.g. glue/sst2"))
                 continue
             if card.labels is None or other.labels is None or card.labels.names == other.labels.names:
