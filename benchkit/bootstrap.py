@@ -14,24 +14,23 @@ scoring), with the resampling unit as a parameter.
   ``slow_values``, today's per-resample path).
 * the CIs built on them: ``split_ci`` (one split's task score), ``two_level_suite`` (a release's suite score:
   seeds, then examples), ``two_level_metrics`` (diagnostics), ``two_level_drops`` (AdvGLUE drops); and the generic
-  ``bootstrap_ci``/``paired_bootstrap``/``unpaired_bootstrap`` for any metric function (re-exported by
-  ``benchkit.scoring``), which call that function once per resample.
+  ``bootstrap_ci``/``paired_bootstrap``/``unpaired_bootstrap`` for any metric function, which call that function
+  once per resample.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from benchkit.errors import BenchkitError, Problem
+from benchkit.metrics import METRICS
 from benchkit.registry import Registry
-
-if TYPE_CHECKING:
-    from benchkit.cards.catalog import Suite
-    from benchkit.cards.schema import TaskCard
+from benchkit.scoring import ScoredSuite, rule_score
+from benchkit.task_scores import ScoredCard, compute_metrics, metric_options, resampling_units, task_split_score
 
 Interval = tuple[float, float]
 MetricFn = Callable[..., float]  # metric_fn(references, predictions) or, with groups, (..., groups=group_ids)
@@ -185,11 +184,8 @@ class SplitScorer:
     """Every metric of ``card`` on one split's gold and predictions, resampled over ``units``: ``values(draws)``
     gives each metric's value on every resample, ``scores(draws)`` the task score (mean of the score metrics)."""
 
-    def __init__(self, card: TaskCard, references: Sequence[Any], predictions: Sequence[Any], units: Units,
+    def __init__(self, card: ScoredCard, references: Sequence[Any], predictions: Sequence[Any], units: Units,
                  groups: Sequence[Any] | None = None):
-        from benchkit.evaluate import metric_options
-        from benchkit.metrics import METRICS
-
         self.card, self.units = card, units
         self.refs, self.preds = objects(references), objects(predictions)
         self.plans: list[_MetricPlan] = []
@@ -242,19 +238,15 @@ class SplitScorer:
         return np.stack([values[n] for n in names], axis=1).mean(axis=1)  # row by row, as task_score's np.mean
 
 
-def card_units(card: TaskCard, size: int, groups: Sequence[Any] | None) -> Units:
-    """The card's resampling units for one split (``evaluate.resampling_units``): groups get fresh ids per draw."""
-    from benchkit.evaluate import resampling_units
-
+def card_units(card: ScoredCard, size: int, groups: Sequence[Any] | None) -> Units:
+    """The card's resampling units for one split (``task_scores.resampling_units``): groups get fresh ids per draw."""
     return Units(size, resampling_units(card, size, groups), fresh_ids=groups is not None)
 
 
-def slow_values(card: TaskCard, references: Sequence[Any], predictions: Sequence[Any], units: Units,
+def slow_values(card: ScoredCard, references: Sequence[Any], predictions: Sequence[Any], units: Units,
                 draws: Draws, groups: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
-    """The reference path: ``evaluate.compute_metrics`` (validated, every metric from the raw examples) on each
+    """The reference path: ``task_scores.compute_metrics`` (validated, every metric from the raw examples) on each
     resample's drawn examples. What ``SplitScorer.values`` must equal."""
-    from benchkit.evaluate import compute_metrics
-
     refs, preds = objects(references), objects(predictions)
     out: dict[str, list[float]] = {}
     for row in range(len(draws.counts)):
@@ -314,20 +306,55 @@ def _check_args(n: int, m: int, resamples: int, level: float, method: str) -> CI
     return CI_METHODS.get(method)
 
 
-def split_ci(card: TaskCard, references: Sequence[Any], predictions: Sequence[Any], *, point: float,
+def _p_value(deltas: np.ndarray) -> float:
+    return min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
+
+
+UNPAIRED_UNIT = "example, each set resampled independently"
+
+
+@dataclass(frozen=True)
+class _Resampling:
+    """The settings every generic bootstrap takes, checked once, and the results they build."""
+
+    resamples: int
+    level: float
+    method: str
+    seed: int
+
+    def check(self, *sets: tuple[Sequence[Any], Sequence[Any]]) -> CIMethod:
+        """Each (references, predictions) set checked; the CI method."""
+        for references, predictions in sets:
+            interval = _check_args(len(references), len(predictions), self.resamples, self.level, self.method)
+        return interval
+
+    def ci(self, interval: CIMethod, point: float, stats: np.ndarray, unit: str) -> BootstrapCI:
+        low, high = interval(point, stats, self.level)
+        return BootstrapCI(point, low, high, self.level, self.resamples, CI_METHODS.canonical(self.method), self.seed,
+                           unit)
+
+    def difference(self, interval: CIMethod, score_a: float, score_b: float, deltas: np.ndarray,
+                   unit: str) -> PairedBootstrap:
+        difference = score_a - score_b
+        low, high = interval(difference, deltas, self.level)
+        return PairedBootstrap(difference, low, high, _p_value(deltas), score_a, score_b, self.level, self.resamples,
+                               CI_METHODS.canonical(self.method), self.seed, unit)
+
+
+def split_ci(card: ScoredCard, references: Sequence[Any], predictions: Sequence[Any], *, point: float,
              resamples: int = 1000, level: float = 0.95, method: str = "percentile", seed: int = 0,
              groups: Sequence[Any] | None = None) -> BootstrapCI:
     """CI of one split's task score over examples (or whole groups / pairs: ``card_units``); ``point`` is the task
     score on the full data. The draws are those of ``bootstrap_ci`` with the same seed and units."""
-    interval = _check_args(len(references), len(predictions), resamples, level, method)
+    settings = _Resampling(resamples, level, method, seed)
+    interval = settings.check((references, predictions))
     units = card_units(card, len(references), groups)
     draws = Draws(units, resamples)
     rng = np.random.default_rng(seed)
     for row in range(resamples):
         draws.draw(row, rng)
     stats = SplitScorer(card, references, predictions, units, groups).scores(draws)
-    low, high = interval(point, stats, level)
-    return BootstrapCI(point, low, high, level, resamples, CI_METHODS.canonical(method), seed, units.kind)
+    return settings.ci(interval, point, stats, units.kind)
 
 
 def _mean_over(values: dict[int, dict[str, dict[str, np.ndarray]]], drawn: Sequence[int],
@@ -342,14 +369,19 @@ def _mean_over(values: dict[int, dict[str, dict[str, np.ndarray]]], drawn: Seque
     return {s: {m: float(np.mean(v)) for m, v in ms.items()} for s, ms in sums.items()}
 
 
-def two_level_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, dict[str, list[Any]]],
+def _intervals(suite_values: list[float], task_values: dict[str, list[float]],
+               level: float) -> tuple[Interval | None, dict[str, Interval]]:
+    """The percentile intervals of the suite's resampled values and of each column's (columns without any left out)."""
+    return (percentile_interval(suite_values, level),
+            {c: i for c, v in task_values.items() if (i := percentile_interval(v, level)) is not None})
+
+
+def two_level_suite(suite: ScoredSuite, cards: dict[str, ScoredCard], gold: dict[str, dict[str, list[Any]]],
                     runs: dict[str, list[dict[str, list[Any]]]], groups: dict[str, dict[str, list[Any]]],
                     resamples: int, level: float, seed: int) -> tuple[Interval | None, dict[str, Interval]]:
     """The suite score's and each rule column's percentile CI: per resample and task, the runs (seeds) drawn with
     replacement, then each split's units; each drawn run's metrics on the drawn examples averaged over the drawn
     runs; the score rule applied (``release.scores.bootstrap_suite``)."""
-    from benchkit.release.scores import rule_score
-
     rng = np.random.default_rng(seed)
     tasks = list(runs)
     splits = {t: sorted({s for run in rs for s in run}) for t, rs in runs.items()}
@@ -373,11 +405,10 @@ def two_level_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, di
         suite_values.append(scored.value)
         for column, value in scored.task_scores.items():
             task_values.setdefault(column, []).append(value)
-    return (percentile_interval(suite_values, level),
-            {c: i for c, v in task_values.items() if (i := percentile_interval(v, level)) is not None})
+    return _intervals(suite_values, task_values, level)
 
 
-def two_level_metrics(card: TaskCard, gold: list[Any], runs: list[list[Any]], metrics: list[str], resamples: int,
+def two_level_metrics(card: ScoredCard, gold: list[Any], runs: list[list[Any]], metrics: list[str], resamples: int,
                       level: float, seed: int) -> dict[str, Interval]:
     """Per metric, the two-level percentile CI of one split scored by several runs: seeds with replacement, then the
     card's units (whole pairs for a pair metric such as AX-g's gender parity), averaged over the drawn seeds."""
@@ -405,13 +436,11 @@ class DropRun:
     theirs: dict[str, tuple[list[Any], list[Any]]]
 
 
-def two_level_drops(suite: Suite, cards: dict[str, TaskCard], tasks: dict[str, list[DropRun]], resamples: int,
-                    level: float, seed: int) -> tuple[Interval | None, dict[str, Interval]]:
+def two_level_drops(suite: ScoredSuite, cards: dict[str, ScoredCard], tasks: dict[str, list[DropRun]],
+                    resamples: int, level: float, seed: int) -> tuple[Interval | None, dict[str, Interval]]:
     """The CI of the suite drop (rule on the source metrics - rule on the records' metrics) and of each column's:
     per resample and task, the seeds with replacement, then for each drawn run the evaluation examples AND the
     source split's examples, each set on its own (``release.drops``)."""
-    from benchkit.release.scores import rule_score
-
     rng = np.random.default_rng(seed)
     draws = {t: [{s: (Draws(Units(len(g)), resamples), Draws(Units(len(run.theirs[s][0])), resamples))
                   for s, (g, _) in run.ours.items()} for run in rs] for t, rs in tasks.items()}
@@ -439,8 +468,7 @@ def two_level_drops(suite: Suite, cards: dict[str, TaskCard], tasks: dict[str, l
         for column, value in after.task_scores.items():
             if column in before.task_scores:
                 task_values.setdefault(column, []).append(before.task_scores[column] - value)
-    return (percentile_interval(suite_values, level),
-            {c: i for c, v in task_values.items() if (i := percentile_interval(v, level)) is not None})
+    return _intervals(suite_values, task_values, level)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -451,23 +479,17 @@ def _call(metric_fn: MetricFn, refs: np.ndarray, preds: np.ndarray, groups: np.n
     return float(metric_fn(refs, preds) if groups is None else metric_fn(refs, preds, groups=groups))
 
 
-def bootstrap_ci(
-    references: Sequence[Any],
-    predictions: Sequence[Any],
-    metric_fn: MetricFn,
-    resamples: int = 1000,
-    level: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-    groups: Sequence[Any] | None = None,
-) -> BootstrapCI:
+def bootstrap_ci(references: Sequence[Any], predictions: Sequence[Any], metric_fn: MetricFn, resamples: int = 1000,
+                 level: float = 0.95, method: str = "percentile", seed: int = 0,
+                 groups: Sequence[Any] | None = None) -> BootstrapCI:
     """Bootstrap confidence interval of ``metric_fn(references, predictions)`` over examples.
 
     With ``groups`` (one key per example, e.g. the MultiRC question of each answer) whole groups are resampled and
     ``metric_fn`` is called as ``metric_fn(refs, preds, groups=ids)`` with fresh ids per drawn group.
     Deterministic for a given ``seed``. (A card's metrics: ``split_ci``, the same draws without a call per resample.)
     """
-    interval = _check_args(len(references), len(predictions), resamples, level, method)
+    settings = _Resampling(resamples, level, method, seed)
+    interval = settings.check((references, predictions))
     refs, preds = objects(references), objects(predictions)
     point = _call(metric_fn, refs, preds, groups)
     units = Units(len(refs), groups, fresh_ids=True)
@@ -476,29 +498,17 @@ def bootstrap_ci(
     for b in range(resamples):
         idx, ids = units.expand(units.draw(rng))
         stats[b] = _call(metric_fn, refs[idx], preds[idx], ids)
-    low, high = interval(point, stats, level)
-    return BootstrapCI(point, low, high, level, resamples, CI_METHODS.canonical(method), seed, units.kind)
+    return settings.ci(interval, point, stats, units.kind)
 
 
-def _p_value(deltas: np.ndarray) -> float:
-    return min(1.0, 2 * min(float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))))
-
-
-def paired_bootstrap(
-    references: Sequence[Any],
-    preds_a: Sequence[Any],
-    preds_b: Sequence[Any],
-    metric_fn: MetricFn,
-    resamples: int = 1000,
-    level: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-    groups: Sequence[Any] | None = None,
-) -> PairedBootstrap:
+def paired_bootstrap(references: Sequence[Any], preds_a: Sequence[Any], preds_b: Sequence[Any], metric_fn: MetricFn,
+                     resamples: int = 1000, level: float = 0.95, method: str = "percentile", seed: int = 0,
+                     groups: Sequence[Any] | None = None) -> PairedBootstrap:
     """Paired bootstrap of metric(a) - metric(b): both systems are scored on the SAME resampled examples, so
     example difficulty cancels out. ``differs`` says whether the CI excludes 0; ``p_value`` is the two-sided share
     of resamples on which the sign of the difference flips (a bootstrap sign test, resolution 2 / resamples)."""
-    interval = _check_args(len(references), len(preds_a), resamples, level, method)
+    settings = _Resampling(resamples, level, method, seed)
+    interval = settings.check((references, preds_a))
     if len(preds_b) != len(preds_a):
         raise _error(f"system a has {len(preds_a)} predictions but system b has {len(preds_b)}")
     refs, a, b = objects(references), objects(preds_a), objects(preds_b)
@@ -509,29 +519,18 @@ def paired_bootstrap(
     for r in range(resamples):
         idx, ids = units.expand(units.draw(rng))
         deltas[r] = _call(metric_fn, refs[idx], a[idx], ids) - _call(metric_fn, refs[idx], b[idx], ids)
-    difference = score_a - score_b
-    low, high = interval(difference, deltas, level)
-    return PairedBootstrap(difference, low, high, _p_value(deltas), score_a, score_b, level, resamples,
-                           CI_METHODS.canonical(method), seed, units.kind)
+    return settings.difference(interval, score_a, score_b, deltas, units.kind)
 
 
-def unpaired_bootstrap(
-    references_a: Sequence[Any],
-    predictions_a: Sequence[Any],
-    references_b: Sequence[Any],
-    predictions_b: Sequence[Any],
-    metric_fn: MetricFn,
-    resamples: int = 1000,
-    level: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-) -> PairedBootstrap:
+def unpaired_bootstrap(references_a: Sequence[Any], predictions_a: Sequence[Any], references_b: Sequence[Any],
+                       predictions_b: Sequence[Any], metric_fn: MetricFn, resamples: int = 1000, level: float = 0.95,
+                       method: str = "percentile", seed: int = 0) -> PairedBootstrap:
     """Bootstrap of metric(a) - metric(b) where a and b are DIFFERENT example sets scored by one system (a GLUE dev
     split and its adversarial version): each resample draws each set with replacement on its own, since no example
     of one set corresponds to an example of the other. Same fields as ``paired_bootstrap`` (unit "example, each set
     resampled independently")."""
-    interval = _check_args(len(references_a), len(predictions_a), resamples, level, method)
-    _check_args(len(references_b), len(predictions_b), resamples, level, method)
+    settings = _Resampling(resamples, level, method, seed)
+    interval = settings.check((references_a, predictions_a), (references_b, predictions_b))
     refs_a, preds_a = objects(references_a), objects(predictions_a)
     refs_b, preds_b = objects(references_b), objects(predictions_b)
     score_a, score_b = _call(metric_fn, refs_a, preds_a, None), _call(metric_fn, refs_b, preds_b, None)
@@ -541,21 +540,16 @@ def unpaired_bootstrap(
     for r in range(resamples):
         ia, ib = units_a.draw(rng), units_b.draw(rng)
         deltas[r] = _call(metric_fn, refs_a[ia], preds_a[ia], None) - _call(metric_fn, refs_b[ib], preds_b[ib], None)
-    difference = score_a - score_b
-    low, high = interval(difference, deltas, level)
-    return PairedBootstrap(difference, low, high, _p_value(deltas), score_a, score_b, level, resamples,
-                           CI_METHODS.canonical(method), seed, "example, each set resampled independently")
+    return settings.difference(interval, score_a, score_b, deltas, UNPAIRED_UNIT)
 
 
-def unpaired_split_ci(card: TaskCard, references_a: Sequence[Any], predictions_a: Sequence[Any],
+def unpaired_split_ci(card: ScoredCard, references_a: Sequence[Any], predictions_a: Sequence[Any],
                       references_b: Sequence[Any], predictions_b: Sequence[Any], *, resamples: int = 1000,
                       level: float = 0.95, method: str = "percentile", seed: int = 0) -> PairedBootstrap:
     """``unpaired_bootstrap`` of the card's task score (the drop of an evaluation-only split from its source split),
     with the same draws, from the metrics' additive statistics."""
-    from benchkit.evaluate import task_split_score
-
-    interval = _check_args(len(references_a), len(predictions_a), resamples, level, method)
-    _check_args(len(references_b), len(predictions_b), resamples, level, method)
+    settings = _Resampling(resamples, level, method, seed)
+    interval = settings.check((references_a, predictions_a), (references_b, predictions_b))
     score_a = task_split_score(card, list(references_a), list(predictions_a))
     score_b = task_split_score(card, list(references_b), list(predictions_b))
     draws_a, draws_b = Draws(Units(len(references_a)), resamples), Draws(Units(len(references_b)), resamples)
@@ -565,7 +559,4 @@ def unpaired_split_ci(card: TaskCard, references_a: Sequence[Any], predictions_a
         draws_b.draw(row, rng)
     deltas = (SplitScorer(card, references_a, predictions_a, draws_a.units).scores(draws_a)
               - SplitScorer(card, references_b, predictions_b, draws_b.units).scores(draws_b))
-    difference = score_a - score_b
-    low, high = interval(difference, deltas, level)
-    return PairedBootstrap(difference, low, high, _p_value(deltas), score_a, score_b, level, resamples,
-                           CI_METHODS.canonical(method), seed, "example, each set resampled independently")
+    return settings.difference(interval, score_a, score_b, deltas, UNPAIRED_UNIT)

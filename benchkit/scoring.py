@@ -1,5 +1,4 @@
-"""From metric values to task scores, suite scores and seed statistics; bootstrap CIs come from ``benchkit.bootstrap``
-(its generic ``bootstrap_ci``/``paired_bootstrap``/``unpaired_bootstrap`` are re-exported here).
+"""From metric values to task scores, suite scores and seed statistics.
 
 Shapes:
 * a task's metric values: ``{metric_name: value}``;
@@ -7,19 +6,19 @@ Shapes:
   the per-split task score, so MNLI evaluated on matched + mismatched counts once as mean(m, mm) with no special case.
 
 Scoring is scale-agnostic (means only): benchkit stores metrics on [0, 1]; feeding published x100 numbers gives x100
-scores. Suite rules live in ``SCORE_RULES``; each names its convention in ``label`` because "GLUE average" means
-different things in different papers (reference section 1.3).
+scores. A suite's score follows its rule (``benchkit.score_rules``: rules as data, and the named ones); bootstrap
+CIs come from ``benchkit.bootstrap``, which sits above this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.registry import Registry
+from benchkit.score_rules import SCORE_RULES, ScoreRule
 
 TaskResult = dict[str, dict[str, float]]
 
@@ -91,24 +90,6 @@ class SuiteScoreInput:
 
 
 @dataclass(frozen=True)
-class ScoreRule:
-    """A suite aggregation convention: the mean of per-task entries.
-
-    A metric slot is a metric name or alternatives "a|b" (the first one present is used), so one rule covers e.g.
-    LEPISZCZE's f1_macro for classifiers (``f1_macro``) and taggers (``seqeval_f1_macro``).
-    """
-
-    name: str
-    label: str  # printed next to the number: says which convention this is
-    tasks: tuple[str, ...] | None = None  # the published scored set; None = the tasks the suite marks scored
-    exclude: tuple[str, ...] = ()  # scored by the suite but deliberately left out by this convention
-    metrics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # per-task slots pinned by the convention
-    default_metrics: tuple[str, ...] | None = None  # slots for tasks not in ``metrics``; None = the card's metrics
-    split_entries: tuple[str, ...] = ()  # tasks whose evaluation splits count as separate entries
-    min_splits: Mapping[str, int] = field(default_factory=dict)  # e.g. MNLI needs matched AND mismatched
-
-
-@dataclass(frozen=True)
 class SuiteScore:
     rule: str
     label: str  # the rule's label; says PARTIAL and what is missing when partial
@@ -121,9 +102,6 @@ class SuiteScore:
     def describe(self, scale: float = 100.0, decimals: int = 1) -> str:
         """One line, e.g. 'GLUE score (...): 80.5'. ``scale`` = 100 for [0, 1] values, 1 for published x100 values."""
         return f"{self.label}: {self.value * scale:.{decimals}f}"
-
-
-SCORE_RULES: Registry[ScoreRule] = Registry("score rule")
 
 
 def _slot_value(values: Mapping[str, float], slot: str, where: str) -> float:
@@ -144,7 +122,7 @@ def _entry_score(values: Mapping[str, float], slots: Sequence[str] | None, where
 
 def _selected_tasks(rule: ScoreRule, by_id: Mapping[str, TaskScoreInput]) -> list[str]:
     if rule.tasks is None:
-        return [t for t, e in by_id.items() if e.scored and t not in rule.exclude]
+        return rule.counted([t for t, e in by_id.items() if e.scored])
     # A published rule fixes its task set; a suite card that disagrees with it is a configuration error.
     extra = [t for t, e in by_id.items() if e.scored and t not in rule.tasks and t not in rule.exclude]
     unscored = [t for t in rule.tasks if t in by_id and not by_id[t].scored]
@@ -157,46 +135,60 @@ def _selected_tasks(rule: ScoreRule, by_id: Mapping[str, TaskScoreInput]) -> lis
     return list(rule.tasks)
 
 
-def suite_score(inputs: SuiteScoreInput, rule: str, *, partial: bool = False) -> SuiteScore:
-    """Aggregate task results with the named rule.
-
-    Refuses (BenchkitError naming the tasks) when a scored task has no result, unless ``partial=True``: then the
-    score is over the tasks present and is labelled PARTIAL with the missing tasks listed.
-    """
-    spec = SCORE_RULES.get(rule)
+def _by_id(inputs: SuiteScoreInput) -> dict[str, TaskScoreInput]:
     by_id: dict[str, TaskScoreInput] = {}
     for entry in inputs.tasks:
         if entry.task_id in by_id:
             raise _error(f"task '{entry.task_id}' appears twice in the suite input")
         by_id[entry.task_id] = entry
-    selected = _selected_tasks(spec, by_id)
+    return by_id
 
+
+def _missing(rule: ScoreRule, selected: list[str], by_id: Mapping[str, TaskScoreInput]) -> dict[str, str]:
+    """Selected task -> why it cannot be scored (no result, or fewer evaluation splits than the rule needs)."""
     missing: dict[str, str] = {}
     for task in selected:
         result = by_id[task].result if task in by_id else None
         if not result:
             missing[task] = "no result"
-        elif len(result) < spec.min_splits.get(task, 1):
-            missing[task] = f"needs {spec.min_splits[task]} evaluation splits, got {sorted(result)}"
+        elif len(result) < rule.min_splits.get(task, 1):
+            missing[task] = f"needs {rule.min_splits[task]} evaluation splits, got {sorted(result)}"
+    return missing
+
+
+def _entry_scores(rule: ScoreRule, tasks: list[str], by_id: Mapping[str, TaskScoreInput]) -> dict[str, float]:
+    """Entry -> score: each task's mean over its splits, or one entry per split for the rule's split entries."""
+    scores: dict[str, float] = {}
+    for task in tasks:
+        entry = by_id[task]
+        default = rule.default_metrics if rule.default_metrics is not None else entry.score_metrics
+        slots = rule.metrics.get(task, default)
+        assert entry.result is not None
+        per_split = {s: _entry_score(v, slots, f"{task} [{s}]") for s, v in entry.result.items()}
+        if task in rule.split_entries:
+            scores.update({f"{task}[{s}]": v for s, v in per_split.items()})
+        else:
+            scores[task] = float(np.mean(list(per_split.values())))
+    return scores
+
+
+def suite_score(inputs: SuiteScoreInput, rule: str | ScoreRule, *, partial: bool = False) -> SuiteScore:
+    """Aggregate task results with a rule (or the rule of that name).
+
+    Refuses (BenchkitError naming the tasks) when a scored task has no result, unless ``partial=True``: then the
+    score is over the tasks present and is labelled PARTIAL with the missing tasks listed.
+    """
+    spec = rule if isinstance(rule, ScoreRule) else SCORE_RULES.get(rule)
+    by_id = _by_id(inputs)
+    selected = _selected_tasks(spec, by_id)
+    missing = _missing(spec, selected, by_id)
     if missing and not partial:
         raise _error(
             f"cannot compute the '{spec.name}' score: missing "
             + ", ".join(f"{t} ({why})" for t, why in missing.items()),
             hint="evaluate the missing tasks, or pass partial=True for a score labelled partial",
         )
-
-    scores: dict[str, float] = {}
-    for task in selected:
-        if task in missing:
-            continue
-        entry = by_id[task]
-        slots = spec.metrics.get(task, spec.default_metrics if spec.default_metrics is not None else entry.score_metrics)
-        assert entry.result is not None
-        per_split = {s: _entry_score(v, slots, f"{task} [{s}]") for s, v in entry.result.items()}
-        if task in spec.split_entries:
-            scores.update({f"{task}[{s}]": v for s, v in per_split.items()})
-        else:
-            scores[task] = float(np.mean(list(per_split.values())))
+    scores = _entry_scores(spec, [t for t in selected if t not in missing], by_id)
     if not scores:
         raise _error(f"nothing to score with rule '{spec.name}': every scored task is missing")
 
@@ -212,101 +204,59 @@ def suite_score(inputs: SuiteScoreInput, rule: str, *, partial: bool = False) ->
     )
 
 
-_GLUE_TASKS = ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli")
-SCORE_RULES.add(
-    "glue",
-    ScoreRule(
-        "glue",
-        "GLUE score (leaderboard rule: mean of 9 task scores; MRPC/QQP = mean(F1, acc), STS-B = mean(Pearson, "
-        "Spearman), MNLI = mean(matched, mismatched); WNLI included, AX excluded)",
-        tasks=tuple(f"glue/{t}" for t in _GLUE_TASKS),
-        metrics={
-            "glue/cola": ("mcc",),
-            "glue/mrpc": ("f1", "accuracy"),
-            "glue/stsb": ("pearson", "spearman"),
-            "glue/qqp": ("f1", "accuracy"),
-            **{f"glue/{t}": ("accuracy",) for t in ("sst2", "mnli", "qnli", "rte", "wnli")},
-        },
-        min_splits={"glue/mnli": 2},
-    ),
-)
-SCORE_RULES.add(
-    "glue_paper_average",
-    ScoreRule(
-        "glue_paper_average",
-        "GLUE paper average (BERT-paper convention, NOT the leaderboard GLUE score: WNLI excluded, MNLI-m and "
-        "MNLI-mm as separate entries, one metric per task: F1 for MRPC/QQP, Spearman for STS-B, MCC for CoLA)",
-        tasks=tuple(f"glue/{t}" for t in _GLUE_TASKS if t != "wnli"),
-        exclude=("glue/wnli",),
-        metrics={
-            "glue/cola": ("mcc",),
-            "glue/mrpc": ("f1",),
-            "glue/stsb": ("spearman",),
-            "glue/qqp": ("f1",),
-            **{f"glue/{t}": ("accuracy",) for t in ("sst2", "mnli", "qnli", "rte")},
-        },
-        split_entries=("glue/mnli",),
-        min_splits={"glue/mnli": 2},
-    ),
-)
-SCORE_RULES.add(
-    "superglue",
-    ScoreRule(
-        "superglue",
-        "SuperGLUE score (mean of 8 task scores; CB = mean(macro-F1, acc), MultiRC = mean(F1a, EM), "
-        "ReCoRD = mean(F1, EM); AX-b and AX-g excluded)",
-        tasks=tuple(f"superglue/{t}" for t in ("boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc")),
-        metrics={
-            "superglue/cb": ("f1_macro", "accuracy"),
-            "superglue/multirc": ("multirc_f1a", "multirc_em"),
-            "superglue/record": ("record_f1", "record_em"),
-            **{f"superglue/{t}": ("accuracy",) for t in ("boolq", "copa", "rte", "wic", "wsc")},
-        },
-    ),
-)
-SCORE_RULES.add(
-    "klej",
-    ScoreRule(
-        "klej",
-        "KLEJ score (unweighted mean of the 9 task scores; AR = 1 - wMAE, CBD/DYK/PSC = F1 of class 1)",
-        tasks=tuple(
-            f"klej/{t}"
-            for t in ("nkjp-ner", "cdsc-e", "cdsc-r", "cbd", "polemo2.0-in", "polemo2.0-out", "dyk", "psc", "ar")
-        ),
-        metrics={
-            "klej/cdsc-r": ("spearman",),
-            "klej/ar": ("klej_ar_score",),
-            **{f"klej/{t}": ("f1",) for t in ("cbd", "dyk", "psc")},
-            **{f"klej/{t}": ("accuracy",) for t in ("nkjp-ner", "cdsc-e", "polemo2.0-in", "polemo2.0-out")},
-        },
-    ),
-)
-SCORE_RULES.add(
-    "lepiszcze",
-    ScoreRule(
-        "lepiszcze",
-        "LEPISZCZE average (mean over DATASETS, not tasks, of f1_macro; seqeval conll-mode macro F1 for taggers)",
-        default_metrics=("f1_macro|seqeval_f1_macro",),
-    ),
-)
-SCORE_RULES.add(
-    "mean",
-    ScoreRule("mean", "mean of task scores (tasks and score metrics as the suite card defines them)"),
-)
-SCORE_RULES.add(
-    "advglue",
-    ScoreRule(
-        "advglue",
-        "AdvGLUE score (leaderboard rule: mean of 5 task scores; QQP = mean(accuracy, F1), MNLI = mean(matched, "
-        "mismatched); reproduces the published scores, e.g. BERT 33.69, DeBERTa 60.86)",
-        tasks=tuple(f"advglue/{t}" for t in ("sst2", "qqp", "mnli", "qnli", "rte")),
-        metrics={
-            "advglue/qqp": ("accuracy", "f1"),
-            **{f"advglue/{t}": ("accuracy",) for t in ("sst2", "mnli", "qnli", "rte")},
-        },
-        min_splits={"advglue/mnli": 2},
-    ),
-)
+# ---------------------------------------------------------------------------------------------------------------
+# a suite's score under its own rule
+
+
+class ScoredTask(Protocol):
+    """What a suite score needs of a task card (``cards.schema.TaskCard`` has it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def score_metrics(self) -> Sequence[str] | None: ...
+
+
+class SuiteTaskFlag(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def scored(self) -> bool: ...
+
+
+class ScoredSuiteCard(Protocol):
+    @property
+    def tasks(self) -> Sequence[SuiteTaskFlag]: ...
+
+    @property
+    def rule(self) -> ScoreRule: ...
+
+
+class ScoredSuite(Protocol):
+    """What a suite score needs of a loaded suite (``cards.catalog.Suite`` has it): its card's scored flags and
+    rule, and its task cards' score metrics."""
+
+    @property
+    def card(self) -> ScoredSuiteCard: ...
+
+    @property
+    def tasks(self) -> Sequence[ScoredTask]: ...
+
+
+def _rule_inputs(suite: ScoredSuite, results: Mapping[str, TaskResult]) -> SuiteScoreInput:
+    # Each card's score_metrics travel with it: a rule that does not pin a task's metrics (``mean``) averages exactly
+    # those, not every metric the card reports (CoNLL: entity F1, not F1 with precision, recall and per-type F1).
+    scored = {t.id: t.scored for t in suite.card.tasks}
+    return SuiteScoreInput(tuple(TaskScoreInput(card.id, results.get(card.id), scored=scored.get(card.id, True),
+                                                score_metrics=tuple(card.score_metrics) if card.score_metrics else None)
+                                 for card in suite.tasks))
+
+
+def rule_score(suite: ScoredSuite, results: Mapping[str, TaskResult]) -> SuiteScore:
+    """The suite's score rule on task -> split -> metric values (partial: labelled, not refused)."""
+    return suite_score(_rule_inputs(suite, results), suite.card.rule, partial=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -342,24 +292,3 @@ def aggregate_seeds(results: Sequence[Mapping[str, Mapping[str, float]]]) -> dic
         split: {metric: seed_stats([r[split][metric] for r in results]) for metric in metrics}
         for split, metrics in shape.items()
     }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# bootstrap: the one resampling engine lives in benchkit.bootstrap; its generic API is kept importable from here
-
-from benchkit.bootstrap import (
-    CI_METHODS,
-    BootstrapCI,
-    CIMethod,
-    MetricFn,
-    PairedBootstrap,
-    bootstrap_ci,
-    paired_bootstrap,
-    unpaired_bootstrap,
-)
-
-__all__ = [
-    "CI_METHODS", "SCORE_RULES", "BootstrapCI", "CIMethod", "MetricFn", "PairedBootstrap", "ScoreRule", "SeedStats",
-    "SuiteScore", "SuiteScoreInput", "TaskResult", "TaskScoreInput", "aggregate_seeds", "bootstrap_ci",
-    "paired_bootstrap", "result_score", "seed_stats", "suite_score", "task_score", "unpaired_bootstrap",
-]

@@ -18,19 +18,22 @@ from benchkit.bootstrap import (
     DropRun,
     SplitScorer,
     Units,
+    bootstrap_ci,
     card_units,
+    percentile_interval,
     slow_values,
     split_ci,
     two_level_drops,
     two_level_metrics,
     two_level_suite,
+    unpaired_bootstrap,
     unpaired_split_ci,
 )
 from benchkit.cards import catalog
-from benchkit.evaluate import compute_metrics, evaluate_split, resampling_units, task_split_score
 from benchkit.metrics import METRICS
-from benchkit.release.scores import percentile_interval, rule_score
-from benchkit.scoring import bootstrap_ci, unpaired_bootstrap
+from benchkit.scoring import rule_score
+from benchkit.split_evaluation import evaluate_split
+from benchkit.task_scores import compute_metrics, resampling_units, task_split_score
 
 TYPES = ("PER", "LOC", "ORG", "MISC")
 

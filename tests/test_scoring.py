@@ -13,13 +13,12 @@ import pytest
 
 from benchkit.errors import BenchkitError
 from benchkit.metrics import compute_metric
+from benchkit.bootstrap import bootstrap_ci, paired_bootstrap
+from benchkit.score_rules import SCORE_RULES
 from benchkit.scoring import (
-    SCORE_RULES,
     SuiteScoreInput,
     TaskScoreInput,
     aggregate_seeds,
-    bootstrap_ci,
-    paired_bootstrap,
     result_score,
     seed_stats,
     suite_score,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from benchkit.cards.columns import computed, template_columns
 from benchkit.cards.paths import climbs_out
@@ -19,7 +19,7 @@ from benchkit.contracts.word_splitters import WORD_SPLITTERS
 from benchkit.errors import did_you_mean
 from benchkit.metrics import METRICS
 from benchkit.registry import Registry
-from benchkit.scoring import SCORE_RULES
+from benchkit.score_rules import SCORE_RULES, RuleDataError, ScoreRule
 from benchkit.submission_formats import SUBMISSION_FORMATS
 from benchkit.task_types import TASK_TYPES, TaskType
 
@@ -666,6 +666,13 @@ class SuiteTask(Strict):
     _v_version = field_validator("version")(lambda cls, v: _version(v))
 
 
+def _parsed_rule(name: str, data: dict[str, Any]) -> ScoreRule:
+    try:
+        return ScoreRule.from_data(name, data)
+    except RuleDataError as err:
+        raise CardValueError(str(err), err.hint, err.loc) from None
+
+
 class SuiteCard(Strict):
     id: str
     version: str
@@ -676,7 +683,10 @@ class SuiteCard(Strict):
     citation: str | None = None
     # Empty only while a suite is scaffolded (benchkit new suite; benchkit new task adds each task here).
     tasks: list[SuiteTask] = []
-    score_rule: str
+    # The score rule as data (benchkit.score_rules: which metrics of which tasks count, how they average); without
+    # it, score_rule names a registered rule. Declared before score_rule, whose check reads it.
+    score: dict[str, Any] | None = None
+    score_rule: str  # the rule's name, printed in manifests and leaderboards
     submission_format: str | None = None
     # Where test predictions are submitted (the benchmark's server keeps the test labels); None: no server.
     submission_url: str | None = None
@@ -709,10 +719,44 @@ class SuiteCard(Strict):
     def _languages(cls, value: list[str]) -> list[str]:
         return [_language(v) for v in value]
 
+    _rule: ScoreRule = PrivateAttr()
+
+    @field_validator("score")
+    @classmethod
+    def _rule_data(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            _parsed_rule("", value)
+        return value
+
     @field_validator("score_rule")
     @classmethod
-    def _known_rule(cls, value: str) -> str:
-        return _in_registry(SCORE_RULES, value)
+    def _known_rule(cls, value: str, info: ValidationInfo) -> str:
+        # A rule stated as data may take any name; a bare name must be registered (and "score" absent from
+        # info.data means its data failed, already reported).
+        return _in_registry(SCORE_RULES, value) if "score" in info.data and info.data["score"] is None else value
+
+    @model_validator(mode="after")
+    def _the_rule(self) -> SuiteCard:
+        """The card's rule: its data, naming only tasks of the suite, and the registered rule of its name if any."""
+        if self.score is None:
+            self._rule = SCORE_RULES.get(self.score_rule)
+            return self
+        rule = _parsed_rule(self.score_rule, self.score)
+        listed = {t.id for t in self.tasks}
+        for task, loc in rule.task_ids():
+            if task not in listed:
+                raise CardValueError(f"the score rule names '{task}', which is not a task of this suite",
+                                     did_you_mean(task, sorted(listed)) or "list it under tasks:", ("score", *loc))
+        if self.score_rule in SCORE_RULES and SCORE_RULES.get(self.score_rule) != rule:
+            raise CardValueError(f"score_rule '{self.score_rule}' is a registered rule, and this card's score data "
+                                 "state another one", "give the card's rule a name of its own", ("score_rule",))
+        self._rule = rule
+        return self
+
+    @property
+    def rule(self) -> ScoreRule:
+        """The suite's score rule (``benchkit.score_rules.ScoreRule``)."""
+        return self._rule
 
     _v_submission = field_validator("submission_format")(
         lambda cls, v: None if v is None else _in_registry(SUBMISSION_FORMATS, v))

@@ -21,6 +21,7 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.errors import BenchkitError, Problem
 from benchkit.release.collect import Run
+from benchkit.scoring import rule_score
 
 
 @dataclass
@@ -56,8 +57,6 @@ def _source_examples(run: Run, split: str) -> tuple[list[Any], list[Any]]:
 
 def summarize_drops(suite: Suite, by_task: dict[str, list[Run]], gold: Any, settings: Any) -> DropSummary | None:
     """The entry's drop (None: no run of it has drops). ``gold`` is the release's ``scores.GoldData`` (None: no CI)."""
-    from benchkit.release.scores import rule_score
-
     tasks = {t: rs for t, rs in by_task.items() if rs and all(r.record.drops for r in rs)}
     if not tasks:
         return None

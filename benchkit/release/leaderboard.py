@@ -29,7 +29,7 @@ from benchkit.release.scores import (
     selection_summary,
     selection_text,
 )
-from benchkit.scoring import SCORE_RULES, SeedStats
+from benchkit.scoring import SeedStats
 
 
 def pct(value: float | None, digits: int = 2) -> str:
@@ -381,7 +381,7 @@ def diagnostics_text(suite: Suite, entries: list[Entry]) -> str:
 def context(suite: Suite, entries: list[Entry], version: str, created: str, ci: CISettings,
             kit: dict[str, Any]) -> dict[str, Any]:
     columns, rows = table(suite, entries)
-    rule = SCORE_RULES.get(suite.card.score_rule)
+    rule = suite.card.rule
     selection = selection_summary([run for entry in entries for run in entry.runs])  # the release's protocols
     diagnostics = diagnostics_text(suite, entries)
     from benchkit.release.drops import note

@@ -24,7 +24,8 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.release.collect import Run, entry_key
-from benchkit.scoring import SeedStats, SuiteScore, SuiteScoreInput, TaskScoreInput, seed_stats, suite_score
+from benchkit.release.drops import summarize_drops
+from benchkit.scoring import SeedStats, SuiteScore, rule_score, seed_stats
 from benchkit.contracts.run_records import MethodRef, ModelRef
 
 CI_METHOD = "percentile"
@@ -150,21 +151,6 @@ def slug_for(model: str, method: str, options: dict[str, Any]) -> str:
     return slug
 
 
-def _rule_inputs(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScoreInput:
-    # Each card's score_metrics travel with it: a rule that does not pin a task's metrics (``mean``) averages exactly
-    # those, not every metric the card reports (CoNLL: entity F1, not F1 with precision, recall and per-type F1).
-    scored = {t.id: t.scored for t in suite.card.tasks}
-    return SuiteScoreInput(tuple(TaskScoreInput(card.id, results.get(card.id), scored=scored.get(card.id, True),
-                                                score_metrics=tuple(card.score_metrics) if card.score_metrics else None)
-                                 for card in suite.tasks))
-
-
-def rule_score(suite: Suite, results: dict[str, dict[str, dict[str, float]]]) -> SuiteScore:
-    """The suite's score rule on task -> split -> metric values (partial: labelled, not refused)."""
-    return suite_score(_rule_inputs(suite, results), suite.card.score_rule, partial=True)
-
-
-
 def _metric_means(runs: list[Run]) -> dict[str, dict[str, float]]:
     splits: dict[str, dict[str, list[float]]] = {}
     for run in runs:
@@ -226,8 +212,6 @@ def summarize(suite: Suite, runs: list[Run], gold: GoldData | None, ci: CISettin
                 if column in entry.tasks:
                     entry.tasks[column].ci = interval
         entry.diagnostics = summarize_diagnostics(suite, group, gold, ci)
-        from benchkit.release.drops import summarize_drops
-
         entry.drop = summarize_drops(suite, by_task, gold, ci)
         entries.append(entry)
     entries.sort(key=lambda e: (e.suite.partial, -_finite(e.suite.value), e.model.name, e.method.name))
@@ -324,19 +308,12 @@ class GoldData:
     groups: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
 
-def percentile_interval(values: list[float], level: float) -> tuple[float, float] | None:
-    """The central ``level`` percentile interval of bootstrap draws (non-finite draws dropped); None without any."""
-    from benchkit.bootstrap import percentile_interval as interval
-
-    return interval(values, level)
-
-
 def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
     """Read gold dev targets and every run's dev predictions (validated: ids must match the gold split), and the
     same for the diagnostics the runs scored (companion tasks of the suite)."""
     from benchkit.errors import BenchkitError, Problem
-    from benchkit.evaluate import gold_groups, gold_targets
-    from benchkit.loading import load_frames
+    from benchkit.task_scores import gold_groups, gold_targets
+    from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
 
     cards = {card.id: card for card in suite.tasks}
