@@ -13,6 +13,7 @@ from benchkit.cards.roots import suite_ids, suite_path, task_path
 from benchkit.cards.schema import SuiteCard, TaskCard
 from benchkit.contracts.formats import FORMATS
 from benchkit.errors import BenchkitError, Problem
+from benchkit.score_rules import unknown_slots
 
 
 @lru_cache(maxsize=None)
@@ -87,9 +88,28 @@ def load_suite(ref: str) -> Suite:
                 line=where[1], field=f"tasks[{index}].version",
                 hint="pin the card's version in the suite, or restore the pinned card"))
         tasks.append(task)
+    problems.extend(_rule_problems(card, tasks, path, lines))
     if problems:
         raise BenchkitError(*problems)
     return Suite(card, path, tuple(tasks))
+
+
+def _rule_problems(card: SuiteCard, tasks: list[TaskCard], path: Path,
+                   lines: dict[tuple[str | int, ...], tuple[str, int]]) -> list[Problem]:
+    """Each metric of the card's score data that a scored task's card does not report (a named rule is the
+    registry's: checked when it was written)."""
+    if card.score is None:
+        return []
+    scored = {t.id for t in card.tasks if t.scored}
+    keys = {task.id: [m.key for m in task.metrics] for task in tasks if task.id in scored}
+    problems: list[Problem] = []
+    for task, slot, loc in unknown_slots(card.rule, keys):
+        where = lines.get(("score", *loc), (str(path), None))
+        problems.append(Problem(f"the score rule counts metric '{slot}' of {task}, which its card does not report",
+                                file=where[0], line=where[1],
+                                field="score" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc),
+                                hint=f"{task} reports: {', '.join(keys[task])}"))
+    return problems
 
 
 def is_suite_ref(ref: str) -> bool:
