@@ -7,7 +7,6 @@ offending ids, so a user can fix a whole file in one go.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.sources.base import raw_key
+from benchkit.sources.jsonfiles import json_lines
 from benchkit.task_types import TASK_TYPES
 
 if TYPE_CHECKING:
@@ -63,13 +63,9 @@ def read_predictions(path: Path, card: TaskCard, gold: "pd.DataFrame") -> list[A
         raise BenchkitError(Problem(f"not UTF-8: {err.reason}", file=file, hint="write predictions as UTF-8 JSONL")) from None
     problems: list[Problem] = []
     items: list[tuple[int, Any, Any]] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(Problem(f"invalid JSON: {err.msg}", file=file, line=number,
+    for number, obj, error in json_lines(text):
+        if error is not None:
+            problems.append(Problem(f"invalid JSON: {error.msg}", file=file, line=number,
                                     hint='each line is one object: {"id": ..., "prediction": ...}'))
             continue
         if not isinstance(obj, dict) or "id" not in obj or "prediction" not in obj:

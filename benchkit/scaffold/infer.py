@@ -300,15 +300,7 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
                                     hint=f"name it: --label COLUMN; the columns are: "
                                          f"{', '.join(c.name for c in columns)}"))
     if not read.get("header", True):  # a file without a header: name the columns by their roles
-        names = [c.name for c in columns]
-        renames = {label_column.name: "label", texts[0].name: "text"}
-        if len(texts) > 1:
-            renames[texts[1].name] = "text_pair"
-        if id_column is not None:
-            renames[id_column.name] = "id"
-        read["columns"] = [renames.get(n, n) for n in names]
-        for column in (label_column, *texts, *( [id_column] if id_column else [])):
-            column.name = renames[column.name]
+        _name_by_role(read, columns, id_column, label_column, texts)
         label_guess = Guess(label_column.name, label_guess.sure, label_guess.why)
         text_guess = Guess([c.name for c in texts], text_guess.sure, text_guess.why)
     fields: dict[str, Any] = {"text": texts[0].name}
@@ -320,27 +312,55 @@ def _table_task(out: Inferred, train: Sniffed, sniffed: dict[str, Sniffed], text
         out.note(("fields", "id"), id_guess, "id column")  # type: ignore[arg-type]
     out.note(("fields", "label"), label_guess, "label column")  # type: ignore[arg-type]
     out.note(("fields", "text"), text_guess, "text column(s)")
-    regression = (not label_column.integral and label_column.numeric) or (
-        label_column.numeric and label_column.distinct > 20)
-    if task_type:
-        kind = Guess(task_type, "certain", "given with --type")
-    elif regression:
-        kind = Guess("regression", "likely", f"the label holds {label_column.distinct} distinct numbers")
-    elif len(texts) > 1:
-        kind = Guess("text_pair_classification", "likely", f"two text columns and {label_column.distinct} labels")
-    else:
-        kind = Guess("single_text_classification", "likely", f"one text column and {label_column.distinct} labels")
+    kind = _table_type(task_type, label_column, texts)
     card["type"] = kind.value
     out.note(("type",), kind, "task type")
     card["fields"] = fields
     card["_label_column"] = (label_column.name, label_column.index)
     if kind.value == "regression":
-        values = [float(v) for v in label_column.present]
-        card["value_range"] = [min(values), max(values)]
-        out.notes[("value_range",)] = f"guess: the smallest and largest score in {base}; widen it to the scale's ends"
-        _metrics(out, ["pearson", "spearman"], ["pearson", "spearman"],
-                 "regression: the task score is the mean of Pearson and Spearman correlation (as GLUE scores STS-B)")
-        return
+        _regression_target(out, label_column, base)
+    else:
+        _class_labels(out, label_column, sniffed, base)
+
+
+def _name_by_role(read: dict[str, Any], columns: list[Column], id_column: Column | None, label_column: Column,
+                  texts: list[Column]) -> None:
+    """A file without a header: its columns are named by their roles (label, text, text_pair, id) in ``read``."""
+    names = [c.name for c in columns]
+    renames = {label_column.name: "label", texts[0].name: "text"}
+    if len(texts) > 1:
+        renames[texts[1].name] = "text_pair"
+    if id_column is not None:
+        renames[id_column.name] = "id"
+    read["columns"] = [renames.get(n, n) for n in names]
+    for column in (label_column, *texts, *([id_column] if id_column else [])):
+        column.name = renames[column.name]
+
+
+def _table_type(task_type: str | None, label_column: Column, texts: list[Column]) -> Guess:
+    """The task type: given, else regression for a label of many numbers, else classification of one or two texts."""
+    regression = (not label_column.integral and label_column.numeric) or (
+        label_column.numeric and label_column.distinct > 20)
+    if task_type:
+        return Guess(task_type, "certain", "given with --type")
+    if regression:
+        return Guess("regression", "likely", f"the label holds {label_column.distinct} distinct numbers")
+    if len(texts) > 1:
+        return Guess("text_pair_classification", "likely", f"two text columns and {label_column.distinct} labels")
+    return Guess("single_text_classification", "likely", f"one text column and {label_column.distinct} labels")
+
+
+def _regression_target(out: Inferred, label_column: Column, base: str) -> None:
+    values = [float(v) for v in label_column.present]
+    out.card["value_range"] = [min(values), max(values)]
+    out.notes[("value_range",)] = f"guess: the smallest and largest score in {base}; widen it to the scale's ends"
+    _metrics(out, ["pearson", "spearman"], ["pearson", "spearman"],
+             "regression: the task score is the mean of Pearson and Spearman correlation (as GLUE scores STS-B)")
+
+
+def _class_labels(out: Inferred, label_column: Column, sniffed: dict[str, Sniffed], base: str) -> None:
+    """The label set (every labelled split's values) and the metrics its balance calls for."""
+    card = out.card
     values = set(label_column.present)
     for info in sniffed.values():  # labels seen in any labelled split
         if info.read.get("header") and info.read["header"].value:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from benchkit.errors import BenchkitError, Problem
@@ -22,18 +23,28 @@ def _frame(objects: list[dict[str, Any]]):
     return pd.DataFrame.from_records(objects, columns=list(columns)).astype(object)
 
 
+def json_lines(text: str) -> Iterator[tuple[int, Any, json.JSONDecodeError | None]]:
+    """Each non-blank line of a JSON Lines text: (its 1-based number, its value, None), or (number, None, the
+    error) for a line that is not JSON. Readers of data files and of predictions files word their problems."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield number, None, err
+            continue
+        yield number, value, None
+
+
 def read_jsonl(path: str, options: "ReadOptions", source: "Source") -> RawTable:
     text = read_text(path, options.encoding)
     objects: list[dict[str, Any]] = []
     locations: list[int] = []
     problems: list[Problem] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(Problem(f"invalid JSON: {err.msg} at column {err.colno}", file=path, line=number,
+    for number, obj, error in json_lines(text):
+        if error is not None:
+            problems.append(Problem(f"invalid JSON: {error.msg} at column {error.colno}", file=path, line=number,
                                     hint="each line must hold one complete JSON object"))
             continue
         if not isinstance(obj, dict):
