@@ -69,6 +69,11 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
+def add_metric(metric: Metric, *, aliases: tuple[str, ...] = ()) -> Metric:
+    """Register ``metric`` under its own name."""
+    return METRICS.add(metric.name, metric, aliases=aliases)
+
+
 @dataclass(frozen=True)
 class InputKindSpec:
     """How to check one input kind; ``check`` raises BenchkitError on the first bad item."""

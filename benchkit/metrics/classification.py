@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import METRICS, AdditiveStats, Metric
+from benchkit.metrics.base import AdditiveStats, Metric, add_metric
 
 
 def _array(values: Sequence[str]) -> np.ndarray:
@@ -180,24 +180,11 @@ def mcc_stats(references: Sequence[str], predictions: Sequence[str],
     return AdditiveStats(cells, value)
 
 
-METRICS.add(
-    "accuracy",
-    Metric("accuracy", "labels", accuracy, description="fraction of exact label matches", options=("labels",),
-           additive=accuracy_stats),
-    aliases=("acc",),
-)
-METRICS.add(
-    "f1",
-    Metric(
-        "f1",
-        "labels",
-        f1,
-        description="F1 of the named positive label (binary F1; MRPC/QQP 'equivalent'/'duplicate', KLEJ '1')",
-        options=("positive_label", "labels"),
-        required_options=("positive_label",),
-        additive=f1_stats,
-    ),
-)
+add_metric(Metric("accuracy", "labels", accuracy, description="fraction of exact label matches", options=("labels",),
+                  additive=accuracy_stats), aliases=("acc",))
+add_metric(Metric("f1", "labels", f1,
+                  description="F1 of the named positive label (binary F1; MRPC/QQP 'equivalent'/'duplicate', KLEJ '1')",
+                  options=("positive_label", "labels"), required_options=("positive_label",), additive=f1_stats))
 _F1_DESCRIPTIONS = {
     "macro": "unweighted mean of per-class F1; with `labels` over ALL those labels (absent ones count 0: SuperGLUE CB), "
     "without `labels` over the labels present (HF evaluate / LEPISZCZE)",
@@ -205,20 +192,9 @@ _F1_DESCRIPTIONS = {
     "weighted": "per-class F1 weighted by reference support",
 }
 for _average, _description in _F1_DESCRIPTIONS.items():
-    METRICS.add(
-        f"f1_{_average}",
-        Metric(f"f1_{_average}", "labels", _f1_average(_average), description=_description, options=("labels",),
-               additive=_f1_average_stats(_average)),
-    )
-METRICS.add(
-    "mcc",
-    Metric(
-        "mcc",
-        "labels",
-        mcc,
-        description="Matthews correlation (K-class R_K for GLUE AX); constant predictions give 0.0 as in sklearn",
-        options=("labels",),
-        additive=mcc_stats,
-    ),
-    aliases=("matthews_correlation", "r3"),
-)
+    add_metric(Metric(f"f1_{_average}", "labels", _f1_average(_average), description=_description, options=("labels",),
+                      additive=_f1_average_stats(_average)))
+add_metric(Metric(
+    "mcc", "labels", mcc,
+    description="Matthews correlation (K-class R_K for GLUE AX); constant predictions give 0.0 as in sklearn",
+    options=("labels",), additive=mcc_stats), aliases=("matthews_correlation", "r3"))

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import INPUT_KINDS, METRICS, AdditiveStats, InputKindSpec, Metric, fail
+from benchkit.metrics.base import INPUT_KINDS, AdditiveStats, InputKindSpec, Metric, add_metric, fail
 
 
 def _check_pairs(references: Sequence[object], predictions: Sequence[object]) -> None:
@@ -45,15 +45,6 @@ def gender_parity_stats(references: Sequence[str], predictions: Sequence[str],
     return AdditiveStats(stats, lambda summed: summed[:, 0] / summed[:, 1])
 
 
-METRICS.add(
-    "gender_parity",
-    Metric(
-        "gender_parity",
-        "pairs",
-        gender_parity,
-        description="AX-g: fraction of consecutive prediction pairs (2i, 2i+1) that agree",
-        options=("labels",),
-        additive=gender_parity_stats,
-        pairs_share="text_pair",
-    ),
-)
+add_metric(Metric("gender_parity", "pairs", gender_parity,
+                  description="AX-g: fraction of consecutive prediction pairs (2i, 2i+1) that agree",
+                  options=("labels",), additive=gender_parity_stats, pairs_share="text_pair"))

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import METRICS, AdditiveStats, Metric
+from benchkit.metrics.base import AdditiveStats, Metric, add_metric
 
 
 def klej_ar_score(references: Sequence[float], predictions: Sequence[float]) -> float:
@@ -38,13 +38,6 @@ def klej_ar_stats(references: Sequence[float], predictions: Sequence[float]) -> 
     return AdditiveStats(stats, value)
 
 
-METRICS.add(
-    "klej_ar_score",
-    Metric(
-        "klej_ar_score",
-        "scores",
-        klej_ar_score,
-        description="KLEJ AR: 1 - macro-over-true-rating MAE on ratings rescaled by (y-1)/4, no clipping",
-        additive=klej_ar_stats,
-    ),
-)
+add_metric(Metric("klej_ar_score", "scores", klej_ar_score,
+                  description="KLEJ AR: 1 - macro-over-true-rating MAE on ratings rescaled by (y-1)/4, no clipping",
+                  additive=klej_ar_stats))

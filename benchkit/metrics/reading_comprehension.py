@@ -16,7 +16,7 @@ from typing import Any, Callable, Hashable, Mapping, Sequence
 import numpy as np
 
 from benchkit.errors import did_you_mean
-from benchkit.metrics.base import METRICS, OPTION_CHECKS, AdditiveStats, Metric, fail
+from benchkit.metrics.base import OPTION_CHECKS, AdditiveStats, Metric, add_metric, fail
 from benchkit.metrics.classification import _share, f1_stats
 from benchkit.metrics.classification import f1 as _binary_f1
 from benchkit.registry import Registry
@@ -162,48 +162,18 @@ def multirc_em_stats(references: Sequence[str], predictions: Sequence[str], grou
     return AdditiveStats(stats, lambda summed: summed[:, 0] / summed[:, 1])
 
 
-METRICS.add(
-    "exact_match",
-    Metric(
-        "exact_match",
-        "labels",
-        exact_match,
-        description="string equality after the `normalize` option (none|strip|lower|squad)",
-        options=("normalize",),
-        additive=exact_match_stats,
-    ),
-    aliases=("em",),
-)
-METRICS.add(
-    "record_f1",
-    Metric("record_f1", "grouped_answers", record_f1, description="ReCoRD: max-over-gold SQuAD token F1, mean over queries",
-           additive=_record_stats(_token_f1)),
-)
-METRICS.add(
-    "record_em",
-    Metric("record_em", "grouped_answers", record_em, description="ReCoRD: max-over-gold normalised exact match",
-           additive=_record_stats(_token_em)),
-)
-METRICS.add(
-    "multirc_f1a",
-    Metric(
-        "multirc_f1a",
-        "grouped_labels",
-        multirc_f1a,
-        description="MultiRC F1a: binary F1 over all answer options, positive label 'True'",
-        options=("positive_label", "groups", "labels"),
-        additive=multirc_f1a_stats,
-    ),
-)
-METRICS.add(
-    "multirc_em",
-    Metric(
-        "multirc_em",
-        "grouped_labels",
-        multirc_em,
-        description="MultiRC EM: fraction of questions (option `groups`: one question key per answer) fully correct",
-        options=("groups", "labels"),
-        required_options=("groups",),
-        additive=multirc_em_stats,
-    ),
-)
+add_metric(Metric("exact_match", "labels", exact_match,
+                  description="string equality after the `normalize` option (none|strip|lower|squad)",
+                  options=("normalize",), additive=exact_match_stats), aliases=("em",))
+add_metric(Metric("record_f1", "grouped_answers", record_f1,
+                  description="ReCoRD: max-over-gold SQuAD token F1, mean over queries",
+                  additive=_record_stats(_token_f1)))
+add_metric(Metric("record_em", "grouped_answers", record_em, description="ReCoRD: max-over-gold normalised exact match",
+                  additive=_record_stats(_token_em)))
+add_metric(Metric("multirc_f1a", "grouped_labels", multirc_f1a,
+                  description="MultiRC F1a: binary F1 over all answer options, positive label 'True'",
+                  options=("positive_label", "groups", "labels"), additive=multirc_f1a_stats))
+add_metric(Metric(
+    "multirc_em", "grouped_labels", multirc_em,
+    description="MultiRC EM: fraction of questions (option `groups`: one question key per answer) fully correct",
+    options=("groups", "labels"), required_options=("groups",), additive=multirc_em_stats))

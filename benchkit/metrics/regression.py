@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchkit.metrics.base import METRICS, AdditiveStats, Metric, undefined
+from benchkit.metrics.base import AdditiveStats, Metric, add_metric, undefined
 
 
 def _correlation(name: str, statistic: Callable[[np.ndarray, np.ndarray], float]):
@@ -98,14 +98,7 @@ def spearman_weighted(references: Sequence[float], predictions: Sequence[float])
     return value
 
 
-METRICS.add(
-    "pearson",
-    Metric("pearson", "scores", pearson, description="Pearson r on raw outputs (no clipping); undefined -> 0.0",
-           additive=pearson_stats),
-)
-METRICS.add(
-    "spearman",
-    Metric("spearman", "scores", spearman, description="Spearman rho on raw outputs; undefined -> 0.0",
-           weighted=spearman_weighted),
-    aliases=("spearmanr",),
-)
+add_metric(Metric("pearson", "scores", pearson, description="Pearson r on raw outputs (no clipping); undefined -> 0.0",
+                  additive=pearson_stats))
+add_metric(Metric("spearman", "scores", spearman, description="Spearman rho on raw outputs; undefined -> 0.0",
+                  weighted=spearman_weighted), aliases=("spearmanr",))

@@ -18,14 +18,15 @@ a warning, for every average, instead of seqeval's nan for the macro average.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from benchkit.errors import did_you_mean
-from benchkit.metrics.base import METRICS, OPTION_CHECKS, AdditiveStats, Metric, fail, undefined
+from benchkit.metrics.base import OPTION_CHECKS, AdditiveStats, Metric, add_metric, fail, undefined
 from benchkit.registry import Registry
 
 Mode = str  # "conll" | "strict"
@@ -103,6 +104,25 @@ def _prepare(references: Sequence[Sequence[str]], predictions: Sequence[Sequence
     return y_true, y_pred, None
 
 
+def _seqeval_inputs(references: Sequence[Sequence[str]], predictions: Sequence[Sequence[str]], mode: Mode,
+                    scheme: str | None, **kwargs: Any) -> tuple[list[list[str]], list[list[str]], Any, dict[str, Any]]:
+    """The tags as ``_prepare`` chunks them, the strict scheme class (None: conll mode) and seqeval's keyword arguments
+    (``kwargs``, zero_division 0, and strict mode with its scheme)."""
+    y_true, y_pred, strict = _prepare(references, predictions, mode, scheme)
+    options: dict[str, Any] = {**kwargs, "zero_division": 0}
+    if strict is not None:
+        options.update(mode="strict", scheme=strict)
+    return y_true, y_pred, strict, options
+
+
+@contextmanager
+def _quiet_seqeval() -> Iterator[None]:
+    """seqeval warns on every tag without a chunk prefix ("O"-like tags of plain schemes): expected here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+        yield
+
+
 def _seqeval(score: str, average: str):
     def compute(
         references: Sequence[Sequence[str]],
@@ -112,12 +132,8 @@ def _seqeval(score: str, average: str):
     ) -> float:
         import seqeval.metrics
 
-        y_true, y_pred, strict = _prepare(references, predictions, mode, scheme)
-        kwargs: dict[str, Any] = {"average": average, "zero_division": 0}
-        if strict is not None:
-            kwargs.update(mode="strict", scheme=strict)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+        y_true, y_pred, strict, kwargs = _seqeval_inputs(references, predictions, mode, scheme, average=average)
+        with _quiet_seqeval():
             if not _has_entities(y_true + y_pred, strict):
                 return undefined(f"seqeval {score} ({average})", "no entities in references nor predictions", 0.0)
             return float(getattr(seqeval.metrics, f"{score}_score")(y_true, y_pred, **kwargs))
@@ -202,17 +218,9 @@ def _seqeval_stats(score: str, average: str):
 for _score in ("f1", "precision", "recall"):
     for _average in ("micro", "macro", "weighted"):
         _name = f"seqeval_{_score}" if _average == "micro" else f"seqeval_{_score}_{_average}"
-        METRICS.add(
-            _name,
-            Metric(
-                _name,
-                "tags",
-                _seqeval(_score, _average),
-                description=f"span-level {_score}, {_average} average over entity types (seqeval)",
-                options=("mode", "scheme"),
-                additive=_seqeval_stats(_score, _average),
-            ),
-        )
+        add_metric(Metric(_name, "tags", _seqeval(_score, _average),
+                          description=f"span-level {_score}, {_average} average over entity types (seqeval)",
+                          options=("mode", "scheme"), additive=_seqeval_stats(_score, _average)))
 
 
 def _check_entity_type(value: Any, _r: Sequence[Any], _p: Sequence[Any], _o: Mapping[str, Any]) -> None:
@@ -232,12 +240,8 @@ def seqeval_f1_type(references: Sequence[Sequence[str]], predictions: Sequence[S
 
     if entity_type is None:  # compute_metric reports this with a hint
         raise ValueError("seqeval_f1_type needs entity_type")
-    y_true, y_pred, strict = _prepare(references, predictions, mode, scheme)
-    kwargs: dict[str, Any] = {"output_dict": True, "zero_division": 0}
-    if strict is not None:
-        kwargs.update(mode="strict", scheme=strict)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*seems not to be NE tag", category=UserWarning)
+    y_true, y_pred, _, kwargs = _seqeval_inputs(references, predictions, mode, scheme, output_dict=True)
+    with _quiet_seqeval():
         report = seqeval.metrics.classification_report(y_true, y_pred, **kwargs)
     if entity_type not in report:
         return undefined(f"seqeval F1 of {entity_type}", "the type occurs in neither references nor predictions", 0.0)
@@ -257,7 +261,7 @@ def seqeval_f1_type_stats(references: Sequence[Sequence[str]], predictions: Sequ
                          lambda summed: _prf(summed[:, 0], summed[:, 1], summed[:, 2])["f1"])
 
 
-METRICS.add("seqeval_f1_type", Metric("seqeval_f1_type", "tags", seqeval_f1_type,
-                                      description="span-level F1 of one entity type (seqeval; option entity_type)",
-                                      options=("entity_type", "mode", "scheme"), required_options=("entity_type",),
-                                      additive=seqeval_f1_type_stats))
+add_metric(Metric("seqeval_f1_type", "tags", seqeval_f1_type,
+                  description="span-level F1 of one entity type (seqeval; option entity_type)",
+                  options=("entity_type", "mode", "scheme"), required_options=("entity_type",),
+                  additive=seqeval_f1_type_stats))
