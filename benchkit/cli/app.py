@@ -5,8 +5,9 @@ torch, transformers, datasets or dvc."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -15,6 +16,8 @@ from benchkit.errors import BenchkitError, Problem
 
 if TYPE_CHECKING:
     pass
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def print_problem(problem: Problem) -> None:
@@ -53,6 +56,18 @@ def main() -> None:
 DATA_DIR = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
                         help="Folder with the suite's data files, laid out as in the official download "
                              "(default: the data the suite card ships, if any).")
+
+
+def grid_target(models_help: str, tasks_help: str) -> Callable[[F], F]:
+    """TARGET (a suite or one task), ``--model`` and ``--task``: what ``benchkit run`` and ``benchkit search`` train
+    (``execute.runs.resolve_run_inputs`` reads them), each command with its own help."""
+
+    def decorate(command: F) -> F:
+        command = click.option("--task", "only_tasks", multiple=True, help=tasks_help)(command)
+        command = click.option("--model", "models", multiple=True, help=models_help)(command)
+        return click.argument("target", required=False)(command)
+
+    return decorate
 
 
 def check_data_dir(data_dir: Path | None) -> None:

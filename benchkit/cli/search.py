@@ -8,14 +8,13 @@ from pathlib import Path
 
 import click
 
+from benchkit.cli.app import grid_target
 from benchkit.errors import BenchkitError, Problem
 
 
 @click.command("search")
-@click.argument("target", required=False)
-@click.option("--model", "models", multiple=True, help="The model to tune (alias, Hub id[@revision] or local folder). "
-              "Default: minilm-l6.")
-@click.option("--task", "only_tasks", multiple=True, help="Search only these tasks of the suite; repeatable.")
+@grid_target(models_help="The model to tune (alias, Hub id[@revision] or local folder). Default: minilm-l6.",
+             tasks_help="Search only these tasks of the suite; repeatable.")
 @click.option("--method", default="full", show_default=True, help="The fine-tuning method (one; e.g. lora+adamw8bit).")
 @click.option("--strategy", default="random", show_default=True,
               help="grid (every point), random (seeded draws) or optuna (TPE; needs optuna).")
@@ -121,6 +120,6 @@ def search_command(target: str | None, models: tuple[str, ...], only_tasks: tupl
     if result.failed:
         sys.exit(1)
     if release_version:
-        from benchkit.execute.runs import release_after_run
+        from benchkit.cli.run import release_after_run
 
         release_after_run(inputs, plan, out, release_version, click.echo)

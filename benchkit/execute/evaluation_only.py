@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit.cards import catalog
+from benchkit.cards import catalog, roots
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem
 from benchkit.cards.identity import card_sha256
-from benchkit.contracts.run_records import CardRef, DataFile, RunRecord
+from benchkit.contracts.run_records import CardRef, DataFile, Drop, RunRecord
 
 log = logging.getLogger("benchkit.run")
 
@@ -61,7 +61,7 @@ def evaluation_only_target(target: str | None, only_tasks: tuple[str, ...]) -> t
         tasks = list(suite.tasks)
     else:
         card = catalog.load_task(target)
-        if card.suite not in catalog.suite_ids():
+        if card.suite not in roots.suite_ids():
             return None
         suite = catalog.load_suite(card.suite)
         tasks = [card]
@@ -195,7 +195,7 @@ def preflight(plan: list[Evaluation], runs_dir: Path, reference_data_dir: Path |
     or unreadable are errors (all raised together)."""
     from transformers import AutoConfig
 
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
 
     problems: list[Problem] = []
     kept: list[Evaluation] = []
@@ -224,7 +224,7 @@ def preflight(plan: list[Evaluation], runs_dir: Path, reference_data_dir: Path |
             if names != list(ev.card.labels.names):
                 problems.append(Problem(
                     f"the model of the {ev.source.task.id} run predicts the labels {names} (in that order), but "
-                    f"{ev.card.id} lists {ev.card.labels.names}", file=str(catalog.task_path(ev.card.id)),
+                    f"{ev.card.id} lists {ev.card.labels.names}", file=str(roots.task_path(ev.card.id)),
                     field="labels.names", hint=f"list the labels in the order of {ev.source.task.id}'s card"))
                 continue
         for split in labelled_splits(ev.card):
@@ -232,7 +232,7 @@ def preflight(plan: list[Evaluation], runs_dir: Path, reference_data_dir: Path |
             if paired is None:
                 problems.append(Problem(
                     f"cannot tell which split of the {ev.source.task.id} run to compare {ev.card.id} {split} with "
-                    f"(it has {sorted(ev.source.results)})", file=str(catalog.task_path(ev.card.id)),
+                    f"(it has {sorted(ev.source.results)})", file=str(roots.task_path(ev.card.id)),
                     field=f"splits.{split}", hint="name the split like one of the source task's splits"))
                 continue
             where = _check_reference(source_card, ev.source, paired, reference_data_dir, folders)
@@ -267,21 +267,53 @@ def _predict(model_dir: Path, card: TaskCard, frames: dict[str, Any], recipe: di
     return predicted, {s: rows_fingerprint(data[s]) for s in frames}, "bf16" if bf16 else "fp32"
 
 
+def _drop(ev: Evaluation, split: str, gold: list[Any], values: list[Any], score: float, source_card: TaskCard,
+          reference: dict[tuple[str, str, str], Any], resamples: int) -> tuple[Drop, DataFile]:
+    """The drop on ``split`` from the source run's score on its own split, with this card's metrics, from its
+    predictions and gold (copied beside this record's predictions), with a bootstrap CI of the difference; and the
+    source's data file of that split."""
+    from benchkit.atomic import write_atomic
+    from benchkit.bootstrap import unpaired_split_ci
+    from benchkit.predictions import read_predictions
+    from benchkit.scoring import task_score
+    from benchkit.task_scores import compute_metrics, gold_targets
+
+    card, source = ev.card, ev.source
+    paired = source_split(split, source)
+    assert paired is not None  # checked by preflight
+    entry = source.provenance.data[paired]
+    gold_frame = reference[(source_card.id, paired, entry.sha256)]  # read by preflight
+    source_gold = gold_targets(source_card, gold_frame)
+    source_predicted = read_predictions(ev.source_path.parent / source.predictions[paired], source_card, gold_frame)
+    source_metrics = compute_metrics(card, source_gold, source_predicted)
+    copy = Path("predictions") / "source" / f"{paired}.jsonl"
+    write_atomic(ev.folder / copy, "".join(json.dumps({"id": i, "gold": g, "prediction": p}, ensure_ascii=False)
+                                           + "\n" for i, g, p in zip(gold_frame["id"], source_gold, source_predicted)))
+    ci = None
+    if resamples > 0:
+        difference = unpaired_split_ci(card, source_gold, source_predicted, gold, values, resamples=resamples,
+                                       seed=source.seed)
+        ci = {"of": "drop", "low": difference.low, "high": difference.high, "level": difference.level,
+              "resamples": difference.resamples, "method": difference.method, "seed": difference.seed,
+              "unit": difference.unit}
+    source_score = task_score(source_metrics, card.score_metrics)
+    return Drop(split=split, source_split=paired, score=score, source_score=source_score,
+                source_metrics=source_metrics, source_examples=len(source_gold), value=source_score - score, ci=ci,
+                source_predictions=str(copy)), entry
+
+
 def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Path,
              reference: dict[tuple[str, str, str], Any]) -> RunRecord:
     """Predict, score and compare one (source run, task); writes the predictions files, returns the record."""
     import torch
 
     from benchkit import __version__
-    from benchkit.atomic import write_atomic
-    from benchkit.bootstrap import unpaired_split_ci
-    from benchkit.evaluate import compute_metrics, evaluate_split, gold_targets
-    from benchkit.predictions import read_predictions
-    from benchkit.scoring import task_score
+    from benchkit.split_evaluation import evaluate_split
+    from benchkit.task_scores import gold_targets
     from benchkit.train.memory import PeakMemory
     from benchkit.cards.identity import card_fields
     from benchkit.environment import git_state, hardware, library_versions, now
-    from benchkit.contracts.run_records import Costs, Drop, Provenance, SourceRun, SplitResult, write_predictions
+    from benchkit.contracts.run_records import Costs, Provenance, SourceRun, SplitResult, write_predictions
 
     card, source = ev.card, ev.source
     source_folder = ev.source_path.parent
@@ -303,31 +335,9 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
         evaluation = evaluate_split(card, split, gold, values, resamples=resamples, seed=source.seed)
         results[split] = SplitResult(examples=evaluation.examples, metrics=evaluation.metrics, score=evaluation.score,
                                      ci=evaluation.ci)
-        # The source run's score on its own split, with this card's metrics, from its predictions and gold.
-        paired = source_split(split, source)
-        assert paired is not None  # checked by preflight
-        entry = source.provenance.data[paired]
-        source_data[paired] = entry
-        gold_frame = reference[(source_card.id, paired, entry.sha256)]  # read by preflight
-        source_gold = gold_targets(source_card, gold_frame)
-        source_predicted = read_predictions(source_folder / source.predictions[paired], source_card, gold_frame)
-        source_metrics = compute_metrics(card, source_gold, source_predicted)
-        copy = Path("predictions") / "source" / f"{paired}.jsonl"
-        write_atomic(ev.folder / copy, "".join(json.dumps({"id": i, "gold": g, "prediction": p}, ensure_ascii=False)
-                                               + "\n" for i, g, p in zip(gold_frame["id"], source_gold,
-                                                                         source_predicted)))
-        predictions[f"source:{split}"] = str(copy)
-        ci = None
-        if resamples > 0:
-            difference = unpaired_split_ci(card, source_gold, source_predicted, gold, values, resamples=resamples,
-                                           seed=source.seed)
-            ci = {"of": "drop", "low": difference.low, "high": difference.high, "level": difference.level,
-                  "resamples": difference.resamples, "method": difference.method, "seed": difference.seed,
-                  "unit": difference.unit}
-        source_score = task_score(source_metrics, card.score_metrics)
-        drops[split] = Drop(split=split, source_split=paired, score=evaluation.score, source_score=source_score,
-                            source_metrics=source_metrics, source_examples=len(source_gold),
-                            value=source_score - evaluation.score, ci=ci, source_predictions=str(copy))
+        drop, source_file = _drop(ev, split, gold, values, evaluation.score, source_card, reference, resamples)
+        drops[split], source_data[drop.source_split] = drop, source_file
+        predictions[f"source:{split}"] = drop.source_predictions
     eval_seconds = time.perf_counter() - started
     data = {s: d.model_copy(update={"rows": len(frames[s])}) if s in frames else d for s, d in ev.data.items()}
     commit, dirty = git_state()
@@ -354,7 +364,7 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
 
 def _read_frames(suite: Suite, tasks: list[TaskCard], data_dir: Path) -> dict[str, dict[str, Any]]:
     """The suite's checks across cards, then every task's labelled splits, read and checked: all problems at once."""
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
     from benchkit.validation.suite_checks import evaluator_labels, unread_keys
 
     problems = [p for p in evaluator_labels(suite) + unread_keys(suite, data_dir) if p.severity == "error"]
@@ -430,49 +440,3 @@ def _summary(record: RunRecord) -> str:
             text += f", drop from {record.source.task.id} {drop.source_split} {drop.value * 100:.2f}{ci}"
         parts.append(text)
     return "; ".join(parts)
-
-
-
-def run_from_cli(suite: Suite, tasks: list[TaskCard], ctx: Any, *, reference_data_dir: Path | None,
-                 echo: Callable[[str], None]) -> int:
-    """``benchkit run`` on an evaluation-only suite: --model, --seeds and --method (when given) pick the source runs;
-    --set, --recipe and --cache-dir do not apply (nothing is trained). Returns the exit code (1: some failed)."""
-    from click.core import ParameterSource
-
-    from benchkit.execute.runs import parse_seeds
-    from benchkit.train.methods import METHODS
-
-    params = ctx.params
-    given = [flag for name, flag in (("recipe_file", "--recipe"), ("overrides", "--set"), ("cache_dir", "--cache-dir"))
-             if params.get(name)]
-    if given:
-        raise BenchkitError(Problem(f"{suite.card.id} is evaluation-only: nothing is trained, so {', '.join(given)} "
-                                    "does not apply", field=given[0],
-                                    hint="the evaluated runs keep their own recipes; pick the runs to evaluate with "
-                                         "--model, --seeds or --method"))
-
-    def typed(name: str) -> bool:
-        return ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-
-    seeds = parse_seeds(params["seeds"]) if typed("seeds") else None
-    method = METHODS.canonical(params["method"]) if typed("method") else None
-    out: Path = params["out"]
-    result = run_evaluation_only(suite, tasks, data_dir=params["data_dir"], out=out,
-                                 reference_data_dir=reference_data_dir, models=params["models"], seeds=seeds,
-                                 method=method, echo=echo)
-    if result.failed:
-        return 1
-    version = None if params["no_release"] else params["release_version"]
-    if version:
-        from benchkit.execute.runs import suite_score_lines
-        from benchkit.release.build import ReleaseOptions, build_release
-
-        configs = frozenset(ev.config_hash for ev, _ in [*result.done, *result.skipped])
-        final = build_release(str(suite.path), ReleaseOptions(
-            version=version, runs_dir=out, out_dir=out / "releases",
-            data_dir=catalog.suite_data_dir(suite, params["data_dir"]), configs=configs), warn=echo)
-        echo(f"release: {final}")
-        for line in suite_score_lines(json.loads((final / "manifest.json").read_text(encoding="utf-8"))):
-            echo(line)
-        echo(f"leaderboard: {(final / 'leaderboard.html').resolve()}")
-    return 0

@@ -218,54 +218,9 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
     running: list[Launched] = []
     try:
         while pending or running:
-            waiting: deque[RunSpec] = deque()
-            while pending:
-                spec = pending.popleft()
-                placed = scheduler.place(spec) if waits.due(spec.config_hash) else None
-                if placed is None:
-                    waiting.append(spec)
-                    if spec.config_hash in scheduler.alone:  # it waits for an idle device: start nothing else
-                        waiting.extend(pending)
-                        pending.clear()
-                    continue
-                claim, held = claim_turn(spec, spec.label, waits, result, progress)
-                if claim is None:
-                    if held:
-                        waiting.append(spec)
-                    continue
-                device, share, alone = placed
-                scheduler.take(spec, device, share, alone)
-                runs_here = scheduler.running[device.name]
-                try:
-                    process = _launch(spec, device, share, 1 if alone else max(runs_here, runs_per_device or 1))
-                except BaseException:
-                    claim.release()
-                    raise
-                running.append(Launched(spec, device, share, process, alone, claim))
-                how = "alone" if alone else f"{share / 2 ** 30:.1f} GiB of {device.memory / 2 ** 30:.1f}"
-                progress.print(f"start {spec.label} on {device.name} ({how})")
-            pending = waiting
+            pending = _start_what_fits(pending, running, scheduler, waits, result, progress, runs_per_device)
             time.sleep(poll_seconds)
-            for launched in [r for r in running if r.process.poll() is not None]:
-                running.remove(launched)
-                try:
-                    status, message, record = _outcome(launched, int(launched.process.returncode))
-                finally:
-                    launched.claim.release()
-                scheduler.release(launched, record)
-                label = launched.spec.label
-                if status == "done" and record is not None:
-                    result.done.append((launched.spec, record))
-                    progress.print(done_line(label, record))
-                elif status == "oom" and not launched.alone:
-                    scheduler.alone.add(launched.spec.config_hash)
-                    pending.appendleft(launched.spec)
-                    progress.print(f"OOM   {label}: out of memory in its share of {launched.device.name}; "
-                                   "retrying it alone")
-                else:
-                    result.failed.append((launched.spec, message))
-                    progress.print(f"FAIL  {label}: {message[:300]} (log: {launched.spec.folder / 'run.log'})")
-                progress.run_finished()
+            _collect_finished(running, pending, scheduler, result, progress)
     except KeyboardInterrupt:
         for launched in running:
             launched.process.terminate()
@@ -277,3 +232,61 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
     order = {spec.config_hash: i for i, spec in enumerate(plan)}
     result.done.sort(key=lambda item: order[item[0].config_hash])
     return result
+
+
+def _start_what_fits(pending: deque[RunSpec], running: list[Launched], scheduler: Scheduler, waits: Any,
+                     result: GridResult, progress: GridProgress, runs_per_device: int | None) -> deque[RunSpec]:
+    """Claim and launch every pending run that fits on a device now (adding it to ``running``); returns the runs
+    still waiting, in order."""
+    waiting: deque[RunSpec] = deque()
+    while pending:
+        spec = pending.popleft()
+        placed = scheduler.place(spec) if waits.due(spec.config_hash) else None
+        if placed is None:
+            waiting.append(spec)
+            if spec.config_hash in scheduler.alone:  # it waits for an idle device: start nothing else
+                waiting.extend(pending)
+                pending.clear()
+            continue
+        claim, held = claim_turn(spec, spec.label, waits, result, progress)
+        if claim is None:
+            if held:
+                waiting.append(spec)
+            continue
+        device, share, alone = placed
+        scheduler.take(spec, device, share, alone)
+        runs_here = scheduler.running[device.name]
+        try:
+            process = _launch(spec, device, share, 1 if alone else max(runs_here, runs_per_device or 1))
+        except BaseException:
+            claim.release()
+            raise
+        running.append(Launched(spec, device, share, process, alone, claim))
+        how = "alone" if alone else f"{share / 2 ** 30:.1f} GiB of {device.memory / 2 ** 30:.1f}"
+        progress.print(f"start {spec.label} on {device.name} ({how})")
+    return waiting
+
+
+def _collect_finished(running: list[Launched], pending: deque[RunSpec], scheduler: Scheduler, result: GridResult,
+                      progress: GridProgress) -> None:
+    """Take the runs whose processes ended out of ``running``: done, failed, or out of memory in a shared device
+    (queued first in ``pending``, to run alone)."""
+    for launched in [r for r in running if r.process.poll() is not None]:
+        running.remove(launched)
+        try:
+            status, message, record = _outcome(launched, int(launched.process.returncode))
+        finally:
+            launched.claim.release()
+        scheduler.release(launched, record)
+        label = launched.spec.label
+        if status == "done" and record is not None:
+            result.done.append((launched.spec, record))
+            progress.print(done_line(label, record))
+        elif status == "oom" and not launched.alone:
+            scheduler.alone.add(launched.spec.config_hash)
+            pending.appendleft(launched.spec)
+            progress.print(f"OOM   {label}: out of memory in its share of {launched.device.name}; retrying it alone")
+        else:
+            result.failed.append((launched.spec, message))
+            progress.print(f"FAIL  {label}: {message[:300]} (log: {launched.spec.folder / 'run.log'})")
+        progress.run_finished()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from benchkit.cards import catalog
+from benchkit.cards import catalog, roots
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
@@ -47,7 +47,7 @@ def _suite_of(card: TaskCard, card_path: Path) -> Suite:
     """The task's suite card, or a one-task suite (plain mean) for a task card that belongs to none."""
     from benchkit.cards.schema import SuiteCard, SuiteTask
 
-    if card.suite in catalog.suite_ids():
+    if card.suite in roots.suite_ids():
         return catalog.load_suite(card.suite)
     single = SuiteCard(id=card.suite, version=card.version, name=card.name, description=f"the single task {card.id}",
                        languages=[card.language], tasks=[SuiteTask(id=card.id, version=card.version)], score_rule="mean")
@@ -67,7 +67,7 @@ def resolve_run_inputs(target: str | None, models: tuple[str, ...], only_tasks: 
                                                             f"FILE... --suite {suite.card.id}"))
     else:
         card = catalog.load_task(target)
-        suite = _suite_of(card, Path(target) if target.endswith((".yaml", ".yml")) else catalog.task_path(target))
+        suite = _suite_of(card, Path(target) if target.endswith((".yaml", ".yml")) else roots.task_path(target))
         tasks = [card]
     if only_tasks:
         known = {t.id: t for t in suite.tasks}
@@ -225,71 +225,6 @@ def summarize(result: GridResult, out: Path, echo: Callable[[str], None]) -> Non
 def _cut(text: str, width: int) -> str:
     """Long model names (local paths) and task ids keep their end, which tells them apart."""
     return text if len(text) <= width else "…" + text[-(width - 1):]
-
-
-def release_after_run(inputs: RunInputs, plan: list[RunSpec], out: Path, version: str,
-                      echo: Callable[[str], None]) -> Path:
-    """Build OUT/releases/<suite>/<version> from the runs of this plan (other configurations in OUT are left out).
-    Releases are immutable: when that version exists and was built from exactly these runs (and verifies), it is
-    reported up to date, else refused. Ends with the suite score, its CI and the leaderboard's path."""
-    import json
-
-    from benchkit.release.build import ReleaseExists, ReleaseOptions, build_release, release_dir
-
-    releases = out / "releases"
-    configs = frozenset(spec.config_hash for spec in plan)
-    existing = release_dir(releases, inputs.suite.card.id, version)
-    if existing.exists():
-        final, manifest = existing, _same_release(inputs, existing, version, configs, echo)
-    else:
-        suite_ref = str(inputs.suite.path) if inputs.suite.path.suffix in (".yaml", ".yml") else inputs.suite.card.id
-        try:
-            final = build_release(suite_ref, ReleaseOptions(version=version, runs_dir=out, out_dir=releases,
-                                                            data_dir=inputs.data_dir, configs=configs), warn=echo)
-        except ReleaseExists:  # another command on this folder built it meanwhile: fine if from these runs
-            final, manifest = existing, _same_release(inputs, existing, version, configs, echo)
-        else:
-            echo(f"release: {final}")
-            manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
-    for line in suite_score_lines(manifest):
-        echo(line)
-    leaderboard = (final / "leaderboard.html").resolve()
-    echo(f"leaderboard: {leaderboard}")
-    return leaderboard
-
-
-def _same_release(inputs: RunInputs, existing: Path, version: str, configs: frozenset[str],
-                  echo: Callable[[str], None]) -> dict[str, Any]:
-    """The manifest of an existing release built from exactly these runs (and verifying); refused otherwise."""
-    import json
-
-    from benchkit.release.verify import verify_release
-
-    manifest: dict[str, Any] = json.loads((existing / "manifest.json").read_text(encoding="utf-8"))
-    built_from = {run["config_hash"] for run in manifest.get("runs", [])}
-    if built_from != configs or not verify_release(existing, inputs.data_dir).ok:
-        raise BenchkitError(Problem(f"release {inputs.suite.card.id} {version} exists and was built from other "
-                                    "runs", file=str(existing), field="--release",
-                                    hint="releases are immutable: pass a new --release version, or --no-release"))
-    echo(f"release {inputs.suite.card.id} {version} is up to date with these runs: {existing}")
-    return manifest
-
-
-def suite_score_lines(manifest: dict[str, Any]) -> list[str]:
-    """One line per leaderboard entry: the suite score with its CI, the split it is measured on and how the
-    checkpoints were selected (e.g. "glue-mini score 61.02 [58.1, 63.9] 95% CI, on dev (last epoch, no selection)")."""
-    suite = manifest["release"]["suite"]
-    level = manifest.get("confidence_intervals", {}).get("level", 0.95)
-    lines = []
-    for entry in manifest["entries"]:
-        ci = entry.get("ci")
-        interval = f" [{ci['low'] * 100:.2f}, {ci['high'] * 100:.2f}] {level:.0%} CI" if ci else ""
-        splits = ", ".join(entry.get("eval_splits") or ["dev"])
-        partial = " PARTIAL (missing " + ", ".join(entry["missing"]) + ")" if entry.get("partial") else ""
-        lines.append(f"{suite} score {entry['suite_score'] * 100:.2f}{interval}, on {splits} "
-                     f"({entry.get('selection_text') or 'selection not recorded'}), {entry['model']} / "
-                     f"{entry['method']}{partial}")
-    return lines
 
 
 def packing_options(runs_per_device: str | None, memory_per_device: str | None) -> tuple[int | None, int | None]:

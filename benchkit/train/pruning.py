@@ -30,7 +30,7 @@ def pruning_callback(thresholds: dict[str, Any], primary: str) -> Any:
     class PruningCallback(TrainerCallback):
         pruned: dict[str, Any] | None = None
 
-        def on_evaluate(self, args, state, control, metrics=None, **kwargs):  # noqa: ANN001
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             # the log history is restored with a checkpoint, so the count survives a resume
             values = [float(e[f"eval_{primary}"]) for e in state.log_history if f"eval_{primary}" in e]
             last = state.max_steps and state.global_step >= state.max_steps  # stopping now would save nothing

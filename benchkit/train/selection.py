@@ -10,7 +10,7 @@ from benchkit.cards.schema import TaskCard
 from benchkit.contracts.recipe import Recipe
 from benchkit.contracts.run_records import Selection
 from benchkit.errors import BenchkitError, Problem
-from benchkit.evaluate import compute_metrics, gold_groups, gold_targets
+from benchkit.task_scores import compute_metrics, gold_groups, gold_targets
 from benchkit.train.inference import decode_columns, in_sorted_order
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 HOLDOUT = "train_holdout"  # the selection split carved from train (never reported)
 
 
-def choose_selection(card: TaskCard, frames: dict[str, "pd.DataFrame"], train_split: str, dev_splits: list[str],
-                     recipe: Recipe, reports_test: bool = False) -> tuple[dict[str, "pd.DataFrame"], Selection, str | None]:
+def choose_selection(card: TaskCard, frames: dict[str, pd.DataFrame], train_split: str, dev_splits: list[str],
+                     recipe: Recipe, reports_test: bool = False) -> tuple[dict[str, pd.DataFrame], Selection, str | None]:
     """Carve the selection split out of train when the recipe selects on a holdout; returns the frames, the
     selection as recorded, and the split evaluated for selection (None: no selection, the last epoch is kept).
 
@@ -46,7 +46,7 @@ def choose_selection(card: TaskCard, frames: dict[str, "pd.DataFrame"], train_sp
                              rows=len(frames[HOLDOUT]), train_rows=len(frames[train_split])), HOLDOUT
 
 
-def selection_metrics(card: TaskCard, head: Any, frame: "pd.DataFrame",
+def selection_metrics(card: TaskCard, head: Any, frame: pd.DataFrame,
                       tokenized: Any) -> Callable[[Any], dict[str, float]]:
     """The Trainer's ``compute_metrics`` on the selection split (``tokenized``, length-sorted; ``frame``, its rows in
     file order): the primary metric only."""
