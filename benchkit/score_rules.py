@@ -85,6 +85,14 @@ class ScoreRule:
         """The tasks this rule counts, of a suite whose scored tasks are ``scored``."""
         return list(self.tasks) if self.tasks is not None else [t for t in scored if t not in self.exclude]
 
+    def flag_conflicts(self, scored: Mapping[str, bool]) -> tuple[list[str], list[str]]:
+        """Where a rule with a fixed task set disagrees with a suite's ``scored`` flags (task -> flag): the tasks the
+        suite scores that the rule neither counts nor excludes, and those it counts that the suite does not score."""
+        if self.tasks is None:
+            return [], []
+        extra = [t for t, flag in scored.items() if flag and t not in self.tasks and t not in self.exclude]
+        return extra, [t for t in self.tasks if t in scored and not scored[t]]
+
     def slots(self, task: str) -> tuple[str, ...] | None:
         """The metric slots of ``task`` (None: its card's score_metrics)."""
         return self.metrics.get(task, self.default_metrics)

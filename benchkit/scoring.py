@@ -124,8 +124,7 @@ def _selected_tasks(rule: ScoreRule, by_id: Mapping[str, TaskScoreInput]) -> lis
     if rule.tasks is None:
         return rule.counted([t for t, e in by_id.items() if e.scored])
     # A published rule fixes its task set; a suite card that disagrees with it is a configuration error.
-    extra = [t for t, e in by_id.items() if e.scored and t not in rule.tasks and t not in rule.exclude]
-    unscored = [t for t in rule.tasks if t in by_id and not by_id[t].scored]
+    extra, unscored = rule.flag_conflicts({t: e.scored for t, e in by_id.items()})
     if extra or unscored:
         raise _error(
             f"score rule '{rule.name}' counts exactly {list(rule.tasks)}, but the suite marks "

@@ -725,7 +725,7 @@ class SuiteCard(Strict):
     @classmethod
     def _rule_data(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            _parsed_rule("", value)
+            _parsed_rule("score", value)  # the vocabulary; the name and the tasks are checked with the card
         return value
 
     @field_validator("score_rule")
@@ -747,6 +747,13 @@ class SuiteCard(Strict):
             if task not in listed:
                 raise CardValueError(f"the score rule names '{task}', which is not a task of this suite",
                                      did_you_mean(task, sorted(listed)) or "list it under tasks:", ("score", *loc))
+        extra, unscored = rule.flag_conflicts({t.id: t.scored for t in self.tasks})
+        if extra or unscored:
+            raise CardValueError("; ".join([f"score.tasks leaves out {extra}, which the suite scores"] * bool(extra)
+                                           + [f"score.tasks counts {unscored}, which the suite marks scored: false"]
+                                           * bool(unscored)),
+                                 "list every scored task under score.tasks (or exclude:), and only those",
+                                 ("score", "tasks"))
         if self.score_rule in SCORE_RULES and SCORE_RULES.get(self.score_rule) != rule:
             raise CardValueError(f"score_rule '{self.score_rule}' is a registered rule, and this card's score data "
                                  "state another one", "give the card's rule a name of its own", ("score_rule",))
