@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from benchkit.errors import BenchkitError, Problem
+
+if TYPE_CHECKING:
+    from benchkit.release.scores import CISettings
 
 
 class DefaultGroup(click.Group):
@@ -32,6 +35,17 @@ class DefaultGroup(click.Group):
 
 PATH = click.Path(path_type=Path)
 DIR = click.Path(path_type=Path, file_okay=False)
+
+
+def ci_options(resamples: int, level: float, ci_seed: int) -> CISettings:
+    """The bootstrap options of a command (--resamples, --level, --ci-seed), checked."""
+    from benchkit.release.scores import CISettings
+
+    if resamples < 0:
+        raise BenchkitError(Problem(f"resamples must be >= 0, got {resamples}", field="--resamples"))
+    if not 0 < level < 1:
+        raise BenchkitError(Problem(f"level must be in (0, 1), got {level}", field="--level", hint="e.g. 0.95"))
+    return CISettings(resamples, level, ci_seed)
 
 
 @click.group("release", cls=DefaultGroup, default="build")
@@ -69,14 +83,9 @@ def release_build(suite: str, version: str, runs_dir: Path, out_dir: Path | None
     records built from different card versions or data, or two configurations of one seed (--where picks one)."""
     from benchkit.release.build import ReleaseOptions, build_release
     from benchkit.release.collect import parse_where
-    from benchkit.release.scores import CISettings
 
-    if resamples < 0:
-        raise BenchkitError(Problem(f"resamples must be >= 0, got {resamples}", field="--resamples"))
-    if not 0 < level < 1:
-        raise BenchkitError(Problem(f"level must be in (0, 1), got {level}", field="--level", hint="e.g. 0.95"))
     options = ReleaseOptions(version=version, runs_dir=runs_dir, out_dir=out_dir, data_dir=data_dir, force=force,
-                             ci=CISettings(resamples, level, ci_seed), submissions=not no_submissions,
+                             ci=ci_options(resamples, level, ci_seed), submissions=not no_submissions,
                              where=parse_where(where))
     warnings = _check_suite_data(suite, data_dir)  # the checks of validate and run: an error stops here (exit 2)
     folder = build_release(suite, options, warn=lambda message: click.echo(message, err=True))

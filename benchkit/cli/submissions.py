@@ -50,13 +50,10 @@ def score_command(suite: str, archive: Path, labels_dir: Path, name: str | None,
     from datetime import UTC, datetime
 
     from benchkit.cards import catalog
+    from benchkit.cli.release import ci_options
     from benchkit.release.hosted import add_entry, entry_record, entry_slug, score_submission
-    from benchkit.release.scores import CISettings
 
-    if resamples < 0:
-        raise BenchkitError(Problem(f"resamples must be >= 0, got {resamples}", field="--resamples"))
-    if not 0 < level < 1:
-        raise BenchkitError(Problem(f"level must be in (0, 1), got {level}", field="--level", hint="e.g. 0.95"))
+    settings = ci_options(resamples, level, ci_seed)
     if url is not None and not url.startswith(("https://", "http://")):
         raise BenchkitError(Problem(f"not a web link: {url!r}", field="--url", hint="e.g. https://arxiv.org/abs/..."))
     for field_name, text in (("--name", name), ("--model", model), ("--description", description)):
@@ -64,7 +61,7 @@ def score_command(suite: str, archive: Path, labels_dir: Path, name: str | None,
             raise BenchkitError(Problem(f"expected one non-empty line, got {text!r}", field=field_name))
     loaded = catalog.load_suite(suite)
     name = name or archive.name.removesuffix(".zip")
-    scored = score_submission(loaded, archive, labels_dir, CISettings(resamples, level, ci_seed))
+    scored = score_submission(loaded, archive, labels_dir, settings)
     for extra in scored.extra_files:
         click.echo(f"note: {archive}: {extra} is not a file of the {scored.format} format; ignored", err=True)
     folder = None

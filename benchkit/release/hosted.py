@@ -77,13 +77,11 @@ def labelled_card(card: TaskCard) -> TaskCard:
 
 
 def scored_splits(suite: Suite) -> list[tuple[TaskCard, str, str]]:
-    """(card, test split, file in the archive) for every test split the suite's submission format has a file for."""
-    from benchkit.release.submission_writers import SUBMISSION_WRITERS
+    """``submission_writers.format_splits`` of the suite's format, refused where it has none or one that carries
+    scores instead of predictions (``_format``)."""
+    from benchkit.release.submission_writers import SUBMISSION_WRITERS, format_splits
 
-    fmt = _format(suite)
-    writer = SUBMISSION_WRITERS.get(fmt)
-    return [(card, split, name) for card in suite.tasks for split in card.splits
-            if split.startswith("test") and (name := writer.file_name(card, split)) is not None]
+    return format_splits(suite, SUBMISSION_WRITERS.get(_format(suite)))
 
 
 def _format(suite: Suite) -> str:
@@ -104,7 +102,8 @@ def _format(suite: Suite) -> str:
 def _private_frames(suite: Suite, labels_dir: Path) -> tuple[dict[tuple[str, str], Any], dict[str, dict[str, Any]]]:
     """(task, split) -> the labelled test frame, and "task:split" -> {file, sha256, rows}; missing files are named."""
     from benchkit.files import file_sha256
-    from benchkit.loading import load_frames, locate
+    from benchkit.loading import locate
+    from benchkit.validation.frames import load_frames
 
     if not labels_dir.is_dir():
         raise BenchkitError(Problem("private labels folder not found", file=str(labels_dir), field="--labels",
@@ -136,11 +135,12 @@ def _private_frames(suite: Suite, labels_dir: Path) -> tuple[dict[tuple[str, str
 
 def score_submission(suite: Suite, archive_path: Path, labels_dir: Path, settings: CISettings) -> ScoredSubmission:
     """Read, check and score one archive; raises BenchkitError with one problem per bad file, row or id."""
-    from benchkit.evaluate import compute_metrics, gold_groups, gold_targets
     from benchkit.files import file_sha256
     from benchkit.predictions import check_predictions
-    from benchkit.release.scores import bootstrap_suite, rule_score
+    from benchkit.release.scores import bootstrap_suite
     from benchkit.release.submission_readers import SUBMISSION_READERS, SubmissionArchive
+    from benchkit.scoring import rule_score
+    from benchkit.task_scores import compute_metrics, gold_groups, gold_targets
 
     fmt = _format(suite)
     wanted = scored_splits(suite)
@@ -456,7 +456,6 @@ def table(suite: Suite, entries: list[dict[str, Any]]) -> tuple[list[dict[str, s
 def write_pages(folder: Path, suite: Suite, entries: list[dict[str, Any]], version: str, created: str,
                 kit: dict[str, Any]) -> None:
     from benchkit.release.templating import render
-    from benchkit.scoring import SCORE_RULES
 
     columns, rows = table(suite, entries)
     ci_levels = sorted({e["ci_settings"]["level"] for e in entries if e["ci"]})
@@ -464,7 +463,7 @@ def write_pages(folder: Path, suite: Suite, entries: list[dict[str, Any]], versi
         "suite": {"id": suite.card.id, "version": suite.card.version, "name": suite.card.name,
                   "description": suite.card.description, "citation": suite.card.citation or ""},
         "release": {"version": version, "created": created}, "kit": kit,
-        "rule": {"label": SCORE_RULES.get(suite.card.score_rule).label},
+        "rule": {"label": suite.card.rule.label},
         "ci_level_pct": ", ".join(f"{level * 100:g}%" for level in ci_levels),
         "columns": columns, "rows": rows, "any_partial": any(r["partial"] for r in rows),
         "has_diagnostics": any(c["key"].startswith("diag:") for c in columns),

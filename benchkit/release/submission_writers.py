@@ -375,8 +375,10 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
-def _test_splits(card: TaskCard) -> list[str]:
-    return [s for s in card.splits if s.startswith("test")]
+def format_splits(suite: Suite, writer: SubmissionWriter) -> list[tuple[TaskCard, str, str]]:
+    """(card, test split, file in the archive) for every test split of the suite the format has a file for."""
+    return [(card, split, name) for card in suite.tasks for split in card.splits
+            if split.startswith("test") and (name := writer.file_name(card, split)) is not None]
 
 
 def _pack(folder: Path, slug: str, fmt: str, write: Callable[[Path], list[str]]) -> tuple[list[str], str]:
@@ -395,8 +397,8 @@ def _test_predictions(fmt: str, wanted: list[tuple[TaskCard, str]], owners: dict
                       frames: dict[tuple[str, str], Any]) -> list[TestPredictions]:
     """The chosen runs' predictions for every test split the format has a file for (``frames`` caches the test
     frames across entries); a missing file, or predictions that miss or add test ids, are refused together."""
-    from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
+    from benchkit.validation.frames import load_frames
 
     predictions: list[TestPredictions] = []
     problems: list[Problem] = []
@@ -436,8 +438,7 @@ def write_submissions(suite: Suite, entries: list[Any], data_dir: Path, folder: 
         return []
     writer = SUBMISSION_WRITERS.get(fmt)
     cards = {card.id: card for card in suite.tasks}
-    wanted = [(card, split) for card in suite.tasks for split in _test_splits(card)
-              if writer.file_name(card, split) is not None]
+    wanted = [(card, split) for card, split, _ in format_splits(suite, writer)]
     frames: dict[tuple[str, str], Any] = {}
     info: list[dict[str, Any]] = []
     for entry in entries:
