@@ -32,8 +32,9 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
     tag list. Ids are the task's example ids: the card's id column, else the 0-based row index in the split file.
     """
     from benchkit.cards import catalog
-    from benchkit.evaluate import evaluate_split, gold_groups, gold_targets
-    from benchkit.loading import load_frames
+    from benchkit.split_evaluation import evaluate_split
+    from benchkit.task_scores import gold_groups, gold_targets
+    from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
 
     card = catalog.load_task(task)
@@ -76,13 +77,13 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
 
 def _hidden_labels_hint(card: TaskCard) -> str:
     """What to score instead of a hidden split, and where its labels are: the suite's server, if it has one."""
-    from benchkit.cards import catalog
+    from benchkit.cards import roots
     from benchkit.cards.loader import load_suite_card
 
     labelled = [s for s, spec in card.splits.items() if spec.labels == "present" and not s.startswith("train")]
     instead = (f"score {' or '.join(labelled)} instead (--split {labelled[0]})" if labelled
                else f"{card.id} has no split with labels")
-    suite = load_suite_card(catalog.suite_path(card.suite)) if card.suite in catalog.suite_ids() else None
+    suite = load_suite_card(roots.suite_path(card.suite)) if card.suite in roots.suite_ids() else None
     if suite is not None and suite.submission_url:
         return (f"{instead}; {suite.name} keeps the test labels on its server: submit test predictions at "
                 f"{suite.submission_url}")

@@ -23,7 +23,8 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from benchkit.cards.catalog import Suite, task_path
+from benchkit.cards.catalog import Suite
+from benchkit.cards.roots import task_path
 from benchkit.errors import BenchkitError, Problem
 from benchkit.files import file_sha256
 from benchkit.release import drops
@@ -121,7 +122,7 @@ def card_places(suite: Suite) -> dict[Path, str]:
     """Where each card file goes inside the release: ``cards/<its path under its card root>`` (``benchmarks/x.yaml``,
     ``tasks/x/y.yaml``, shared ``_*.yaml`` beside them), so the copies' relative ``extends:`` still resolve. A file
     outside every card root (an ``extends:`` reaching elsewhere) places all files under their common folder."""
-    from benchkit.cards.catalog import card_roots
+    from benchkit.cards.roots import card_roots
 
     files = list(dict.fromkeys(f for chain in _suite_card_files(suite) for f in chain))
     roots = [*card_roots(), *{f.parent.parent for f in files if f.parent.name == "benchmarks"}]
@@ -226,9 +227,7 @@ def build(*, suite: Suite, version: str, created: str, forced: bool, release_dir
           ci: CISettings, submissions: list[dict[str, Any]], kit: dict[str, Any],
           dvc: dict[str, Any] | None, copies: dict[str, dict[str, Any]],
           cards: dict[Path, str] | None = None) -> dict[str, Any]:
-    from benchkit.scoring import SCORE_RULES
-
-    rule = SCORE_RULES.get(suite.card.score_rule)
+    rule = suite.card.rule
     cards = cards_state(suite, cards)
     scored = {t.id: t.scored for t in suite.card.tasks}
     models: dict[tuple[str, str], dict[str, Any]] = {}
