@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchkit.cards.columns import computed
-from benchkit.cards.schema import Derive, TaskCard
+from benchkit.cards.schema import TEXT_ROLES, Derive, TaskCard
 from benchkit.compose import SPANS
 from benchkit.errors import Problem
 from benchkit.sources import RawTable, read_table, reader
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     import datasets
     import numpy as np
     import pandas as pd
-
-TEXT_ROLES = ("text", "text_pair", "question", "context")
 
 
 @dataclass

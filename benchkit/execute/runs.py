@@ -155,7 +155,7 @@ def tokenizer_warnings(plan: list[RunSpec]) -> list[Problem]:
     characters (``train.tokenizer_check``), read from the training texts the data check kept."""
     from transformers import AutoTokenizer
 
-    from benchkit.loading import TEXT_ROLES
+    from benchkit.cards.schema import TEXT_ROLES
     from benchkit.train import frames as frame_cache
     from benchkit.train.tokenizer_check import SAMPLE_ROWS, tokenizer_warning
 

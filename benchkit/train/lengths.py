@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchkit.cards.schema import TaskCard
-from benchkit.loading import TEXT_ROLES
+from benchkit.cards.schema import TEXT_ROLES, TaskCard
 
 
 def token_lengths(tokenizer: Any, frame: Any) -> list[int]:

@@ -13,9 +13,8 @@ declares and what the card expects, instead of once per row:
 
 from __future__ import annotations
 
-from benchkit.cards.schema import TaskCard
+from benchkit.cards.schema import TEXT_ROLES, TaskCard
 from benchkit.errors import Problem, did_you_mean
-from benchkit.loading import TEXT_ROLES
 from benchkit.sources import RawTable
 from benchkit.sources.base import DeclaredColumn
 from benchkit.task_types import TASK_TYPES

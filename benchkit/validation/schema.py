@@ -8,9 +8,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable
 
 from benchkit.cards.columns import is_computed
-from benchkit.cards.schema import TaskCard
+from benchkit.cards.schema import TEXT_ROLES, TaskCard
 from benchkit.errors import Problem, did_you_mean
-from benchkit.loading import TEXT_ROLES, convert_target, role_columns
+from benchkit.loading import convert_target, role_columns
 from benchkit.sources import RawTable
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
