@@ -135,9 +135,9 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         if distributed.is_main():
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
         return pruned_record(spec, data, trained)
-    model_dir = (save_model(trained.trainer.model, tokenizer, spec.folder, method, str(spec.model.path))
-                 if spec.recipe.save_model else None) if distributed.is_main() else (
-                     MODEL_DIR if spec.recipe.save_model else None)
+    model_dir = MODEL_DIR if spec.recipe.save_model else None
+    if model_dir is not None and distributed.is_main():  # the other data-parallel processes record the same folder
+        save_model(trained.trainer.model, tokenizer, spec.folder, method, str(spec.model.path))
     if distributed.is_main():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return run_record(spec, data, trained, model_dir)
@@ -464,7 +464,7 @@ def _predict_companion(trainer: Any, companion: TaskCard, spec: RunSpec,
     return written, scored, {key: len(frames[key.rsplit(":", 1)[1]]) for key in written}
 
 
-def save_model(model: Any, tokenizer: Any, folder: Path, method: Any, base: str) -> str:
+def save_model(model: Any, tokenizer: Any, folder: Path, method: MethodSpec, base: str) -> str:
     """The run's final model (the reported checkpoint: the selected epoch's weights) and its tokenizer, saved to
     ``<folder>/model/``, built aside and renamed into place (``benchkit.atomic.install_dir``), so the folder holds a
     complete model or none. Returns the path relative to ``folder`` (``RunRecord.model_dir``)."""
