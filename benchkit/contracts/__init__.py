@@ -4,4 +4,5 @@
 * ``search_records`` the search record (``search.json``): what a search writes and a release links
 * ``recipe``         the recipe fields (``Recipe``) that cards, recipe files, the plan and the DVC pipeline name
 * ``formats``        the data-format names and what a card may say of each (read options, local or Hub)
+* ``word_splitters`` the word splitters an ``entity_spans:`` card may name (declared regular expressions)
 """
