@@ -351,6 +351,8 @@ def hold_plan(plan: list[RunSpec], say: Callable[[str], None]) -> Iterator[None]
     """Claim every run of ``plan`` not done yet (waiting for those other commands hold) and keep the claims while
     the block runs: for data-parallel runs (``--processes``), whose processes cannot agree to wait or skip, the
     launching command claims and its processes train (``HELD_ENV``)."""
+    from benchkit.train.spec import run_label
+
     held: list[RunClaim | NoClaim] = []
     waits = Waits()
     # Claims are taken in one global order (by configuration hash) and a held run is waited for before any later
@@ -365,7 +367,7 @@ def hold_plan(plan: list[RunSpec], say: Callable[[str], None]) -> Iterator[None]
                 continue
             turn = take_turn(spec.folder, spec.config_hash)
             if turn.holder is not None:
-                waits.hold(spec.config_hash, turn.holder, spec.label, say)
+                waits.hold(spec.config_hash, turn.holder, run_label(spec), say)
                 continue
             queue.pop(0)
             if turn.claim is not None:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 from benchkit.train import distributed
 from benchkit.train.loop import run_one
-from benchkit.train.spec import RunSpec
+from benchkit.train.spec import RunSpec, run_label
 from benchkit.contracts.run_records import RunRecord, iter_records, write_record
 
 
@@ -229,7 +229,7 @@ def execute(plan: list[RunSpec], out: Path, progress: GridProgress) -> GridResul
     with progress:
         while queue:
             spec = queue.popleft()
-            label = spec.label
+            label = run_label(spec)
             if spec.config_hash in finished:
                 result.skipped.append((spec, finished[spec.config_hash]))
                 progress.print(f"skip  {label}: done earlier ({finished[spec.config_hash].parent})")

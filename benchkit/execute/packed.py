@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, claim_turn, done_line
-from benchkit.train.spec import RunSpec
+from benchkit.train.spec import RunSpec, run_label
 from benchkit.contracts.run_records import RunRecord, iter_records
 
 MAX_RUNS_PER_DEVICE = 16  # beyond this an H100/H200 gains nothing on GLUE-sized runs (issue 13's measurements)
@@ -212,7 +212,7 @@ def execute_packed(plan: list[RunSpec], out: Path, progress: GridProgress, devic
     for spec in plan:
         if spec.config_hash in finished:
             result.skipped.append((spec, finished[spec.config_hash]))
-            progress.print(f"skip  {spec.label}: done earlier ({finished[spec.config_hash].parent})")
+            progress.print(f"skip  {run_label(spec)}: done earlier ({finished[spec.config_hash].parent})")
         else:
             pending.append(spec)
     running: list[Launched] = []
@@ -248,7 +248,7 @@ def _start_what_fits(pending: deque[RunSpec], running: list[Launched], scheduler
                 waiting.extend(pending)
                 pending.clear()
             continue
-        claim, held = claim_turn(spec, spec.label, waits, result, progress)
+        claim, held = claim_turn(spec, run_label(spec), waits, result, progress)
         if claim is None:
             if held:
                 waiting.append(spec)
@@ -263,7 +263,7 @@ def _start_what_fits(pending: deque[RunSpec], running: list[Launched], scheduler
             raise
         running.append(Launched(spec, device, share, process, alone, claim))
         how = "alone" if alone else f"{share / 2 ** 30:.1f} GiB of {device.memory / 2 ** 30:.1f}"
-        progress.print(f"start {spec.label} on {device.name} ({how})")
+        progress.print(f"start {run_label(spec)} on {device.name} ({how})")
     return waiting
 
 
@@ -278,7 +278,7 @@ def _collect_finished(running: list[Launched], pending: deque[RunSpec], schedule
         finally:
             launched.claim.release()
         scheduler.release(launched, record)
-        label = launched.spec.label
+        label = run_label(launched.spec)
         if status == "done" and record is not None:
             result.done.append((launched.spec, record))
             progress.print(done_line(label, record))
