@@ -102,8 +102,8 @@ def cli_seconds(args: list[str]) -> tuple[float, dict[str, Any]]:
 
 def slow_split(card: Any, refs: list[Any], preds: list[Any], groups: Any, resamples: int, seed: int) -> float:
     """CPU seconds of the per-resample engine (scoring.bootstrap_ci over the card's task score) for ``resamples``."""
-    from benchkit.bootstrap import bootstrap_ci
-    from benchkit.task_scores import resampling_units, task_split_score
+    from benchkit.scoring.bootstrap import bootstrap_ci
+    from benchkit.scoring.task import resampling_units, task_split_score
 
     units = resampling_units(card, len(refs), groups)
     grouped = groups is not None
@@ -117,9 +117,9 @@ def slow_split(card: Any, refs: list[Any], preds: list[Any], groups: Any, resamp
 
 
 def conll_rows(folder: Path, resamples: int, slow_resamples: int) -> list[tuple[str, float, float]]:
-    from benchkit.bootstrap import split_ci
+    from benchkit.scoring.bootstrap import split_ci
     from benchkit.cards import catalog
-    from benchkit.task_scores import compute_metrics, gold_targets
+    from benchkit.scoring.task import compute_metrics, gold_targets
     from benchkit.loading import load_frames
     from benchkit.predictions import read_predictions
 
@@ -144,11 +144,11 @@ def conll_rows(folder: Path, resamples: int, slow_resamples: int) -> list[tuple[
 
 def old_release_loop(suite: Any, cards: dict[str, Any], gold: dict[str, Any], runs: dict[str, Any],
                      resamples: int, seed: int) -> None:
-    """The release CI as benchkit computed it before benchkit.bootstrap: per resample, task and drawn seed, every
+    """The release CI as benchkit computed it before benchkit.scoring.bootstrap: per resample, task and drawn seed, every
     metric of the card recomputed from the drawn examples, then the score rule."""
-    from benchkit.bootstrap import Units
-    from benchkit.scoring import rule_score
-    from benchkit.task_scores import compute_metrics, resampling_units
+    from benchkit.scoring.bootstrap import Units
+    from benchkit.scoring.scores import rule_score
+    from benchkit.scoring.task import compute_metrics, resampling_units
 
     rng = np.random.default_rng(seed)
     units = {t: {s: Units(len(gold[t][s]), resampling_units(cards[t], len(gold[t][s]), None)) for s in gold[t]}
@@ -175,7 +175,7 @@ def release_rows(resamples: int, slow_resamples: int) -> list[tuple[str, float, 
     """The glue-mini release's suite CI (``release.scores.bootstrap_suite``) on the embedded dev data, two seeds per
     task of seeded noisy predictions (75% of labels right, STS-B gold + N(0, 1))."""
     from benchkit.cards import catalog
-    from benchkit.task_scores import gold_targets
+    from benchkit.scoring.task import gold_targets
     from benchkit.loading import load_frames
     from benchkit.release.scores import CISettings, bootstrap_suite
 
@@ -193,7 +193,7 @@ def release_rows(resamples: int, slow_resamples: int) -> list[tuple[str, float, 
             preds = ([r + float(rng.normal(0, 1)) for r in refs] if card.labels is None else
                      [r if rng.random() < 0.75 else str(rng.choice(card.labels.names)) for r in refs])
             runs[task].append({"dev": preds})
-    from benchkit.task_scores import compute_metrics
+    from benchkit.scoring.task import compute_metrics
 
     for task, card in cards.items():  # imports (scipy) and caches warmed up for both paths
         compute_metrics(card, gold[task]["dev"], runs[task][0]["dev"])

@@ -31,7 +31,7 @@ def plain_trainer(task: str, model_spec: str, data_dir: Path, recipe: dict, seed
                               default_data_collator)
 
     from benchkit.cards import catalog
-    from benchkit.task_scores import compute_metrics
+    from benchkit.scoring.task import compute_metrics
     from benchkit.loading import load_frames, to_dataset_dict
     from benchkit.train.memory import PeakMemory
     from benchkit.train.models import resolve_model

@@ -26,8 +26,8 @@ from conftest import FIXTURES, REPO
 from test_run import TINY_RECIPE, records, run_cli
 
 from benchkit.cards import catalog
-from benchkit.score_rules import SCORE_RULES
-from benchkit.scoring import SuiteScoreInput, suite_score
+from benchkit.scoring.rules import SCORE_RULES
+from benchkit.scoring.scores import SuiteScoreInput, suite_score
 from benchkit.contracts.run_records import RunRecord
 
 # one pytest-xdist worker runs this module's tests, so its module fixtures are built once

@@ -1,4 +1,4 @@
-"""benchkit.bootstrap: CIs from additive statistics equal the per-resample path on the same draws.
+"""benchkit.scoring.bootstrap: CIs from additive statistics equal the per-resample path on the same draws.
 
 Every comparison runs the slow path (the metric recomputed from the drawn examples, validated, as benchkit did before
 the statistics existed) on exactly the draws of the fast one, over several metrics, cards and seeds; the release
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchkit.bootstrap import (
+from benchkit.scoring.bootstrap import (
     Draws,
     DropRun,
     SplitScorer,
@@ -31,9 +31,9 @@ from benchkit.bootstrap import (
 )
 from benchkit.cards import catalog
 from benchkit.metrics import METRICS
-from benchkit.scoring import rule_score
-from benchkit.split_evaluation import evaluate_split
-from benchkit.task_scores import compute_metrics, resampling_units, task_split_score
+from benchkit.scoring.scores import rule_score
+from benchkit.scoring.split import evaluate_split
+from benchkit.scoring.task import compute_metrics, resampling_units, task_split_score
 
 TYPES = ("PER", "LOC", "ORG", "MISC")
 
@@ -230,7 +230,7 @@ def test_unpaired_split_ci_is_todays_unpaired_bootstrap(task: str) -> None:
 
 def _old_suite(suite: Any, cards: dict[str, Any], gold: dict[str, Any], runs: dict[str, Any],
                resamples: int, seed: int) -> tuple[Any, dict[str, Any]]:
-    """The per-resample two-level bootstrap of release.scores.bootstrap_suite before benchkit.bootstrap."""
+    """The per-resample two-level bootstrap of release.scores.bootstrap_suite before benchkit.scoring.bootstrap."""
     rng = np.random.default_rng(seed)
     samplers = {t: {s: Units(len(gold[t][s]), resampling_units(cards[t], len(gold[t][s]), None))
                     for s in sorted({s for run in rs for s in run})} for t, rs in runs.items()}

@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import accuracy_score, f1_score
 
 from benchkit.cards import catalog
-from benchkit.score_rules import SCORE_RULES
+from benchkit.scoring.rules import SCORE_RULES
 
 DATA = FIXTURES / "klej"
 ROWS_HINT = "the file may be truncated, modified or another version of the dataset"
@@ -161,7 +161,7 @@ def test_suite_card_is_wired_to_the_klej_rule_and_writer() -> None:
 @pytest.mark.parametrize("model", list(PUBLISHED))
 def test_the_suite_reproduces_the_published_klej_rows(model: str) -> None:
     """The published per-task scores (reference 3.2) through the suite card's rule give the published KLEJ score."""
-    from benchkit.scoring import SuiteScoreInput, suite_score
+    from benchkit.scoring.scores import SuiteScoreInput, suite_score
 
     suite = catalog.load_suite("klej")
     row = PUBLISHED[model]

@@ -47,4 +47,4 @@ def test_the_import_linter_layers_contract_is_kept() -> None:
         pytest.skip("import-linter is not installed: pip install -e '.[dev]'")
     result = subprocess.run(["lint-imports", "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 kept, 0 broken" in result.stdout
+    assert "kept, 0 broken" in result.stdout

@@ -135,7 +135,7 @@ def test_suite_card_and_the_published_rows() -> None:
     suite = load_suite("lepiszcze")
     assert suite.card.score_rule == "lepiszcze" and suite.card.submission_format == "lepiszcze"
     assert [t.id for t in suite.tasks] == list(CARDS)
-    from benchkit.scoring import SuiteScoreInput, suite_score
+    from benchkit.scoring.scores import SuiteScoreInput, suite_score
 
     for model, row in PUBLISHED.items():
         assert sorted(row["results"]) == sorted(CARDS), model

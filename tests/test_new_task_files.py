@@ -169,7 +169,7 @@ def test_a_json_lines_file_with_a_bad_line_names_it(suite: Path) -> None:
 
 def test_the_imbalance_rule_is_the_documented_one_and_the_card_states_its_score(suite: Path) -> None:
     from benchkit.cards.loader import load_task_card
-    from benchkit.scoring import task_score
+    from benchkit.scoring.scores import task_score
 
     raw = suite.parent / "raw"
     rows = [(f"Tekst numer {i} o czymś ciekawym.", label) for i, label in

@@ -253,7 +253,7 @@ def test_the_readme_describes_the_extras_pyproject_declares() -> None:
 
 def _entry(name: str, score: float, parameters: int, memory: float, seconds: float) -> Any:
     from benchkit.release.scores import Entry
-    from benchkit.scoring import SuiteScore
+    from benchkit.scoring.scores import SuiteScore
     from benchkit.contracts.run_records import MethodRef, ModelRef
 
     return Entry(slug=name, model=ModelRef(name=name, source=name, revision=None, sha256="0" * 64),

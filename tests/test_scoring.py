@@ -1,4 +1,4 @@
-"""benchkit.scoring: published suite totals, missing/partial handling, seed statistics and bootstrap."""
+"""benchkit.scoring.scores: published suite totals, missing/partial handling, seed statistics and bootstrap."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 
 from benchkit.errors import BenchkitError
 from benchkit.metrics import compute_metric
-from benchkit.bootstrap import bootstrap_ci, paired_bootstrap
-from benchkit.score_rules import SCORE_RULES
-from benchkit.scoring import (
+from benchkit.scoring.bootstrap import bootstrap_ci, paired_bootstrap
+from benchkit.scoring.rules import SCORE_RULES
+from benchkit.scoring.scores import (
     SuiteScoreInput,
     TaskScoreInput,
     aggregate_seeds,

@@ -23,7 +23,7 @@ from card_helpers import card_with_rows
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from benchkit.cards import catalog
-from benchkit.score_rules import SCORE_RULES
+from benchkit.scoring.rules import SCORE_RULES
 
 from conftest import FIXTURES, REPO
 from test_run import TINY_RECIPE, records, run_cli
@@ -289,7 +289,7 @@ def test_score_axg_gender_parity_and_accuracy(cards: dict[str, Path], tmp_path: 
 def test_axg_bootstrap_keeps_the_pairs_together() -> None:
     """Resampling single examples would pair predictions at random: with every pair predicted alike (parity 1.0) and
     every label right, each resample of whole pairs scores 1.0, so the CI is [1, 1]."""
-    from benchkit.split_evaluation import evaluate_split
+    from benchkit.scoring.split import evaluate_split
 
     card = catalog.load_task("superglue/axg")
     gold = [label for i in range(50) for label in ["entailment" if i % 3 == 0 else "not_entailment"] * 2]

@@ -13,7 +13,7 @@ from benchkit.cards.roots import suite_ids, suite_path, task_path
 from benchkit.cards.schema import SuiteCard, TaskCard
 from benchkit.contracts.formats import FORMATS
 from benchkit.errors import BenchkitError, Problem
-from benchkit.score_rules import unknown_slots
+from benchkit.scoring.rules import unknown_slots
 
 
 @lru_cache(maxsize=None)

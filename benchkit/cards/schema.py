@@ -19,7 +19,7 @@ from benchkit.contracts.word_splitters import WORD_SPLITTERS
 from benchkit.errors import did_you_mean
 from benchkit.metrics import METRICS
 from benchkit.registry import Registry
-from benchkit.score_rules import SCORE_RULES, RuleDataError, ScoreRule
+from benchkit.scoring.rules import SCORE_RULES, RuleDataError, ScoreRule
 from benchkit.submission_formats import SUBMISSION_FORMATS
 from benchkit.task_types import TASK_TYPES, TaskType
 
@@ -683,7 +683,7 @@ class SuiteCard(Strict):
     citation: str | None = None
     # Empty only while a suite is scaffolded (benchkit new suite; benchkit new task adds each task here).
     tasks: list[SuiteTask] = []
-    # The score rule as data (benchkit.score_rules: which metrics of which tasks count, how they average); without
+    # The score rule as data (benchkit.scoring.rules: which metrics of which tasks count, how they average); without
     # it, score_rule names a registered rule. Declared before score_rule, whose check reads it.
     score: dict[str, Any] | None = None
     score_rule: str  # the rule's name, printed in manifests and leaderboards
@@ -762,7 +762,7 @@ class SuiteCard(Strict):
 
     @property
     def rule(self) -> ScoreRule:
-        """The suite's score rule (``benchkit.score_rules.ScoreRule``)."""
+        """The suite's score rule (``benchkit.scoring.rules.ScoreRule``)."""
         return self._rule
 
     _v_submission = field_validator("submission_format")(

@@ -65,7 +65,7 @@ def new_suite(name: str, languages: tuple[str, ...], title: str | None, root: Pa
 
     from benchkit.atomic import write_atomic
     from benchkit.cards.loader import load_suite_card
-    from benchkit.score_rules import MEAN_LABEL
+    from benchkit.scoring.rules import MEAN_LABEL
 
     if not SUITE_NAME.match(name):
         raise BenchkitError(Problem(f"'{name}' is not a suite name", field="NAME",
@@ -104,7 +104,7 @@ def new_suite(name: str, languages: tuple[str, ...], title: str | None, root: Pa
         f"id: {name}", "version: 0.1.0", f"name: {json.dumps(title or name, ensure_ascii=False)}",
         f"description: {json.dumps(f'{title or name}: describe the benchmark, its tasks and its sources.', ensure_ascii=False)}",
         f"languages: [{', '.join(languages)}]", "tasks: []",
-        "# The suite score, as data (benchkit/score_rules.py): the unweighted mean over the scored tasks",
+        "# The suite score, as data (benchkit/scoring/rules.py): the unweighted mean over the scored tasks",
         "# (scored: false leaves one out) of each task's score, the mean of its card's score_metrics. To pin",
         "# what counts, name the rule (score_rule: <name>) and list each task with its metrics under",
         "# score.tasks, e.g. <suite>/<task>: [accuracy].",

@@ -32,8 +32,8 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
     tag list. Ids are the task's example ids: the card's id column, else the 0-based row index in the split file.
     """
     from benchkit.cards import catalog
-    from benchkit.split_evaluation import evaluate_split
-    from benchkit.task_scores import gold_groups, gold_targets
+    from benchkit.scoring.split import evaluate_split
+    from benchkit.scoring.task import gold_groups, gold_targets
     from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
 

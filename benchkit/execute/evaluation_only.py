@@ -273,10 +273,10 @@ def _drop(ev: Evaluation, split: str, gold: list[Any], values: list[Any], score:
     predictions and gold (copied beside this record's predictions), with a bootstrap CI of the difference; and the
     source's data file of that split."""
     from benchkit.atomic import write_atomic
-    from benchkit.bootstrap import unpaired_split_ci
+    from benchkit.scoring.bootstrap import unpaired_split_ci
     from benchkit.predictions import read_predictions
-    from benchkit.scoring import task_score
-    from benchkit.task_scores import compute_metrics, gold_targets
+    from benchkit.scoring.scores import task_score
+    from benchkit.scoring.task import compute_metrics, gold_targets
 
     card, source = ev.card, ev.source
     paired = source_split(split, source)
@@ -308,8 +308,8 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
     import torch
 
     from benchkit import __version__
-    from benchkit.split_evaluation import evaluate_split
-    from benchkit.task_scores import gold_targets
+    from benchkit.scoring.split import evaluate_split
+    from benchkit.scoring.task import gold_targets
     from benchkit.train.memory import PeakMemory
     from benchkit.cards.identity import card_fields
     from benchkit.environment import git_state, hardware, library_versions, now

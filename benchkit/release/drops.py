@@ -21,7 +21,7 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.errors import BenchkitError, Problem
 from benchkit.release.collect import Run
-from benchkit.scoring import rule_score
+from benchkit.scoring.scores import rule_score
 
 
 @dataclass
@@ -78,7 +78,7 @@ def summarize_drops(suite: Suite, by_task: dict[str, list[Run]], gold: Any, sett
 
 def _bootstrap(suite: Suite, tasks: dict[str, list[Run]], gold: Any,
                settings: Any) -> tuple[tuple[float, float] | None, dict[str, tuple[float, float]]]:
-    from benchkit.bootstrap import DropRun, two_level_drops
+    from benchkit.scoring.bootstrap import DropRun, two_level_drops
 
     runs = {t: [DropRun({s: (gold.gold[t][s], gold.predictions[r.rel][s]) for s in r.record.drops},
                         {s: _source_examples(r, s) for s in r.record.drops}) for r in rs] for t, rs in tasks.items()}

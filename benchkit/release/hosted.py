@@ -139,8 +139,8 @@ def score_submission(suite: Suite, archive_path: Path, labels_dir: Path, setting
     from benchkit.predictions import check_predictions
     from benchkit.release.scores import bootstrap_suite
     from benchkit.release.submission_readers import SUBMISSION_READERS, SubmissionArchive
-    from benchkit.scoring import rule_score
-    from benchkit.task_scores import compute_metrics, gold_groups, gold_targets
+    from benchkit.scoring.scores import rule_score
+    from benchkit.scoring.task import compute_metrics, gold_groups, gold_targets
 
     fmt = _format(suite)
     wanted = scored_splits(suite)

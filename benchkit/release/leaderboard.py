@@ -29,7 +29,7 @@ from benchkit.release.scores import (
     selection_summary,
     selection_text,
 )
-from benchkit.scoring import SeedStats
+from benchkit.scoring.scores import SeedStats
 
 
 def pct(value: float | None, digits: int = 2) -> str:

@@ -25,7 +25,7 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.release.collect import Run, entry_key
 from benchkit.release.drops import summarize_drops
-from benchkit.scoring import SeedStats, SuiteScore, rule_score, seed_stats
+from benchkit.scoring.scores import SeedStats, SuiteScore, rule_score, seed_stats
 from benchkit.contracts.run_records import MethodRef, ModelRef
 
 CI_METHOD = "percentile"
@@ -312,7 +312,7 @@ def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
     """Read gold dev targets and every run's dev predictions (validated: ids must match the gold split), and the
     same for the diagnostics the runs scored (companion tasks of the suite)."""
     from benchkit.errors import BenchkitError, Problem
-    from benchkit.task_scores import gold_groups, gold_targets
+    from benchkit.scoring.task import gold_groups, gold_targets
     from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
 
@@ -372,7 +372,7 @@ def _bootstrap_diagnostic(card: TaskCard, gold: list[Any], runs: list[list[Any]]
     """Per metric, the two-level percentile bootstrap CI: seeds with replacement, then examples with replacement
     (whole consecutive pairs for a card with a pair metric, such as AX-g's gender parity), the metrics of each drawn
     run averaged over the drawn seeds (``bootstrap.two_level_metrics``)."""
-    from benchkit.bootstrap import two_level_metrics
+    from benchkit.scoring.bootstrap import two_level_metrics
 
     return two_level_metrics(card, gold, runs, metrics, settings.resamples, settings.level, settings.seed)
 
@@ -391,6 +391,6 @@ def bootstrap_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, di
     drawn examples averaged over the drawn runs; the score rule applied. ``runs``: task -> one {split: predictions
     aligned with ``gold[task][split]``} per run (a scored submission is a single run). ``bootstrap.two_level_suite``
     computes every resample's metrics at once from their additive statistics."""
-    from benchkit.bootstrap import two_level_suite
+    from benchkit.scoring.bootstrap import two_level_suite
 
     return two_level_suite(suite, cards, gold, runs, groups, settings.resamples, settings.level, settings.seed)

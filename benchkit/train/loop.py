@@ -29,8 +29,8 @@ from benchkit.contracts.run_records import (CardRef, Costs, MethodRef, ModelRef,
                                             SplitResult, write_predictions)
 from benchkit.errors import BenchkitError, Problem
 from benchkit.metrics import METRICS
-from benchkit.split_evaluation import evaluate_split
-from benchkit.task_scores import gold_groups, gold_targets
+from benchkit.scoring.split import evaluate_split
+from benchkit.scoring.task import gold_groups, gold_targets
 from benchkit.train import distributed
 from benchkit.train.costs import Latency, inference_latency, optimizer_state_bytes
 from benchkit.train.heads import head_for

@@ -10,7 +10,7 @@ from benchkit.cards.schema import TaskCard
 from benchkit.contracts.recipe import Recipe
 from benchkit.contracts.run_records import Selection
 from benchkit.errors import BenchkitError, Problem
-from benchkit.task_scores import compute_metrics, gold_groups, gold_targets
+from benchkit.scoring.task import compute_metrics, gold_groups, gold_targets
 from benchkit.train.inference import decode_columns, in_sorted_order
 
 if TYPE_CHECKING:

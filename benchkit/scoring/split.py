@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from benchkit.bootstrap import split_ci
-from benchkit.scoring import task_score
-from benchkit.task_scores import ScoredCard, compute_metrics
+from benchkit.scoring.bootstrap import split_ci
+from benchkit.scoring.scores import task_score
+from benchkit.scoring.task import ScoredCard, compute_metrics
 
 
 @dataclass

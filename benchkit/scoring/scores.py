@@ -6,8 +6,8 @@ Shapes:
   the per-split task score, so MNLI evaluated on matched + mismatched counts once as mean(m, mm) with no special case.
 
 Scoring is scale-agnostic (means only): benchkit stores metrics on [0, 1]; feeding published x100 numbers gives x100
-scores. A suite's score follows its rule (``benchkit.score_rules``: rules as data, and the named ones); bootstrap
-CIs come from ``benchkit.bootstrap``, which sits above this module.
+scores. A suite's score follows its rule (``benchkit.scoring.rules``: rules as data, and the named ones); bootstrap
+CIs come from ``benchkit.scoring.bootstrap``, which sits above this module.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 
 from benchkit.errors import BenchkitError, Problem
-from benchkit.score_rules import SCORE_RULES, ScoreRule
+from benchkit.scoring.rules import SCORE_RULES, ScoreRule
 
 TaskResult = dict[str, dict[str, float]]
 

@@ -171,7 +171,7 @@ def unknown_slots(rule: ScoreRule, metric_keys: Mapping[str, Sequence[str]]) -> 
 
 
 def _builtin_suite_cards() -> list[Path]:
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # benchkit/
     folder = package / "_builtin" / "benchmarks"  # an installed wheel; else a source checkout
     return sorted((folder if folder.is_dir() else package.parent / "benchmarks").glob("*.yaml"))
 

@@ -29,8 +29,8 @@ import numpy as np
 from benchkit.errors import BenchkitError, Problem
 from benchkit.metrics import METRICS
 from benchkit.registry import Registry
-from benchkit.scoring import ScoredSuite, rule_score
-from benchkit.task_scores import ScoredCard, compute_metrics, metric_options, resampling_units, task_split_score
+from benchkit.scoring.scores import ScoredSuite, rule_score
+from benchkit.scoring.task import ScoredCard, compute_metrics, metric_options, resampling_units, task_split_score
 
 Interval = tuple[float, float]
 MetricFn = Callable[..., float]  # metric_fn(references, predictions) or, with groups, (..., groups=group_ids)

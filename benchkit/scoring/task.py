@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Protocol, Sequence
 
 from benchkit.metrics import METRICS, compute_metric
-from benchkit.scoring import ScoredTask, task_score
+from benchkit.scoring.scores import ScoredTask, task_score
 from benchkit.task_types import TASK_TYPES
 
 
