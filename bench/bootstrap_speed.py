@@ -120,7 +120,7 @@ def conll_rows(folder: Path, resamples: int, slow_resamples: int) -> list[tuple[
     from benchkit.scoring.bootstrap import split_ci
     from benchkit.cards import catalog
     from benchkit.scoring.task import compute_metrics, gold_targets
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
     from benchkit.predictions import read_predictions
 
     data = write_conll(folder)
@@ -176,7 +176,7 @@ def release_rows(resamples: int, slow_resamples: int) -> list[tuple[str, float, 
     task of seeded noisy predictions (75% of labels right, STS-B gold + N(0, 1))."""
     from benchkit.cards import catalog
     from benchkit.scoring.task import gold_targets
-    from benchkit.loading import load_frames
+    from benchkit.validation.frames import load_frames
     from benchkit.release.scores import CISettings, bootstrap_suite
 
     suite = catalog.load_suite("glue-mini")

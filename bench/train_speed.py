@@ -32,7 +32,8 @@ def plain_trainer(task: str, model_spec: str, data_dir: Path, recipe: dict, seed
 
     from benchkit.cards import catalog
     from benchkit.scoring.task import compute_metrics
-    from benchkit.loading import load_frames, to_dataset_dict
+    from benchkit.loading import to_dataset_dict
+    from benchkit.validation.frames import load_frames
     from benchkit.train.memory import PeakMemory
     from benchkit.train.models import resolve_model
 
