@@ -48,3 +48,17 @@ def test_the_import_linter_layers_contract_is_kept() -> None:
     result = subprocess.run(["lint-imports", "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "kept, 0 broken" in result.stdout
+
+
+def test_the_architecture_doc_matches_the_tree() -> None:
+    """docs/architecture.md names only files that exist, and its layer table places every part of benchkit."""
+    import re
+
+    doc = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:benchkit|tests|bench|scripts)/[\w/.]+\.(?:py|yaml))`", doc))
+    assert named, "the doc names no files"
+    assert sorted(p for p in named if not (REPO / p).exists()) == []
+    table = doc[doc.index("## Layers"):doc.index("## Where a newcomer adds")]
+    parts = {p.stem if p.is_file() else p.name for p in (REPO / "benchkit").iterdir()
+             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    assert sorted(p for p in parts if f"`{p}" not in table) == []
