@@ -117,11 +117,11 @@ def slow_split(card: Any, refs: list[Any], preds: list[Any], groups: Any, resamp
 
 
 def conll_rows(folder: Path, resamples: int, slow_resamples: int) -> list[tuple[str, float, float]]:
-    from benchkit.scoring.bootstrap import split_ci
     from benchkit.cards import catalog
+    from benchkit.predictions import read_predictions
+    from benchkit.scoring.bootstrap import split_ci
     from benchkit.scoring.task import compute_metrics, gold_targets
     from benchkit.validation.frames import load_frames
-    from benchkit.predictions import read_predictions
 
     data = write_conll(folder)
     base = ["score", "conll2003/eng-iob2", str(folder / "predictions.jsonl"), "--data-dir", str(data)]
@@ -175,9 +175,9 @@ def release_rows(resamples: int, slow_resamples: int) -> list[tuple[str, float, 
     """The glue-mini release's suite CI (``release.scores.bootstrap_suite``) on the embedded dev data, two seeds per
     task of seeded noisy predictions (75% of labels right, STS-B gold + N(0, 1))."""
     from benchkit.cards import catalog
+    from benchkit.release.scores import CISettings, bootstrap_suite
     from benchkit.scoring.task import gold_targets
     from benchkit.validation.frames import load_frames
-    from benchkit.release.scores import CISettings, bootstrap_suite
 
     suite = catalog.load_suite("glue-mini")
     cards = {card.id: card for card in suite.tasks}

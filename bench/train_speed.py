@@ -27,15 +27,20 @@ REPO = Path(__file__).resolve().parent.parent
 def plain_trainer(task: str, model_spec: str, data_dir: Path, recipe: dict, seed: int) -> dict:
     import torch
     import transformers
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments,
-                              default_data_collator)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+    )
 
     from benchkit.cards import catalog
-    from benchkit.scoring.task import compute_metrics
     from benchkit.loading import to_dataset_dict
-    from benchkit.validation.frames import load_frames
+    from benchkit.scoring.task import compute_metrics
     from benchkit.train.memory import PeakMemory
     from benchkit.train.models import resolve_model
+    from benchkit.validation.frames import load_frames
 
     transformers.utils.logging.disable_default_handler()
     card = catalog.load_task(task)

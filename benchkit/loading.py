@@ -63,8 +63,8 @@ def split_identity(card: TaskCard, where: SplitFile, data_dir: Path) -> tuple[st
     revision resolved to the commit it points to now), whose digest is that of its name."""
     import hashlib
 
-    from benchkit.sources.hub_local import folder_sha256, resolve_revision
     from benchkit.files import file_sha256
+    from benchkit.sources.hub_local import folder_sha256, resolve_revision
 
     if not where.hub:
         return str(Path(where.location).relative_to(data_dir)), file_sha256(Path(where.location))
@@ -154,7 +154,7 @@ def convert_target(card: TaskCard, value: Any) -> Any:
 def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFrame":
     """Canonical columns: ``id``, the role columns, ``label`` (or ``tags``), ``_location``.
 
-    Assumes the table passed ``benchkit.validation.check_table``; ids default to the 0-based row index.
+    Assumes the table passed ``benchkit.validation.schema.check_table``; ids default to the 0-based row index.
     """
     import pandas as pd
 

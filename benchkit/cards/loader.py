@@ -58,9 +58,26 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDoc:
         raise BenchkitError(Problem(f"'{parent}' not found", file=where[0], line=where[1], field="extends",
                                     hint=f"the path is relative to the card: looked for {parent_path}"))
     base = read_with_extends(parent_path, (*_chain, path.resolve()))
+    _drop_unmatched(base, doc.data)
     lines = {loc: line for loc, line in base.lines.items() if loc != ("extends",)}
     lines.update(doc.lines)
     return YamlDoc(_merge(base.data, doc.data), lines)
+
+
+# Keys whose value describes others: a child that sets one of those others and not the key itself inherits no value
+# for it. A suite card's score data name its rule and its tasks; `extends: glue` with its own task list (or its own
+# score_rule) and no score: block is scored by the rule it names, as before score rules were data.
+GOES_WITH = {"score": ("score_rule", "tasks")}
+
+
+def _drop_unmatched(base: YamlDoc, child: Any) -> None:
+    if not isinstance(child, dict) or not isinstance(base.data, dict):
+        return
+    for key, others in GOES_WITH.items():
+        if key not in child and key in base.data and any(other in child for other in others):
+            del base.data[key]
+            for loc in [loc for loc in base.lines if loc[:1] == (key,)]:
+                del base.lines[loc]
 
 
 def _unwrap(annotation: Any) -> list[Any]:

@@ -13,15 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchkit.errors import BenchkitError, Problem, did_you_mean
-
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-
-def builtin_root() -> Path:
-    wheel = PACKAGE_DIR / "_builtin"
-    if (wheel / "tasks").is_dir():
-        return wheel
-    return PACKAGE_DIR.parent  # source checkout or editable install
+from benchkit.files import builtin_root
 
 
 def _card_path_env() -> list[Path]:

@@ -692,7 +692,7 @@ class SuiteCard(Strict):
     submission_url: str | None = None
     # Where the suite's data lives when --data-dir is not given, relative to this card (the embedded default).
     data_dir: str | None = None
-    # The suite's default hyperparameters (benchkit.train.recipes.Recipe fields); models and users override them.
+    # The suite's default hyperparameters (benchkit.contracts.recipe.Recipe fields); models and users override them.
     recipe: dict[str, Any] = {}
 
     _v_version = field_validator("version")(lambda cls, v: _version(v))

@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from benchkit.cli.app import DATA_DIR, check_data_dir, main, print_problem
-
-if TYPE_CHECKING:
-    pass
 
 
 @main.command("ls")

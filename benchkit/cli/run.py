@@ -310,10 +310,10 @@ def suite_score_lines(manifest: dict[str, Any]) -> list[str]:
 def predict_command(run: Path, split: str | None, file: Path | None, data_dir: Path | None, out: Path | None) -> None:
     """Label a split or a new file with a finished run's model (full model or adapter), in the score format."""
     from benchkit.cards import catalog
+    from benchkit.contracts.run_records import write_predictions
     from benchkit.execute.predict import file_card
     from benchkit.train.inference import predict_frames, read_run, trained_model
     from benchkit.validation.frames import load_frames
-    from benchkit.contracts.run_records import write_predictions
 
     record = read_run(run)
     folder = run if run.is_dir() else run.parent

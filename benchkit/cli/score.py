@@ -32,10 +32,10 @@ def score_command(task: str, predictions: Path, split: str | None, data_dir: Pat
     tag list. Ids are the task's example ids: the card's id column, else the 0-based row index in the split file.
     """
     from benchkit.cards import catalog
+    from benchkit.predictions import read_predictions
     from benchkit.scoring.split import evaluate_split
     from benchkit.scoring.task import gold_groups, gold_targets
     from benchkit.validation.frames import load_frames
-    from benchkit.predictions import read_predictions
 
     card = catalog.load_task(task)
     split = split or next((s for s in card.splits if s == "dev"), None) or next(

@@ -7,12 +7,12 @@ tasks of OTHER suites (AdvGLUE's sst2: glue/sst2 and glue-mini/sst2). For each s
 * its saved model (``<run>/model/``, ``RunRecord.model_dir``) predicts the task's labelled splits; the model's head
   outputs indices into the evaluating card's labels, so the saved config's ``id2label`` must equal the task card's
   ``labels.names`` (else a one-line error);
-* the predictions are scored with the task card's metrics and a bootstrap CI (``evaluate.evaluate_split``);
+* the predictions are scored with the task card's metrics and a bootstrap CI (``scoring.split.evaluate_split``);
 * per split, the drop from the source run's score on its own split (the split of the same name, else its dev split):
   both scored with THIS card's metrics, the source's from its dev predictions file and the gold of its data (found
   with ``--reference-data-dir``, else in the data its suite ships, and checked against the sha256 the run recorded),
   with a bootstrap CI of the difference that resamples the two example sets independently
-  (``bootstrap.unpaired_split_ci``: ``scoring.unpaired_bootstrap``'s draws, from the metrics' statistics).
+  (``bootstrap.unpaired_split_ci``: ``scoring.bootstrap.unpaired_bootstrap``'s draws, from the metrics' statistics).
 
 One record per (source run, task), in the ``RunRecord`` contract (``source`` and ``drops`` set; model, method, seed,
 recipe and checkpoint selection are the source run's), written atomically under
@@ -36,10 +36,10 @@ from typing import Any
 
 from benchkit.cards import catalog, roots
 from benchkit.cards.catalog import Suite
-from benchkit.cards.schema import TaskCard
-from benchkit.errors import BenchkitError, Problem
 from benchkit.cards.identity import card_sha256
+from benchkit.cards.schema import TaskCard
 from benchkit.contracts.run_records import CardRef, DataFile, Drop, RunRecord
+from benchkit.errors import BenchkitError, Problem
 
 log = logging.getLogger("benchkit.run")
 
@@ -129,8 +129,8 @@ def plan_evaluations(suite: Suite, tasks: list[TaskCard], data_dir: Path, out: P
                      seeds: list[int] | None = None, method: str | None = None) -> list[Evaluation]:
     """Every (finished source run, task) under ``out/runs``, optionally only those of the given model names, seeds
     and method. Raises when no source run is found for any task (run the evaluators' suite first)."""
-    from benchkit.execute.plan import data_files
     from benchkit.contracts.run_records import iter_records
+    from benchkit.execute.plan import data_files
 
     runs_dir = out / "runs"
     sources = [(p, r) for p, r in iter_records(runs_dir) if r.source is None and r.results]
@@ -256,9 +256,9 @@ def _predict(model_dir: Path, card: TaskCard, frames: dict[str, Any], recipe: di
     """Predictions per split in file order, the rows' fingerprints, and the precision used."""
     import torch
 
-    from benchkit.train.inference import predict_frames, trained_model
     from benchkit.loading import to_dataset_dict
     from benchkit.train.features import rows_fingerprint
+    from benchkit.train.inference import predict_frames, trained_model
 
     model = trained_model(model_dir, card)  # the label order was checked against the saved config
     predicted = predict_frames(model, model_dir, card, frames, recipe)
@@ -273,8 +273,8 @@ def _drop(ev: Evaluation, split: str, gold: list[Any], values: list[Any], score:
     predictions and gold (copied beside this record's predictions), with a bootstrap CI of the difference; and the
     source's data file of that split."""
     from benchkit.atomic import write_atomic
-    from benchkit.scoring.bootstrap import unpaired_split_ci
     from benchkit.predictions import read_predictions
+    from benchkit.scoring.bootstrap import unpaired_split_ci
     from benchkit.scoring.scores import task_score
     from benchkit.scoring.task import compute_metrics, gold_targets
 
@@ -308,12 +308,12 @@ def evaluate(ev: Evaluation, frames: dict[str, Any], suite: Suite, runs_dir: Pat
     import torch
 
     from benchkit import __version__
+    from benchkit.cards.identity import card_fields
+    from benchkit.contracts.run_records import Costs, Provenance, SourceRun, SplitResult, write_predictions
+    from benchkit.environment import git_state, hardware, library_versions, now
     from benchkit.scoring.split import evaluate_split
     from benchkit.scoring.task import gold_targets
     from benchkit.train.memory import PeakMemory
-    from benchkit.cards.identity import card_fields
-    from benchkit.environment import git_state, hardware, library_versions, now
-    from benchkit.contracts.run_records import Costs, Provenance, SourceRun, SplitResult, write_predictions
 
     card, source = ev.card, ev.source
     source_folder = ev.source_path.parent
@@ -382,8 +382,8 @@ def _read_frames(suite: Suite, tasks: list[TaskCard], data_dir: Path) -> dict[st
 def run_evaluation_only(suite: Suite, tasks: list[TaskCard], *, data_dir: Path | None, out: Path,
                         reference_data_dir: Path | None, models: tuple[str, ...] = (), seeds: list[int] | None = None,
                         method: str | None = None, echo: Callable[[str], None] = print) -> EvaluationResult:
-    from benchkit.execute.local import run_log
     from benchkit.contracts.run_records import iter_records, write_record
+    from benchkit.execute.local import run_log
 
     directory = catalog.suite_data_dir(suite, data_dir)
     runs_dir = out / "runs"

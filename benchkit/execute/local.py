@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from benchkit.contracts.run_records import RunRecord, iter_records, write_record
 from benchkit.train import distributed
 from benchkit.train.loop import run_one
 from benchkit.train.spec import RunSpec, run_label
-from benchkit.contracts.run_records import RunRecord, iter_records, write_record
 
 
 def done_line(label: str, record: RunRecord) -> str:
@@ -60,8 +60,14 @@ class RichProgress:
     and numbers never shrink, so an 80-column terminal shows every task id (printed on its own line) and number."""
 
     def __init__(self, total_runs: int, console: Any = None):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn(),
                             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False,

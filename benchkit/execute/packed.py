@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchkit.contracts.run_records import RunRecord, iter_records
 from benchkit.execute.local import GridProgress, GridResult, RunInterrupted, claim_turn, done_line
 from benchkit.train.spec import RunSpec, run_label
-from benchkit.contracts.run_records import RunRecord, iter_records
 
 MAX_RUNS_PER_DEVICE = 16  # beyond this an H100/H200 gains nothing on GLUE-sized runs (issue 13's measurements)
 HEADROOM = 0.9  # of a device's memory, what packing hands out (the CUDA context and fragmentation take the rest)
@@ -176,8 +176,8 @@ def _launch(spec: RunSpec, device: Device, share: int, runs_on_device: int) -> s
 
 
 def _outcome(launched: Launched, code: int) -> tuple[str, str, RunRecord | None]:
-    from benchkit.execute.worker import EXIT_OOM
     from benchkit.contracts.run_records import RECORD_NAME
+    from benchkit.execute.worker import EXIT_OOM
 
     folder = launched.spec.folder
     result_file = folder / RESULT_FILE

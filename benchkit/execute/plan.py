@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from benchkit.cards.catalog import Suite
+from benchkit.cards.identity import card_sha256
 from benchkit.cards.schema import TaskCard
+from benchkit.contracts.recipe import NOT_HASHED
+from benchkit.contracts.run_records import CardRef, DataFile
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.loading import locate, split_identity
 from benchkit.train.features import tokenizer_sha256
-from benchkit.train.spec import RunSpec
 from benchkit.train.methods import METHODS, MethodSpec, method_recipe, method_spec, preflight
 from benchkit.train.models import ResolvedModel
-from benchkit.cards.identity import card_sha256
-from benchkit.contracts.recipe import NOT_HASHED
 from benchkit.train.recipes import resolve_recipe
-from benchkit.contracts.run_records import CardRef, DataFile
+from benchkit.train.spec import RunSpec
 
 
 @dataclass(frozen=True)

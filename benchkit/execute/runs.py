@@ -12,9 +12,9 @@ from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.execute.local import GridResult
-from benchkit.train.spec import RunSpec
 from benchkit.train.models import ResolvedModel, resolve_model
 from benchkit.train.recipes import load_recipe_document, parse_overrides
+from benchkit.train.spec import RunSpec
 
 DEFAULT_SUITE = "glue-mini"
 DEFAULT_MODEL = "minilm-l6"
@@ -118,9 +118,9 @@ def check_data(plan: list[RunSpec], out: Path, warn: Callable[[Problem], None] =
     The frames checked stay in ``benchkit.train.frames`` for the runs: tasks are checked in reverse plan order, so the
     first task's frames are the ones kept and its runs do not read the files again.
     """
+    from benchkit.contracts.run_records import iter_records
     from benchkit.train import frames as frame_cache
     from benchkit.train.loop import companion_splits
-    from benchkit.contracts.run_records import iter_records
     from benchkit.validation.runner import TaskReport, enforce, validate_task
 
     done = {record.config_hash for _, record in iter_records(out / "runs")}

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchkit.contracts.run_records import RECORD_NAME, RunRecord, iter_records
 from benchkit.errors import BenchkitError, Problem
 from benchkit.execute.local import GridResult
 from benchkit.train.spec import RunSpec
-from benchkit.contracts.run_records import RECORD_NAME, RunRecord, iter_records
 
 SLURM_FOLDER = "slurm"  # under --out: submitit's job scripts, logs and pickled results
 

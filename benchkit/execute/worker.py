@@ -66,9 +66,9 @@ def apply_memory_share() -> str:
 
 
 def run_spec_file(spec_path: Path, result_path: Path) -> int:
+    from benchkit.contracts.run_records import write_record
     from benchkit.execute.local import QuietProgress, run_log
     from benchkit.train.loop import run_one
-    from benchkit.contracts.run_records import write_record
 
     spec = pickle.loads(spec_path.read_bytes())
     spec.folder.mkdir(parents=True, exist_ok=True)

@@ -23,10 +23,10 @@ from typing import Any
 
 from benchkit.cards.catalog import Suite
 from benchkit.cards.schema import TaskCard
+from benchkit.contracts.run_records import MethodRef, ModelRef
 from benchkit.release.collect import Run, entry_key
 from benchkit.release.drops import summarize_drops
 from benchkit.scoring.scores import SeedStats, SuiteScore, rule_score, seed_stats
-from benchkit.contracts.run_records import MethodRef, ModelRef
 
 CI_METHOD = "percentile"
 CI_UNIT = "two-level: seeds with replacement, then evaluation examples with replacement, per task"
@@ -312,9 +312,9 @@ def load_gold(suite: Suite, runs: list[Run], data_dir: Path) -> GoldData:
     """Read gold dev targets and every run's dev predictions (validated: ids must match the gold split), and the
     same for the diagnostics the runs scored (companion tasks of the suite)."""
     from benchkit.errors import BenchkitError, Problem
+    from benchkit.predictions import read_predictions
     from benchkit.scoring.task import gold_groups, gold_targets
     from benchkit.validation.frames import load_frames
-    from benchkit.predictions import read_predictions
 
     cards = {card.id: card for card in suite.tasks}
     wanted: dict[str, set[str]] = {}

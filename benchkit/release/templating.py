@@ -24,7 +24,7 @@ def templates_dir(root: Path | None = None) -> Path:
     own = (root or Path.cwd()) / "templates"
     if all((own / name).is_file() for name in RELEASE_TEMPLATES):
         return own.resolve()
-    from benchkit.cards.roots import builtin_root
+    from benchkit.files import builtin_root
 
     return builtin_root() / "templates"
 
@@ -48,7 +48,7 @@ def md_cell(value: Any) -> str:
 def render(name: str, **context: Any) -> str:
     import jinja2
 
-    from benchkit.cards.roots import builtin_root
+    from benchkit.files import builtin_root
 
     folder = templates_dir()
     # a benchmark's own templates first; what it lacks (pages added since it copied them, shared partials) comes

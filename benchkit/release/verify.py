@@ -192,8 +192,7 @@ def _note_live_cards(report: VerifyReport, manifest: dict[str, Any]) -> None:
 
 
 def _check_cards(report: VerifyReport, folder: Path, manifest: dict[str, Any]) -> None:
-    from benchkit.cards import catalog
-    from benchkit.cards import roots
+    from benchkit.cards import catalog, roots
     from benchkit.release.manifest import card_files, display_path
 
     cards = _pinned_cards(manifest)

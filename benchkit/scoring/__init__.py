@@ -1,6 +1,7 @@
 """L1 scoring: from metric values to task scores, suite scores and their confidence intervals. Nothing here reads a
-file of data or imports a card: what is needed of a card or a suite is a Protocol that ``TaskCard`` and ``Suite``
-meet, so the engine stays below the cards that use it.
+task's data or imports a card: what is needed of a card or a suite is a Protocol that ``TaskCard`` and ``Suite``
+meet, so the engine stays below the cards that use it. (The one file it reads: the ``score:`` blocks of the built-in
+suite cards, which define the named rules ``glue``, ``superglue``, ``klej``, ...)
 
 One job per module, lowest first (each imports only those above it in this list):
 

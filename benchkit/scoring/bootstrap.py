@@ -239,13 +239,13 @@ class SplitScorer:
 
 
 def card_units(card: ScoredCard, size: int, groups: Sequence[Any] | None) -> Units:
-    """The card's resampling units for one split (``task_scores.resampling_units``): groups get fresh ids per draw."""
+    """The card's resampling units for one split (``scoring.task.resampling_units``): groups get fresh ids per draw."""
     return Units(size, resampling_units(card, size, groups), fresh_ids=groups is not None)
 
 
 def slow_values(card: ScoredCard, references: Sequence[Any], predictions: Sequence[Any], units: Units,
                 draws: Draws, groups: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
-    """The reference path: ``task_scores.compute_metrics`` (validated, every metric from the raw examples) on each
+    """The reference path: ``scoring.task.compute_metrics`` (validated, every metric from the raw examples) on each
     resample's drawn examples. What ``SplitScorer.values`` must equal."""
     refs, preds = objects(references), objects(predictions)
     out: dict[str, list[float]] = {}

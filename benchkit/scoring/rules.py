@@ -28,6 +28,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import yaml
 
+from benchkit.files import builtin_root
 from benchkit.registry import Registry
 
 Loc = tuple[str | int, ...]
@@ -171,9 +172,7 @@ def unknown_slots(rule: ScoreRule, metric_keys: Mapping[str, Sequence[str]]) -> 
 
 
 def _builtin_suite_cards() -> list[Path]:
-    package = Path(__file__).resolve().parent.parent  # benchkit/
-    folder = package / "_builtin" / "benchmarks"  # an installed wheel; else a source checkout
-    return sorted((folder if folder.is_dir() else package.parent / "benchmarks").glob("*.yaml"))
+    return sorted((builtin_root() / "benchmarks").glob("*.yaml"))
 
 
 class NamedRules(Registry[ScoreRule]):

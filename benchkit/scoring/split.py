@@ -29,7 +29,7 @@ def evaluate_split(card: ScoredCard, split: str, references: Sequence[Any], pred
                    resamples: int = 1000, level: float = 0.95, seed: int = 0,
                    groups: Sequence[Any] | None = None) -> SplitEvaluation:
     """Every metric, the task score, and (resamples > 0) a bootstrap CI of the task score over examples (or over
-    whole groups / pairs, see ``task_scores.resampling_units``), from the metrics' additive statistics."""
+    whole groups / pairs, see ``scoring.task.resampling_units``), from the metrics' additive statistics."""
     metrics = compute_metrics(card, references, predictions, groups)
     result = SplitEvaluation(card.id, split, len(references), metrics, task_score(metrics, card.score_metrics),
                              card.primary_metric)

@@ -42,7 +42,6 @@ from benchkit.search.space import SearchSpace
 from benchkit.train.spec import RunSpec
 
 
-
 @dataclass(frozen=True)
 class SearchOptions:
     method: str

@@ -32,9 +32,9 @@ def check_teacher(where: str, card: TaskCard) -> tuple[Any, Path, dict[str, Any]
     predicts this task's label set. Returns (its record or None, its model folder, what the record says of it)."""
     import json
 
-    from benchkit.train.inference import read_run
-    from benchkit.train.adapters import adapter_format
     from benchkit.contracts.run_records import RECORD_NAME
+    from benchkit.train.adapters import adapter_format
+    from benchkit.train.inference import read_run
 
     folder = Path(where).expanduser()
     if (folder / RECORD_NAME).is_file():

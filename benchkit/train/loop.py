@@ -25,8 +25,17 @@ from typing import TYPE_CHECKING, Any
 from benchkit import __version__
 from benchkit.cards.schema import TaskCard
 from benchkit.contracts.recipe import Recipe
-from benchkit.contracts.run_records import (CardRef, Costs, MethodRef, ModelRef, Provenance, RunRecord, Selection,
-                                            SplitResult, write_predictions)
+from benchkit.contracts.run_records import (
+    CardRef,
+    Costs,
+    MethodRef,
+    ModelRef,
+    Provenance,
+    RunRecord,
+    Selection,
+    SplitResult,
+    write_predictions,
+)
 from benchkit.errors import BenchkitError, Problem
 from benchkit.metrics import METRICS
 from benchkit.scoring.split import evaluate_split
@@ -34,12 +43,22 @@ from benchkit.scoring.task import gold_groups, gold_targets
 from benchkit.train import distributed
 from benchkit.train.costs import Latency, inference_latency, optimizer_state_bytes
 from benchkit.train.heads import head_for
-from benchkit.train.inference import (encode_for_prediction, model_inputs, ordered_trainer_class, predict_in_file_order,
-                                      quiet_libraries)
+from benchkit.train.inference import (
+    encode_for_prediction,
+    model_inputs,
+    ordered_trainer_class,
+    predict_in_file_order,
+    quiet_libraries,
+)
 from benchkit.train.memory import PeakMemory
 from benchkit.train.methods import MethodSpec, method_spec, prepare_model, save_trained, training_args
-from benchkit.train.selection import (choose_selection, selected_epoch, selection_curve, selection_metrics,
-                                      selection_score)
+from benchkit.train.selection import (
+    choose_selection,
+    selected_epoch,
+    selection_curve,
+    selection_metrics,
+    selection_score,
+)
 from benchkit.train.spec import Progress, RunSpec
 
 if TYPE_CHECKING:

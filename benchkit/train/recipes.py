@@ -13,8 +13,6 @@ from benchkit.contracts.recipe import RECIPE_FIELDS, Recipe
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 
 
-
-
 def parse_overrides(pairs: tuple[str, ...], origin: str = "--set") -> dict[str, Any]:
     """``key=value`` pairs (values parsed as YAML scalars) into a dict, with did-you-mean on unknown keys."""
     import yaml
