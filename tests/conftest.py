@@ -58,6 +58,31 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _tiny_causal_builder():
+    """scripts/tiny_causal.py's ``build``: a Llama-architecture model from a small config, BPE tokenizer trained on
+    the glue-mini texts (no padding token, as Llama's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tiny_causal", REPO / "scripts" / "tiny_causal.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build
+
+
+@pytest.fixture(scope="session")
+def tiny_causal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny decoder-only model (Llama architecture, 2 layers, hidden 64, random weights) saved as a local folder."""
+    pytest.importorskip("transformers")
+    return _tiny_causal_builder()(tmp_path_factory.mktemp("tiny-causal"))
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_chat(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny decoder-only model with a chat template in its tokenizer (as an instruction-tuned model ships)."""
+    pytest.importorskip("transformers")
+    return _tiny_causal_builder()(tmp_path_factory.mktemp("tiny-causal-chat"), chat_template=True)
+
+
 @pytest.fixture(scope="session")
 def tiny_polish_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny real BERT whose WordPiece tokenizer is trained here on the Polish fixture texts, cased and keeping
