@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 
 from benchkit.cards.columns import computed, template_columns
 from benchkit.cards.paths import climbs_out
+from benchkit.cards.prompts import Prompt, PromptValueError, check_prompt
 from benchkit.contracts.formats import FORMATS
 from benchkit.contracts.recipe import RECIPE_FIELDS
 from benchkit.contracts.word_splitters import WORD_SPLITTERS
@@ -481,6 +482,9 @@ class TaskCard(Strict):
     evaluated_with: str | list[str] | None = None
     # Severity of each data check (DATA_CHECKS): error by default; warning where the official files keep a known quirk.
     checks: Checks = Checks()
+    # How a generative language model is asked (zero-/few-shot, SFT): benchkit/cards/prompts.py. The card's parts;
+    # its language's prompt file (prompts/<language>.yaml) gives the rest.
+    prompt: Prompt | None = None
 
     _v_version = field_validator("version")(lambda cls, v: _version(v))
     _v_language = field_validator("language")(lambda cls, v: _language(v))
@@ -535,7 +539,19 @@ class TaskCard(Strict):
         self._check_target(task_type)
         self._check_split_origins()
         self._check_metric_names()
+        self._check_prompt(task_type)
         return self
+
+    def _check_prompt(self, task_type: TaskType) -> None:
+        if self.prompt is None:
+            return
+        roles = self._given_roles(task_type)
+        if task_type.target == "choice":
+            roles |= {"choices"}
+        try:
+            check_prompt(self.prompt, roles, task_type.target, self.labels.names if self.labels else None)
+        except PromptValueError as err:
+            raise CardValueError(str(err), err.hint, ("prompt", *err.loc)) from None
 
     def _given_roles(self, task_type: TaskType) -> set[str]:
         """The roles the card gives: its fields, its composed inputs, and the tokens and tags of entity_spans."""
