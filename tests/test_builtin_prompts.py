@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -279,15 +281,64 @@ def test_a_bad_prompt_is_one_problem_at_its_line(tmp_path, old, new, line, field
 
 
 def test_the_cli_reports_a_bad_prompt_with_exit_code_2(tmp_path):
-    import subprocess
-    import sys
-
     path = tmp_path / "card.yaml"
     path.write_text(CARD.replace('input: "{text}', 'input: "{txt}'), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "benchkit.cli", "validate", str(path)], capture_output=True,
-                          text=True, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-m", "benchkit.cli", "validate", str(path)], check=False,
+                          capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2
     assert (f"error: {path}:19: prompt.input: the template names 'txt', which is not a role of this card"
             in done.stdout + done.stderr)
     assert "Traceback" not in done.stderr
 
+
+
+# -- against lm-evaluation-harness's own task files, where it is installed -----------------------------------------
+
+# task id -> (lm-eval task file, the lm-eval document's field for each benchkit role)
+LM_EVAL_TEMPLATES = {
+    "glue/cola": ("glue/cola/default.yaml", {"sentence": "text"}),
+    "glue/sst2": ("glue/sst2/default.yaml", {"sentence": "text"}),
+    "glue/mrpc": ("glue/mrpc/default.yaml", {"sentence1": "text", "sentence2": "text_pair"}),
+    "glue/qqp": ("glue/qqp/default.yaml", {"question1": "text", "question2": "text_pair"}),
+    "glue/qnli": ("glue/qnli/default.yaml", {"question": "text", "sentence": "text_pair"}),
+    "glue/rte": ("glue/rte/default.yaml", {"sentence1": "text", "sentence2": "text_pair"}),
+    "glue/wnli": ("glue/wnli/default.yaml", {"sentence1": "text", "sentence2": "text_pair"}),
+    "superglue/boolq": ("super_glue/boolq/default.yaml", {"passage": "text_pair", "question": "text"}),
+    "superglue/cb": ("super_glue/cb/default.yaml", {"premise": "text", "hypothesis": "text_pair"}),
+    "superglue/rte": ("super_glue/rte/default.yaml", {"premise": "text", "hypothesis": "text_pair"}),
+}
+
+
+def _lm_eval_task(relative: str) -> dict:
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.find_spec("lm_eval")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("lm-evaluation-harness is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "tasks" / relative
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
+
+
+@pytest.mark.parametrize("task_id", sorted(LM_EVAL_TEMPLATES))
+def test_the_copied_prompts_render_as_lm_evals_yaml(task_id):
+    """lm-eval's doc_to_text (a Jinja template) on a document, and its choices in label order, are benchkit's
+    query and answers on the same example."""
+    jinja2 = pytest.importorskip("jinja2")
+    relative, roles = LM_EVAL_TEMPLATES[task_id]
+    task = _lm_eval_task(relative)
+    doc = {field: f"The {field} of an example, with 'quotes' & more." for field in roles}
+    context = jinja2.Template(task["doc_to_text"], keep_trailing_newline=True).render(**doc)
+    continuations = [task.get("target_delimiter", " ") + choice for choice in task["doc_to_choice"]]
+    query, answers = _texts(task_id, {role: doc[field] for field, role in roles.items()})
+    assert query == context
+    assert answers == continuations
+    assert task["output_type"] == "multiple_choice"
