@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from benchkit.cards.columns import computed
 from benchkit.cards.schema import TEXT_ROLES, Derive, TaskCard
 from benchkit.compose import SPANS
-from benchkit.errors import Problem
+from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.sources import RawTable, read_table, reader
 from benchkit.sources.base import raw_key
 from benchkit.task_types import TASK_TYPES
@@ -178,8 +178,28 @@ def canonical_frame(card: TaskCard, split: str, table: RawTable) -> "pd.DataFram
         frame[target] = [convert_target(card, v) for v in table.frame[columns[target]]]
     else:
         frame[target] = None
+    for column in card.prompt.columns if card.prompt is not None else []:  # raw columns a prompt names (COPA)
+        if column not in table.frame.columns:
+            raise BenchkitError(Problem(f"the prompt names column '{column}', which split '{split}' has not",
+                                        file=table.source, field="prompt.columns",
+                                        hint=did_you_mean(column, [str(c) for c in table.frame.columns]) or
+                                        f"its columns: {', '.join(map(str, table.frame.columns))}"))
+        frame[prompt_column(column)] = list(table.frame[column])
     frame["_location"] = table.locations
     return frame
+
+
+PROMPT_COLUMN = "prompt:"  # a raw file column kept for the prompt, beside the canonical ones
+
+
+def prompt_column(column: str) -> str:
+    return f"{PROMPT_COLUMN}{column}"
+
+
+def prompt_rows(frame: "pd.DataFrame") -> list[dict[str, Any]]:
+    """The frame's rows as a prompt's templates read them: the roles, and the raw columns the prompt named."""
+    names = {c: c[len(PROMPT_COLUMN):] if c.startswith(PROMPT_COLUMN) else c for c in frame.columns}
+    return [{names[c]: v for c, v in row.items()} for row in frame.to_dict("records")]
 
 
 def input_keys(frame: "pd.DataFrame") -> list[tuple]:

@@ -169,6 +169,10 @@ def tag_types(label_names: list[str]) -> list[str]:
 def check_prompt(prompt: Prompt, roles: set[str], target: str, label_names: list[str] | None) -> None:
     """The card's prompt names only its roles (and its declared columns), known filters, and a distinct verbaliser
     for every label; raises PromptValueError with the location under ``prompt``."""
+    doubled = sorted(set(prompt.columns) & roles)
+    if doubled:
+        raise PromptValueError(f"columns names '{doubled[0]}', which is already a role of this card",
+                               f"name the role in templates ({{{doubled[0]}}}) and drop it from columns", ("columns",))
     values = (roles - {"label", "tags"}) | set(prompt.columns)
     if prompt.input is not None:
         _check_template(prompt.input, values, ("input",), sorted(values))

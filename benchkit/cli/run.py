@@ -29,6 +29,10 @@ if TYPE_CHECKING:
               help="Fine-tuning method(s), comma-separated to compare them (full, lora, ia3, prompt, prefix, "
                    "bitfit, adamw8bit, galore, distill; combine one model method, one optimizer method and distill "
                    "with +, e.g. lora+adamw8bit). Options: --set lora.r=8.")
+@click.option("--mode", type=click.Choice(["fine-tune", "zero-shot", "few-shot"]), default="fine-tune",
+              show_default=True, help="fine-tune: train with --method; zero-shot / few-shot: ask a causal language "
+                                      "model with each task's prompt (few-shot: k examples from train, the prompt's "
+                                      "shots or --set shots=K; --set chat_template=auto|on|off).")
 @DATA_DIR
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
               help="Folder for run records, predictions, logs and releases (the tokenization cache is --cache-dir).")
@@ -67,7 +71,7 @@ if TYPE_CHECKING:
               help="Evaluation-only suites (AdvGLUE): the data folder the evaluated runs used (their --data-dir), for "
                    "the drop from their dev scores (default: the data their suite ships, e.g. glue-mini's).")
 def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[str, ...], seeds: str, method: str,
-                data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
+                mode: str, data_dir: Path | None, out: Path, recipe_file: Path | None, overrides: tuple[str, ...],
                 cache_dir: Path | None, release_version: str | None, no_release: bool, quiet: bool,
                 runs_per_device: str | None, memory_per_device: str | None, processes: int, executor: str, partition: str | None,
                 gpus_per_node: int, time_limit: int, runs_per_job: int | None, cluster_backend: str, wait: bool,
@@ -93,10 +97,10 @@ def run_command(target: str | None, models: tuple[str, ...], only_tasks: tuple[s
     inputs = resolve_run_inputs(target, models, only_tasks, seeds, data_dir, recipe_file, overrides)
     _check_processes(processes, runs_per_device, executor)
     execute = executor_for(runs_per_device, memory_per_device)
-    plan = _checked_plan(inputs, method, out, cache_dir)
+    plan = _checked_plan(inputs, method, out, cache_dir, mode)
     if processes > 1 and distributed.world_size() == 1:  # checked here, then the same command as N processes
         _relaunch(plan, processes)
-    _announce(inputs, plan, method)
+    _announce(inputs, plan, method if mode == "fine-tune" else mode)
     if executor == "slurm":
         from benchkit.execute.runs import packing_options
         from benchkit.execute.slurm import SlurmOptions, submit_grid
@@ -139,15 +143,21 @@ def _check_processes(processes: int, runs_per_device: str | None, executor: str)
                                          "ones"))
 
 
-def _checked_plan(inputs: RunInputs, method: str, out: Path, cache_dir: Path | None) -> list[RunSpec]:
-    """The grid's runs, their data checked: bad data exits 2 before anything is written (warnings printed)."""
+def _checked_plan(inputs: RunInputs, method: str, out: Path, cache_dir: Path | None,
+                  mode: str = "fine-tune") -> list[RunSpec]:
+    """The grid's runs, their data checked (and prompted runs' shots and windows): bad data exits 2 before anything
+    is written (warnings printed)."""
     from benchkit.execute.plan import RecipeLayers, build_plan
     from benchkit.execute.runs import check_data
 
     plan = build_plan(inputs.suite, inputs.tasks, inputs.models, inputs.seeds, method,
                       RecipeLayers(inputs.recipe_file, inputs.overrides, inputs.recipe_tasks), inputs.data_dir, out,
-                      cache_dir, inputs.method_options)
+                      cache_dir, inputs.method_options, mode=mode)
     check_data(plan, out, print_problem)
+    if mode != "fine-tune":
+        from benchkit.train.prompted import preflight
+
+        preflight(plan)
     return plan
 
 

@@ -44,7 +44,13 @@ class Recipe(BaseModel):
     # predict with it later. Not part of a run's identity (execute.plan.config_hash leaves it out): switching it
     # re-runs nothing.
     save_model: bool = True
-
+    # Generative language models (benchkit/train/prompted.py). shots: the few-shot k (None: the card's prompt says);
+    # chat_template: wrap each prompt in the tokenizer's chat template when it has one ("auto"), always ("on": an
+    # error when it has none) or never ("off"); objective: how a decoder-only model is fine-tuned (a classifier on
+    # the last token, or "sft": it learns to write the label's verbaliser).
+    shots: int | None = Field(None, ge=0)
+    chat_template: Literal["auto", "on", "off"] = "auto"
+    objective: Literal["classifier", "sft"] = "classifier"
 
     @model_validator(mode="after")
     def _window_fits(self) -> "Recipe":
@@ -56,6 +62,16 @@ class Recipe(BaseModel):
 
 # Recipe fields that do not change a run's result, left out of its configuration hash.
 NOT_HASHED = frozenset({"save_model"})
+# Fields added after runs were first recorded: hashed only when set away from their default, so adding them kept
+# every earlier run's identity (a results folder resumes, it does not retrain).
+HASHED_WHEN_SET = frozenset({"shots", "chat_template", "objective"})
+
+
+def hashed_recipe(recipe: Recipe) -> dict[str, object]:
+    """The recipe's part of a run's identity."""
+    values = recipe.model_dump(exclude=set(NOT_HASHED))
+    return {k: v for k, v in values.items()
+            if k not in HASHED_WHEN_SET or v != Recipe.model_fields[k].default}
 
 
 RECIPE_FIELDS = tuple(Recipe.model_fields)

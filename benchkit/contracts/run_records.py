@@ -80,7 +80,7 @@ class Selection(Strict):
     test splits, where dev only chose the epoch ("best epoch on dev, reported on test", no badge).
     """
 
-    rule: Literal["best", "last"]
+    rule: Literal["best", "last", "none"]  # none: nothing was trained (a prompted language model)
     split: str | None = None
     derive: dict[str, Any] | None = None  # {from, fraction, stratify, seed} of a carved selection split
     rows: int | None = None  # examples in the selection split
@@ -106,6 +106,8 @@ class Selection(Strict):
 
     @property
     def label(self) -> str:
+        if self.rule == "none":
+            return "not trained, no selection"
         if self.rule == "last":
             return "last epoch, no selection"
         if self.on_dev:
@@ -186,6 +188,10 @@ class Costs(Strict):
     inference_split: str | None = None
     inference_sample_seed: int | None = None
     inference_precision: str | None = None
+    # Prompted language models (and any run that measures them): tokens run through the model while evaluating,
+    # and evaluation examples per second (every evaluated split, shots included in the tokens).
+    tokens_processed: int | None = None
+    examples_per_second: float | None = None
 
 
 class SourceRun(Strict):
@@ -212,6 +218,39 @@ class Drop(Strict):
     value: float
     ci: dict[str, Any] | None = None
     source_predictions: str  # the source split's {"id", "gold", "prediction"} lines, relative to the record
+
+
+class AnswerStats(Strict):
+    """How a prompted model's answers became predictions on one split (generation parsed to a label, number or
+    entities): counts per way (exact, normalised, edit_distance, unparsed), and the share that needed the fallback
+    (edit distance) or could not be parsed; 10% or more is flagged wherever the score is shown."""
+
+    counts: dict[str, int]
+    fallback_share: float
+    flagged: bool
+
+
+class Prompting(Strict):
+    """How a generative language model was asked (a record of a zero- or few-shot run; None for fine-tuned runs)."""
+
+    mode: Literal["zero-shot", "few-shot"]
+    shots: int  # k: shot examples per prompt, drawn from train, stratified by label, seeded by the run's seed
+    prompt: str  # the prompt's name
+    prompt_sha256: str
+    prompt_source: str | None = None
+    answer: Literal["loglikelihood", "generate"]
+    # loglikelihood: predictions choose the answer with the largest summed log-probability (lm-evaluation-harness's
+    # acc); acc_norm divides by the answer's length in characters -- its accuracy per split is in ``acc_norm``.
+    acc_norm: dict[str, float] = {}
+    chat_template: bool  # the tokenizer's chat template wrapped each prompt
+    backend: str  # transformers or vllm
+    window: int  # the model's context window in tokens
+    # Examples whose prompt did not fit the window with all k shots: shots were dropped, last first (never the
+    # input), split -> count of such examples; and the fewest shots any prompt kept.
+    truncated: dict[str, int] = {}
+    fewest_shots: int | None = None
+    parse: dict[str, AnswerStats] = {}  # generation: split -> how answers were parsed
+    flagged: bool = False  # any split's fallback share >= 10%
 
 
 class RunRecord(Strict):
@@ -250,6 +289,7 @@ class RunRecord(Strict):
     # the run whose model predicted, and per evaluation split the drop from that run's score on its own split.
     source: SourceRun | None = None
     drops: dict[str, Drop] = {}
+    prompting: Prompting | None = None  # a zero- or few-shot run of a generative language model
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -18,7 +18,7 @@ from typing import Any
 from benchkit.cards.catalog import Suite
 from benchkit.cards.identity import card_sha256
 from benchkit.cards.schema import TaskCard
-from benchkit.contracts.recipe import NOT_HASHED
+from benchkit.contracts.recipe import hashed_recipe
 from benchkit.contracts.run_records import CardRef, DataFile
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.loading import locate, split_identity
@@ -80,7 +80,7 @@ def companion_files(companions: list[TaskCard], data_dir: Path) -> dict[str, Dat
 
 def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel, tokenizer: str, method: str,
                 method_options: dict[str, Any], seed: int, recipe: dict[str, Any],
-                companions: dict[str, DataFile] | None = None) -> str:
+                companions: dict[str, DataFile] | None = None, prompt: str | None = None) -> str:
     # the card's content (labels.map, inputs, splits, metrics, ...): an edited card is a new run even at one version
     config = {"task": card.id, "task_version": card.version, "card": card_sha256(card),
               "data": {s: d.sha256 for s, d in sorted(data.items())},
@@ -88,6 +88,8 @@ def config_hash(card: TaskCard, data: dict[str, DataFile], model: ResolvedModel,
               "seed": seed, "recipe": recipe}
     if companions:  # labelled companion splits: the record's diagnostics are scores on them
         config["companions"] = {k: d.sha256 for k, d in sorted(companions.items())}
+    if prompt is not None:  # a prompted run: the prompt's hash (an edited prompt is a new run)
+        config["prompt"] = prompt
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
@@ -125,7 +127,9 @@ def method_folder(spec: MethodSpec) -> str:
 
 def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], method: str,
                layers: RecipeLayers, data_dir: Path, out: Path, cache_dir: Path | None = None,
-               method_options: dict[str, Any] | None = None) -> list[RunSpec]:
+               method_options: dict[str, Any] | None = None, mode: str = "fine-tune") -> list[RunSpec]:
+    if mode != "fine-tune":
+        return build_prompted_plan(suite, tasks, models, seeds, mode, layers, data_dir, out, method, method_options)
     method_specs(method, method_options or {})  # option typos: one error before any task is planned
     cache = (cache_dir or default_cache_dir()) / "tokenized"
     suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
@@ -156,7 +160,7 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                 options = spec.flat_options()
                 for seed in seeds:
                     digest = config_hash(card, data, model, tokenizer, spec.name, options, seed,
-                                         recipe.model_dump(exclude=set(NOT_HASHED)), scored)
+                                         hashed_recipe(recipe), scored)
                     if digest in planned:  # a repeated --model or --seeds value: one run, planned once
                         continue
                     planned.add(digest)
@@ -165,4 +169,42 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                     plan.append(RunSpec(suite_ref, card, data_dir, data, model, spec.name, options, seed, recipe,
                                         sources, digest, folder, cache,
                                         {"companions": companions, "companion_data": predicted}))
+    return plan
+
+
+def build_prompted_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], mode: str,
+                        layers: RecipeLayers, data_dir: Path, out: Path, method: str,
+                        method_options: dict[str, Any] | None) -> list[RunSpec]:
+    """Zero- or few-shot runs: task x model x seed, each asking a causal language model with the task's prompt
+    (``train.prompted``); the mode and its shots take the method's place, the prompt's hash enters the identity."""
+    from benchkit.train.prompted import plan_prompted
+
+    if method != "full" or method_options:
+        raise BenchkitError(Problem(f"--mode {mode} trains nothing, so it takes no --method or method options",
+                                    field="--method", hint="drop --method (or fine-tune: --mode fine-tune)"))
+    suite_ref = CardRef(id=suite.card.id, version=suite.card.version)
+    plan: list[RunSpec] = []
+    planned: set[str] = set()
+    for card in [t for t in tasks if not t.evaluators]:  # companions (AX) are asked by their own prompt: not yet
+        section = layers.tasks.get(card.id, {})
+        task_fields = {k: v for k, v in section.items() if "." not in k}
+        data = data_files(card, data_dir)
+        for model in models:
+            tokenizer = tokenizer_sha256(model.path)
+            recipe, sources = resolve_recipe([(f"suite:{suite.card.id}", suite.card.recipe),
+                                              (f"model:{model.name}", model.recipe), ("recipe-file", layers.file),
+                                              (f"recipe-file:{card.id}", task_fields), ("cli", layers.cli)])
+            asked = plan_prompted(card, model, mode, recipe.shots)
+            for seed in seeds:
+                digest = config_hash(card, data, model, tokenizer, asked.method, asked.options, seed,
+                                     hashed_recipe(recipe), prompt=asked.prompt_sha256)
+                if digest in planned:
+                    continue
+                planned.add(digest)
+                folder = (out / "runs" / suite.card.id / card.id.split("/", 1)[1] / model.slug / asked.folder /
+                          f"seed{seed}-{digest[:10]}")
+                plan.append(RunSpec(suite_ref, card, data_dir, data, model, asked.method, asked.options, seed, recipe,
+                                    sources, digest, folder, None,
+                                    {"prompt": asked.prompt, "prompt_sha256": asked.prompt_sha256,
+                                     "shots": asked.shots}, mode=mode))
     return plan

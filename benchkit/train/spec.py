@@ -36,6 +36,9 @@ class RunSpec:
     cache_dir: Path | None = None
     # companions, companion_data (tasks predicted with this run's model); trial and prune (a search trial)
     extra: dict[str, Any] = field(default_factory=dict)
+    # fine-tune, or zero-shot / few-shot: a generative model asked with the card's prompt (extra: prompt,
+    # prompt_sha256, shots)
+    mode: str = "fine-tune"
 
 
 def run_label(spec: RunSpec) -> str:
