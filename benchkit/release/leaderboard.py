@@ -146,6 +146,8 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
     on = splits_text(sorted({s for e in entries for s in e.eval_splits}))
     columns = [Column("rank", "#", "number", "rank by suite score (complete entries first)"),
                Column("model", "model", "text"), Column("method", "method", "text"),
+               Column("mode", "mode", "text", "fine-tuned, or a language model asked zero- or k-shot with the "
+                                              "task's prompt (named in the tooltip)"),
                Column("score", "suite score", "number", f"on {on}; mean ± sd over seeds; CI below"),
                *[Column(f"task:{c}", _task_label(c), "number", f"{c} on {splits_text(_task_splits(entries, c))}")
                  for c in tasks],
@@ -171,6 +173,10 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
             "model": {"text": display_model(entry.model.name), "value": display_model(entry.model.name).lower(),
                       "title": f"{entry.model.name} (sha256 {entry.model.sha256[:12]})"},
             "method": {"text": entry.method.name, "value": entry.method.name, "title": ""},
+            "mode": {"text": entry.mode + (" ⚑" if entry.parse_flags else ""), "value": entry.mode,
+                     "title": "; ".join([*(["prompts: " + ", ".join(entry.prompts)] if entry.prompts else []),
+                                         *(["answers needing the fallback or unparsed: " + ", ".join(entry.parse_flags)]
+                                           if entry.parse_flags else [])])},
             "score": {"text": pct(entry.suite.value)
                       + (f" ± {pct(entry.seed_scores.std)}" if entry.seed_scores and entry.seed_scores.n > 1 else ""),
                       "value": _value(entry.suite.value), "title": entry.suite.label, "ci": _ci_text(entry.ci)},

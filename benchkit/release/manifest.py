@@ -195,7 +195,8 @@ def kit_state() -> dict[str, Any]:
 def _entry(entry: Entry) -> dict[str, Any]:
     return {
         "entry": entry.slug, "model": entry.model.name, "method": entry.method.name,
-        "method_options": entry.method.options,
+        "method_options": entry.method.options, "mode": entry.mode, "prompts": entry.prompts,
+        "answer_flags": entry.parse_flags,
         "seeds": sorted({r.record.seed for r in entry.runs}),
         "tasks": sorted({r.record.task.id for r in entry.runs}),
         "partial": entry.suite.partial, "missing": list(entry.suite.missing),

@@ -20,7 +20,7 @@ from typing import Any
 
 from benchkit.contracts.run_records import Costs, SplitResult
 from benchkit.release.collect import Run
-from benchkit.release.scores import Entry
+from benchkit.release.scores import Entry, mode_of
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
               "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
@@ -67,6 +67,10 @@ def rows(entries: list[Entry]) -> list[dict[str, Any]]:
                 "model": r.model.name, "model_source": r.model.source, "model_revision": r.model.revision,
                 "model_sha256": r.model.sha256, "method": r.method.name,
                 "method_options": json.dumps(r.method.options, sort_keys=True), "seed": r.seed, "entry": entry.slug,
+                "mode": mode_of(r.prompting), "prompt": r.prompting.prompt if r.prompting else None,
+                "prompt_sha256": r.prompting.prompt_sha256 if r.prompting else None,
+                "answer_fallback_share": max((s.fallback_share for s in r.prompting.parse.values()), default=None)
+                if r.prompting else None,
                 "config_hash": r.config_hash, "primary_metric": r.primary_metric, "score": r.score,
                 "rule_score": _rule_score(entry, run), "eval_splits": ",".join(sorted(r.results)),
                 "selection": r.selection_used.label, "selection_rule": r.selection_used.rule,

@@ -91,6 +91,24 @@ class Entry:
         return f"{display_model(self.model.name)} / {self.method.name}"
 
     @property
+    def mode(self) -> str:
+        """fine-tuned, zero-shot or k-shot (a row's runs share their method, so their mode)."""
+        return mode_of(self.runs[0].record.prompting) if self.runs else "fine-tuned"
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompts a prompted entry's runs asked with (name and short hash), in task order."""
+        return list(dict.fromkeys(f"{r.record.prompting.prompt} ({r.record.prompting.prompt_sha256[:8]})"
+                                  for r in self.runs if r.record.prompting is not None))
+
+    @property
+    def parse_flags(self) -> list[str]:
+        """Tasks and splits where 10% or more of the generated answers needed the fallback or were unparsed."""
+        return [f"{r.record.task.id}/{split}: {stats.fallback_share:.0%}" for r in self.runs
+                if r.record.prompting is not None for split, stats in r.record.prompting.parse.items() if stats.flagged]
+
+
+    @property
     def selection_text(self) -> str:
         from benchkit.release.searches import search_text
 
@@ -394,3 +412,10 @@ def bootstrap_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, di
     from benchkit.scoring.bootstrap import two_level_suite
 
     return two_level_suite(suite, cards, gold, runs, groups, settings.resamples, settings.level, settings.seed)
+
+
+def mode_of(prompting: Any) -> str:
+    """A record's mode as leaderboards show it: fine-tuned, zero-shot or k-shot."""
+    if prompting is None:
+        return "fine-tuned"
+    return "zero-shot" if prompting.shots == 0 else f"{prompting.shots}-shot"
