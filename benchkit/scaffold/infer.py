@@ -5,6 +5,7 @@ as a comment beside its line of the card; ``choices`` (from flags or answers) ov
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,7 +144,7 @@ def _pick_texts(columns: list[Column], taken: set[str], given: list[str] | None)
         chosen = [c for c in columns if c.name in given]
         missing = set(given) - {c.name for c in chosen}
         if missing:
-            raise BenchkitError(Problem(f"no column {sorted(missing)[0]!r}", field="--text",
+            raise BenchkitError(Problem(f"no column {min(missing)!r}", field="--text",
                                         hint=f"the columns are: {', '.join(c.name for c in columns)}"))
         return sorted(chosen, key=lambda c: given.index(c.name)), Guess(given, "certain", "given with --text")
     # running text: three words or more on average (labels are a word or two), and not a handful of values
@@ -271,6 +272,7 @@ def infer_card(files: list[Path], suite: str, task: str, data_dir: Path, *, lang
         out.report.append("dev: derived from train (10%, stratified, seed 0): no dev file was given")
     card["splits"] = split_entries
     card.pop("_label_column", None)
+    _default_prompt(out)
     return out
 
 
@@ -462,3 +464,120 @@ def _tag_set(tags: list[str], scheme: str) -> tuple[list[str], list[str]]:
     full = seen | {f"{prefix}-{kind}" for kind in types for prefix in prefixes}
     ordered = (["O"] if "O" in full else []) + sorted(t for t in full if t != "O")
     return ordered, [t for t in ordered if t not in seen]
+
+
+# -- a default prompt (benchkit.cards.prompts): how a generative language model is asked the task -----------------
+
+PROMPT_SOURCE = "benchkit new task (default from the label names)"
+PROMPT_SOURCE_RANGE = "benchkit new task (default from the value range)"
+MAX_NUMBERS = 11  # regression: the range's whole numbers are scored as answers when there are at most this many
+# The wording of the default prompts per language (the part of the card's language code before "-": eng-Latn -> eng;
+# two-letter codes too); other languages get the English wording. The answer prefix is the language's prompt file's
+# (prompts/<language>.yaml). {what}: the input named in the question; {choices}: the verbalisers, or a range.
+PROMPT_WORDING: dict[str, dict[str, str]] = {
+    "eng": {"one": "this text", "two": "these two texts", "one_of": "this text", "two_of": "these two texts",
+            "or": "or", "two_labels": "Question: Is {what} {choices}?",
+            "two_labels_pair": "Question: Which fits {what_of}: {choices}?",
+            "labels": "Question: Which of these fits {what_of}: {choices}?",
+            "scale": "Question: On a scale from {low} to {high}, what score fits {what_of}?",
+            "tags": "Find the entities of these types in the text: {types}. Answer with a JSON list of the entities "
+                    "in the order they occur, each as {{\"type\": ..., \"text\": ...}} with its words as the text "
+                    "writes them; [] if there are none."},
+    "pol": {"one": "ten tekst", "two": "te dwa teksty", "one_of": "tego tekstu", "two_of": "tych dwóch tekstów",
+            "or": "czy", "two_labels": "Pytanie: Czy {what} to {choices}?",
+            "labels": "Pytanie: Która z tych odpowiedzi pasuje do {what_of}: {choices}?",
+            "scale": "Pytanie: Jaka ocena w skali od {low} do {high} pasuje do {what_of}?",
+            "tags": "Znajdź w tekście nazwy tych typów: {types}. Odpowiedz listą JSON tych nazw w kolejności "
+                    "występowania, każda jako {{\"type\": ..., \"text\": ...}} ze słowami zapisanymi tak jak w "
+                    "tekście; [] jeśli nie ma żadnej."},
+}
+LANGUAGE_ALIASES = {"en": "eng", "pl": "pol"}
+
+
+def prompt_wording(language: str) -> dict[str, str]:
+    """The default prompt's wording for a language code (eng-Latn, pol-Latn, pl); English for any other."""
+    code = language.split("-", 1)[0].lower()
+    return PROMPT_WORDING.get(LANGUAGE_ALIASES.get(code, code), PROMPT_WORDING["eng"])
+
+
+def _literal(text: str) -> str:
+    """Text put into a template as written: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def default_verbalizers(names: list[str]) -> dict[str, str] | None:
+    """Each label's verbaliser: its name, underscores to spaces (not_entailment -> not entailment); the names as
+    written where that would make two alike; None where even those are not distinct (or one is blank)."""
+    for texts in ([n.replace("_", " ").strip() for n in names], [n.strip() for n in names]):
+        if all(texts) and len(set(texts)) == len(texts):
+            return dict(zip(names, texts))
+    return None
+
+
+def _listing(texts: list[str], conjunction: str) -> str:
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} {conjunction} {texts[-1]}"
+
+
+def default_prompt(card: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``prompt:`` block for an inferred card (a default to edit): class tasks an input over their roles with a
+    question naming the labels (the label names as verbalisers), regression the range's whole numbers as ``numbers``
+    (at most MAX_NUMBERS; a wider or fractional range is answered by generation), tagging an instruction asking for
+    the entities as JSON. None when the card has no such default (labels that make no distinct verbalisers)."""
+    wording = prompt_wording(str(card.get("language", "eng")))
+    fields = card.get("fields", {})
+    kind = card.get("type")
+    if kind == "token_classification":
+        labels = card.get("labels", {})
+        names = list(labels.get("names", []))
+        if labels.get("scheme") == "plain":  # no prefixed types: the tags themselves are the types, named literally
+            types = _literal(", ".join(n for n in names if n != "O"))
+            return {"source": PROMPT_SOURCE, "instruction": wording["tags"].replace("{types}", types),
+                    "input": "{tokens}"}
+        kinds = list(dict.fromkeys(n.split("-", 1)[1] for n in names if "-" in n))
+        prompt: dict[str, Any] = {"source": PROMPT_SOURCE, "instruction": wording["tags"], "input": "{tokens}"}
+        verbalizers = default_verbalizers(kinds)
+        if verbalizers:
+            prompt["verbalizers"] = verbalizers
+        return prompt
+    pair = "text_pair" in fields
+    text = "{text}\n{text_pair}" if pair else "{text}"
+    what, what_of = wording["two" if pair else "one"], wording["two_of" if pair else "one_of"]
+    if kind == "regression":
+        low, high = card["value_range"]
+        whole = list(range(math.ceil(low), math.floor(high) + 1))
+        numbers = 2 <= len(whole) <= MAX_NUMBERS
+        ends = [int(v) if float(v).is_integer() else v for v in (low, high)]
+        question = wording["scale"].format(low=ends[0], high=ends[1], what_of=what_of)
+        prompt = {"source": PROMPT_SOURCE_RANGE, "input": f"{text}\n{_literal(question)}"}
+        if numbers:
+            prompt["numbers"] = whole
+        else:
+            prompt["answer"] = "generate"
+        return prompt
+    names = list(card.get("labels", {}).get("names", []))
+    verbalizers = default_verbalizers(names)
+    if verbalizers is None:
+        return None
+    texts = list(verbalizers.values())
+    template = wording["labels"]
+    if len(texts) == 2:
+        template = wording.get("two_labels_pair", wording["two_labels"]) if pair else wording["two_labels"]
+    question = template.format(what=what, what_of=what_of, choices=_listing(texts, wording["or"]))
+    return {"source": PROMPT_SOURCE, "input": f"{text}\n{_literal(question)}", "verbalizers": verbalizers}
+
+
+def _default_prompt(out: Inferred) -> None:
+    prompt = default_prompt(out.card)
+    if prompt is None:
+        out.report.append("prompt: none (the label names make no distinct verbalisers; write a prompt: block, see "
+                          "docs/prompts.md)")
+        return
+    out.card["prompt"] = prompt
+    out.notes[("prompt",)] = ("a default to edit: how a generative language model is asked this task (zero-shot, "
+                              "few-shot, SFT); see docs/prompts.md")
+    names = out.card.get("labels", {}).get("names", []) if out.card.get("type") != "token_classification" else []
+    if names and all(_number(n) is not None for n in names):
+        out.notes[("prompt",)] += ("; the labels are codes: when you name them (labels.map), key the verbalizers "
+                                   "by the new names and give each its word")
+    out.report.append("prompt: a default from the " + ("value range" if out.card.get("type") == "regression" else
+                                                       "label names") + ", to edit (docs/prompts.md)")
