@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from benchkit.cards.schema import TaskCard
 from benchkit.registry import Registry
 from benchkit.task_types import TASK_TYPES
+from benchkit.train import decoders
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,7 +45,17 @@ def pad_multiple() -> int | None:
     return 8 if torch.cuda.is_available() else None
 
 
-def head_for(card: TaskCard) -> Head:
+def objective(recipe: Any) -> str:
+    """The recipe's training objective ("classifier": the task type's head; "sft": label-text generation by a
+    causal LM), from a Recipe or a record's recipe dict; "classifier" where the recipe has no such field."""
+    value = recipe.get("objective") if isinstance(recipe, dict) else getattr(recipe, "objective", None)
+    return str(value or "classifier")
+
+
+def head_for(card: TaskCard, recipe: Any = None) -> Head:
+    """The card's head: its task type's, or the SFT head when the recipe's objective is "sft"."""
+    if objective(recipe) == "sft":
+        return HEADS.get("sft")
     return HEADS.get(TASK_TYPES.get(card.type).head_name)
 
 
@@ -67,13 +78,15 @@ def _build_sequence(num_labels: Callable[[TaskCard], int], problem: str | None) 
 
         extra = _label_maps(card) if card.labels else {}
         return AutoModelForSequenceClassification.from_pretrained(
-            folder, num_labels=num_labels(card), problem_type=problem, **extra)
+            folder, num_labels=num_labels(card), problem_type=problem, **extra, **decoders.model_kwargs(folder))
 
     return build
 
 
 def _encode_sequence(batch: dict[str, list], tokenizer: Any, card: TaskCard, max_length: int) -> dict[str, list]:
     first, second = _texts(batch)
+    if second is not None and (separator := decoders.pair_separator(tokenizer)):
+        first = [f + separator for f in first]  # a causal tokenizer that would run the two texts together
     encoded = tokenizer(first, second, truncation=True, max_length=max_length)
     encoded["labels"] = batch["label"]
     return encoded

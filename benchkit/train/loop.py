@@ -40,7 +40,7 @@ from benchkit.errors import BenchkitError, Problem
 from benchkit.metrics import METRICS
 from benchkit.scoring.split import evaluate_split
 from benchkit.scoring.task import gold_groups, gold_targets
-from benchkit.train import distributed
+from benchkit.train import decoders, distributed
 from benchkit.train.costs import Latency, inference_latency, optimizer_state_bytes
 from benchkit.train.heads import head_for
 from benchkit.train.inference import (
@@ -138,10 +138,14 @@ def run_one(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     import torch
     import transformers
 
+    if spec.mode != "fine-tune":  # a generative model asked with the card's prompt: nothing to train
+        from benchkit.train.prompted import run_prompted
+
+        return run_prompted(spec, progress)
     quiet_libraries()
     spec.folder.mkdir(parents=True, exist_ok=True)
     cuda = torch.cuda.is_available()
-    head = head_for(spec.card)
+    head = head_for(spec.card, spec.recipe)
     data = read_data(spec)
     transformers.set_seed(spec.seed)  # before the head is initialised
     tokenizer = tokenize_splits(spec, data, head)
@@ -200,6 +204,8 @@ def tokenize_splits(spec: RunSpec, data: RunData, head: Any) -> Any:
 
     card, recipe = spec.card, spec.recipe
     tokenizer = AutoTokenizer.from_pretrained(str(spec.model.path))
+    if decoders.is_causal(spec.model.path):  # a padding token (EOS) for batches; the side the method needs
+        decoders.prepare_tokenizer(tokenizer, spec.model.path, left="prompt" in spec.method.split("+"))
     tokenizer_hash = tokenizer_sha256(spec.model.path)
     for split, rows in data.datasets.items():
         data.fingerprints[split] = rows_fingerprint(rows)

@@ -70,9 +70,21 @@ LORA_TARGETS = {"bert": ["query", "value"], "roberta": ["query", "value"], "xlm-
                 "deberta": ["in_proj"], "mpnet": ["q", "v"]}
 
 
+def _peft_targets(model_type: str, mapping: str) -> list[str] | None:
+    """peft's own default target modules for a model type (Llama, Mistral, Qwen2: q_proj and v_proj; GPT-2:
+    c_attn), where ours have none."""
+    try:
+        from peft.utils import constants
+    except ImportError:
+        return None
+    found = getattr(constants, mapping, {}).get(model_type)
+    return list(found) if found else None
+
+
 def _targets(model: Any, given: list[str] | None, method: str) -> list[str]:
     model_type = getattr(getattr(model, "config", None), "model_type", None)
-    targets = list(given) if given else LORA_TARGETS.get(model_type or "")
+    targets = list(given) if given else (LORA_TARGETS.get(model_type or "") or
+                                         _peft_targets(model_type or "", "TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING"))
     have = linear_names(model)
     if not targets:
         raise fail(f"{method}: no default target modules for model type {model_type!r}",
@@ -107,11 +119,20 @@ IA3_TARGETS = {"bert": (["key", "value", "output.dense"], ["output.dense"]),
                "distilbert": (["k_lin", "v_lin", "lin2"], ["lin2"])}
 
 
+def _ia3_defaults(model_type: str) -> tuple[list[str] | None, list[str] | None]:
+    """Our IA3 targets for encoders, else peft's (Llama: k_proj, v_proj, down_proj; feed-forward down_proj)."""
+    if model_type in IA3_TARGETS:
+        return IA3_TARGETS[model_type]
+    targets = _peft_targets(model_type, "TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING")
+    feedforward = _peft_targets(model_type, "TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING")
+    return (targets, feedforward or []) if targets else (None, None)
+
+
 def _ia3(model: Any, options: dict[str, Any]) -> Any:
     from peft import IA3Config
 
     model_type = getattr(model.config, "model_type", "")
-    targets, feedforward = IA3_TARGETS.get(model_type, (None, None))
+    targets, feedforward = _ia3_defaults(model_type)
     if options.get("target_modules"):
         targets, feedforward = options["target_modules"], options.get("feedforward_modules") or []
     if not targets:
@@ -283,6 +304,11 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
 def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
     """Before any training: the model-shaping methods' target modules against the model's architecture, built on the
     meta device from its config (no weights are read); a distillation teacher against the task."""
+    if card is not None:
+        from benchkit.task_types import TASK_TYPES
+        from benchkit.train.decoders import check_head
+
+        check_head(model_path, TASK_TYPES.get(card.type).head_name, card.id)  # what a causal model cannot train
     if any(c.name == "prompt" for c in spec.components) and card is not None:
         from benchkit.task_types import TASK_TYPES
 
@@ -316,7 +342,7 @@ def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
         if component.name == "lora" or options.get("target_modules"):
             _targets(model, options.get("target_modules"), component.name)
         else:
-            _targets(model, [t.rsplit(".", 1)[-1] for t in IA3_TARGETS.get(model.config.model_type, ([], []))[0]]
+            _targets(model, [t.rsplit(".", 1)[-1] for t in _ia3_defaults(model.config.model_type)[0] or []]
                      or None, component.name)
 
 
