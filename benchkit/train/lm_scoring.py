@@ -243,7 +243,8 @@ def _score_batch(model: Any, requests: Sequence[Request], batch: list[tuple[int,
         context_lengths = mask.sum(-1)[select]
         feed_positions = context_lengths[:, None] + torch.arange(width, device=device)[None, :]
         out = model(input_ids=feed_ids, attention_mask=torch.cat([mask[select], feed_mask], dim=-1),
-                    position_ids=feed_positions, cache=cache, use_cache=True)
+                    position_ids=feed_positions, use_cache=True,
+                    **{"cache" if _accepts(model, "cache") else "past_key_values": cache})
         usage.forward_passes += 1
         usage.continuation_tokens += sum(len(feed) for feed in feeds)
         usage.padded_tokens += feed_ids.numel()
