@@ -17,10 +17,12 @@ the task name and the local data: the files are converted to the HF datasets' ro
 Timed: the ``simple_evaluate`` call (task building from the local JSONL, requests, scoring, metrics), and separately
 the model's ``loglikelihood`` calls alone.
 
-benchkit side: ``python -m benchkit.cli run <task> --model M --mode zero-shot --data-dir D --out O --seeds 1`` on a
-data folder in the cards' official layout built from the same rows (test files written from dev rows, unlabelled,
-since the shared folders have none). Timed: the whole CLI process, and the scoring time the run record reports
-(``costs`` / ``prompting``) when it has one.
+benchkit side: ``python -m benchkit.cli run CARD --model M --mode zero-shot --data-dir D --out O --seeds 1`` on a
+data folder in the cards' official layout built from the same rows (test files: the first 8 dev rows, unlabelled,
+since the shared folders have none). CARD extends the built-in card (tasks/glue/sst2.yaml, ...: its fields, labels and
+prompt unchanged) and only states these files' row counts (the built-in cards refuse other counts; for BoolQ/COPA,
+whose train file repeats the format sample, the leakage check is off). Timed: the whole CLI process (start-up and
+model load included), and the record's ``costs.examples_per_second`` (its evaluation of dev + test).
 
 Compared: the choice of each example (lm-eval's argmax of the summed continuation log-likelihoods, mapped to the
 card's label strings) against benchkit's prediction; acc on both sides; acc_norm (argmax of loglikelihood / characters
@@ -303,8 +305,9 @@ def run_lm_eval(model_dir: Path, tasks: list[str], task_dir: Path, batch_size: i
             example["tokens"] = lengths
             truncated += max(lengths) > lm.max_length
         first = examples[0]
+        lm_tokens = sum(min(length, lm.max_length + 1) - 1 for e in examples for length in e["tokens"])
         results[task] = {
-            "examples": examples, "n": len(examples), "wall_s": wall, "scoring_s": scoring["s"],
+            "examples": examples, "n": len(examples), "tokens_per_example": lm_tokens / len(examples), "wall_s": wall, "scoring_s": scoring["s"],
             "requests": scoring["requests"], "truncated": truncated, "acc": metrics.get("acc,none"), "acc_norm": metrics.get("acc_norm,none"),
             "acc_norm_computed": sum(e["acc_norm"] for e in examples) / len(examples),
             "tokens": token_details(lm, first["context"], first["continuations"]), "info": info,
@@ -467,9 +470,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                ("lm-eval acc", "lm_acc"), ("benchkit acc", "bk_acc"), ("lm-eval acc_norm*", "lm_acc_norm"),
                ("benchkit acc_norm", "bk_acc_norm"),
                ("lm-eval ex/s", "lm_eps"), ("lm-eval score ex/s", "lm_score_eps"), ("benchkit ex/s", "bk_eps"),
-               ("benchkit score ex/s", "bk_score_eps"), ("ratio", "ratio"), ("note", "note")]
-    cells = [[_fmt(row.get(key), 1 if key.endswith("eps") else 3) if key != "ratio" else _fmt(row.get(key), 2)
-              for _, key in columns] for row in rows]
+               ("benchkit score ex/s", "bk_score_eps"), ("ratio", "ratio"), ("batch lm/bk", "batch"),
+               ("tokens/ex lm", "lm_tok"), ("tokens/ex bk", "bk_tok"), ("note", "note")]
+    digits = {"ratio": 2, "lm_tok": 0, "bk_tok": 0}
+    cells = [[_fmt(row.get(key), 1 if key.endswith("eps") else digits.get(key, 3)) for _, key in columns]
+             for row in rows]
     widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (title, _) in enumerate(columns)]
     print(" | ".join(title.ljust(w) for (title, _), w in zip(columns, widths)))
     print("-+-".join("-" * w for w in widths))
@@ -479,7 +484,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
           "log-likelihoods (these lm-eval tasks report acc only). ex/s: examples per second; 'ex/s' times "
           "simple_evaluate (lm-eval) or the whole CLI process over dev + test rows (benchkit: model load included); "
           "'score ex/s' lm-eval's loglikelihood calls alone, benchkit's costs.examples_per_second (its record). "
-          "ratio: benchkit score ex/s / lm-eval score ex/s (the wall columns when a score rate is missing).")
+          "ratio: benchkit score ex/s / lm-eval score ex/s (the wall columns when a score rate is missing). "
+          "tokens/ex: tokens run through the model per example (lm-eval: every choice's context+continuation; "
+          "benchkit: costs.tokens_processed / dev+test examples).")
 
 
 def print_prompts(task: str, result: dict[str, Any]) -> None:
@@ -504,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="working folder (default: a temporary one, removed)")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--limit", type=int, help="the first N dev rows of each task (every model)")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=16,
+                        help="lm-eval's batch size (default: benchkit's inference batch on CPU, 16)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads on both sides (1: on a shared 2-core machine 2 threads ran 20x slower)")
     parser.add_argument("--glue-dir", type=Path, default=GLUE_DIR)
@@ -568,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = {"model": model_name, "task": task, "n": result["n"], "lm_acc": result["acc"],
                        "lm_acc_norm": result["acc_norm"] if result["acc_norm"] is not None
                        else result["acc_norm_computed"],
-                       "lm_eps": result["n"] / result["wall_s"],
+                       "lm_eps": result["n"] / result["wall_s"], "lm_tok": result["tokens_per_example"],
+                       "batch": f"{args.batch_size}/-",
                        "lm_score_eps": result["n"] / result["scoring_s"] if result["scoring_s"] else None,
                        "note": "; ".join(filter(None, [
                            "1 row (the format sample)" if task == "copa" and result["n"] == 1 else "",
@@ -597,6 +606,10 @@ def main(argv: list[str] | None = None) -> int:
                             row["bk_acc"] = comparison.get("benchkit_acc_computed")
                         row["bk_acc_norm"] = benchkit_acc_norm(record)
                         _, row["bk_score_eps"] = benchkit_costs(record)
+                        costs = (record or {}).get("costs") or {}
+                        row["batch"] = f"{args.batch_size}/{costs.get('inference_batch_size') or '-'}"
+                        if costs.get("tokens_processed"):
+                            row["bk_tok"] = costs["tokens_processed"] / bk["examples"]
                         row["bk_eps"] = bk["examples"] / bk["wall_s"]
                         if row["bk_score_eps"] and row["lm_score_eps"]:
                             row["ratio"] = row["bk_score_eps"] / row["lm_score_eps"]

@@ -78,3 +78,23 @@ def test_comparison_counts_identical_choices_and_finds_the_first_difference(lm_e
     by_order = [{"id": f"dev-{i}", "prediction": p["prediction"]} for i, p in enumerate(same)]
     assert parity.compare("sst2", examples, by_order) == {**parity.compare("sst2", examples, same),
                                                           "matched_by": "order"}
+
+
+def test_benchkit_data_folder_has_the_official_layout_and_child_cards(tmp_path: Path) -> None:
+    parity = _parity()
+    glue = tmp_path / "glue"
+    (glue / "SST-2").mkdir(parents=True)
+    (glue / "SST-2" / "train.tsv").write_text("sentence\tlabel\ngood . \t1\n", encoding="utf-8")
+    rows = {"sst2": [{"sentence": f"row {i} . ", "label": str(i % 2)} for i in range(10)],
+            "copa": [{"premise": "P.", "choice1": "A.", "choice2": "B.", "question": "cause", "label": 0, "idx": 0}]}
+    root = parity.write_benchkit_data(tmp_path / "work", ["sst2", "copa"], rows, glue)
+    assert (root / "SST-2" / "train.tsv").resolve() == (glue / "SST-2" / "train.tsv").resolve()
+    assert (root / "SST-2" / "dev.tsv").read_text().splitlines()[:2] == ["sentence\tlabel", "row 0 . \t0"]
+    test = (root / "SST-2" / "test.tsv").read_text().splitlines()
+    assert test[:2] == ["index\tsentence", "0\trow 0 . "] and len(test) == 1 + parity.TEST_ROWS
+    assert [json.loads(line) for line in (root / "COPA" / "test.jsonl").read_text().splitlines()] == [
+        {k: v for k, v in rows["copa"][0].items() if k != "label"}]
+    card = (root / "cards" / "sst2.yaml").read_text()
+    assert card.startswith(f"extends: {REPO / 'tasks' / 'glue' / 'sst2.yaml'}\nid: parity/sst2\n")
+    assert "dev: {rows: 10}" in card and f"test: {{rows: {parity.TEST_ROWS}}}" in card
+    assert "leakage" in (root / "cards" / "copa.yaml").read_text()
