@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Recipe(BaseModel):
@@ -51,6 +51,12 @@ class Recipe(BaseModel):
     shots: int | None = Field(None, ge=0)
     chat_template: Literal["auto", "on", "off"] = "auto"
     objective: Literal["classifier", "sft"] = "classifier"
+
+    @field_validator("chat_template", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        """YAML reads on/off (--set chat_template=off) as booleans."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _window_fits(self) -> "Recipe":

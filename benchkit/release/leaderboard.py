@@ -163,7 +163,7 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
                Column("seeds", "seeds", "number")]
     drops = any(e.drop for e in entries)  # evaluation-only suites (AdvGLUE): the drop from the source runs' scores
     if drops:
-        columns.insert(4, Column("drop", "drop", "number", "the source runs' score on their own dev split(s) minus the "
+        columns.insert(next(i for i, c in enumerate(columns) if c.key == "score") + 1, Column("drop", "drop", "number", "the source runs' score on their own dev split(s) minus the "
                                                            "suite score (same rule); CI below"))
     rows = []
     for rank, entry in enumerate(entries, start=1):

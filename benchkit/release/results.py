@@ -23,7 +23,8 @@ from benchkit.release.collect import Run
 from benchkit.release.scores import Entry, mode_of
 
 ID_COLUMNS = ("suite", "suite_version", "task", "task_version", "model", "model_source", "model_revision",
-              "model_sha256", "method", "method_options", "seed", "entry", "config_hash", "primary_metric", "score",
+              "model_sha256", "method", "method_options", "mode", "prompt", "prompt_sha256", "answer_fallback_share",
+              "seed", "entry", "config_hash", "primary_metric", "score",
               "rule_score", "eval_splits", "selection", "selection_rule", "selection_split", "selected_epoch",
               "selected_on_dev", "recipe_search")
 # Every cost a record carries, in its order (the latency sample's split, seed and precision included).

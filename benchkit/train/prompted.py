@@ -324,7 +324,9 @@ def _answer_stats(counts: dict[str, int]) -> AnswerStats:
 
 
 def prepare_split(asker: Asker, mode: str, frame: Any, pool: list[dict[str, Any]], k: int, spec: RunSpec,
-                  split: str, tokenizer: Any, window: int, add_bos: bool | None) -> tuple[list[dict], list[Encoded]]:
+                  split: str, tokenizer: Any, window: int, add_bos: bool | None
+                  ) -> tuple[list[dict], list[Encoded], list[str]]:
+    """The split's rows, each encoded with the shots that fit, and the ids of rows whose input alone does not fit."""
     from benchkit.loading import prompt_rows
 
     rows = prompt_rows(frame)
@@ -337,13 +339,17 @@ def prepare_split(asker: Asker, mode: str, frame: Any, pool: list[dict[str, Any]
             too_long.append(str(row["id"]))
         else:
             encoded.append(fitted)
-    if too_long:
-        raise BenchkitError(Problem(
-            f"{len(too_long)} example(s) of {spec.card.id}/{split} do not fit the model's window of {window} tokens "
-            f"even without shots (e.g. id {too_long[0]}); shots are dropped first, the input is never cut",
-            field="--model", hint="use a model with a longer context window, or a shorter prompt (prompt.input, "
-                                  "prompt.instruction)"))
-    return rows, encoded
+    return rows, encoded, too_long
+
+
+def window_problem(card: TaskCard, window: int, too_long: dict[str, list[str]]) -> Problem:
+    counts = ", ".join(f"{split}: {len(ids)}" for split, ids in too_long.items())
+    first = next(f"{split} id {ids[0]}" for split, ids in too_long.items())
+    return Problem(f"{sum(map(len, too_long.values()))} example(s) of {card.id} ({counts}) do not fit the model's "
+                   f"window of {window} tokens even without shots (e.g. {first}); shots are dropped first, the input "
+                   "is never cut", field="--model",
+                   hint="use a model with a longer context window, or a shorter prompt (prompt.input, "
+                        "prompt.instruction)")
 
 
 def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
@@ -376,9 +382,13 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     chat = use_chat_template(tokenizer, recipe.chat_template, spec.model.name)
     asker = Asker(prompt, card, tokenizer if chat else None)
     window = model_window(model, tokenizer)
+    tokenizer.model_max_length = 10**9  # lengths were checked against the window, not warned about
     add_bos = False if chat else None  # a chat template writes its own BOS
     prepared = {split: prepare_split(asker, mode, frames[split], pool, k, spec, split, tokenizer, window, add_bos)
                 for split in evaluated}
+    too_long = {split: ids for split, (_, _, ids) in prepared.items() if ids}
+    if too_long:  # the preflight refuses these before the grid; a direct call refuses them before writing
+        raise BenchkitError(window_problem(card, window, too_long))
     batch_size = recipe.eval_batch_size or (64 if device == "cuda" else 16)
     cuda = device == "cuda"
     spec.folder.mkdir(parents=True, exist_ok=True)
@@ -395,7 +405,7 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     started = time.perf_counter()
     with PeakMemory(cuda) as memory, torch.inference_mode():
         for done, split in enumerate(evaluated, start=1):
-            rows, encoded = prepared[split]
+            rows, encoded, _ = prepared[split]
             answered, used = read_answers(asker, mode, encoded, rows, model, tokenizer, batch_size, device, pool)
             tokens += used
             examples += len(rows)
@@ -423,7 +433,7 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
         seconds = time.perf_counter() - started
     if progress:
         progress.stop()
-    fewest = min((e.shots for _, encoded in prepared.values() for e in encoded), default=k)
+    fewest = min((e.shots for _, encoded, _ in prepared.values() for e in encoded), default=k)
     prompting = Prompting(mode="few-shot" if spec.mode == "few-shot" else "zero-shot", shots=k,
                           prompt=prompt.name or card.id, prompt_sha256=spec.extra["prompt_sha256"],
                           prompt_source=prompt.source, answer=mode, acc_norm=acc_norm, chat_template=chat,
@@ -542,13 +552,16 @@ def preflight(plan: list[RunSpec]) -> None:
             config = AutoConfig.from_pretrained(str(spec.model.path))
 
         window = model_window(_Config, tokenizer)
+        tokenizer.model_max_length = 10**9  # lengths are checked against the window here, not warned about
         asker = Asker(spec.extra["prompt"], card, tokenizer if chat else None)
         mode = check_answerable(spec.extra["prompt"], card)
+        too_long = {}
         for split in (s for s in frames if not s.startswith("train")):
-            try:
-                prepare_split(asker, mode, frames[split], pool, k, spec, split, tokenizer, window,
-                              False if chat else None)
-            except BenchkitError as err:
-                problems.extend(err.problems)
+            _, _, ids = prepare_split(asker, mode, frames[split], pool, k, spec, split, tokenizer, window,
+                                      False if chat else None)
+            if ids:
+                too_long[split] = ids
+        if too_long:
+            problems.append(window_problem(card, window, too_long))
     if problems:
         raise BenchkitError(*problems)
