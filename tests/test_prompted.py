@@ -262,3 +262,66 @@ def test_a_broken_prompt_is_one_problem_at_its_line(prompt: str, words: list[str
                  cwd=tmp_path)
     line = _refused(result, out, *words)
     assert str(card) in line and ":" in line.split(str(card))[1][:6]  # file:line
+
+
+def test_the_vllm_backend_without_a_gpu_is_refused(tiny_causal: Path, tmp_path: Path) -> None:
+    card, data = small_sst2(tmp_path / "bench", 6)
+    out = tmp_path / "out"
+    result = cli("run", card, "--data-dir", data, "--model", tiny_causal, "--mode", "zero-shot", "--set",
+                 "backend=vllm", "--out", out, *FAST, cwd=tmp_path)
+    _refused(result, out, "vllm", "backend=transformers")
+
+
+# -- regression and tagging -----------------------------------------------------------------------------------------
+
+
+def test_regression_is_the_expected_value_over_numeric_verbalisers(tiny_causal: Path, tmp_path: Path) -> None:
+    """STS-B's built-in prompt scores the numbers 0-5; each prediction is their probability-weighted mean."""
+    data = tmp_path / "data" / "STS-B"
+    data.mkdir(parents=True)
+    for name in ("train.tsv", "dev.tsv", "test.tsv"):
+        lines = (MINI / "STS-B" / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (data / name).write_text("".join(lines[:13]), encoding="utf-8")
+    card = tmp_path / "tasks" / "mine" / "stsb.yaml"
+    card.parent.mkdir(parents=True)
+    card.write_text(f"extends: {REPO / 'tasks' / 'glue' / 'stsb.yaml'}\nid: mine/stsb\n"
+                    "splits:\n  train: {rows: 12}\n  dev: {rows: 12}\n  test: {rows: 12}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli("run", card, "--data-dir", tmp_path / "data", "--model", tiny_causal, "--mode", "few-shot",
+                 "--set", "shots=2", "--out", out, *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (record,) = records(out)
+    assert record.prompting.answer == "loglikelihood" and "pearson" in record.results["dev"].metrics
+    predicted = [json.loads(line)["prediction"] for line in
+                 next((out / "runs").rglob("predictions/dev.jsonl")).read_text().splitlines()]
+    assert len(predicted) == 12 and all(0.0 <= p <= 5.0 for p in predicted)
+    assert len(set(predicted)) > 1  # a weighted mean, not one verbaliser's value
+
+
+def test_tagging_generates_entities_as_json_scored_by_seqeval(tiny_causal: Path, tmp_path: Path) -> None:
+    """CoNLL-2003 (IOB2 files): the entities are generated as JSON and mapped back to one tag per token; malformed
+    output counts as no entities and is counted."""
+    sizes = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
+
+    def sentences(name: str) -> int:
+        blocks = (FIXTURES / "conll2003" / name).read_text(encoding="utf-8").split("\n\n")
+        return sum(1 for b in blocks if b.strip() and not b.strip().startswith("-DOCSTART-"))
+
+    card = tmp_path / "tasks" / "mine" / "ner.yaml"
+    card.parent.mkdir(parents=True)
+    rows = "".join(f"  {split}: {{rows: {sentences(name)}}}\n" for split, name in sizes.items())
+    card.write_text(f"extends: {REPO / 'tasks' / 'conll2003' / 'eng-iob2.yaml'}\nid: mine/ner\nsplits:\n{rows}"
+                    "prompt:\n  max_new_tokens: 8\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = cli("run", card, "--data-dir", FIXTURES, "--model", tiny_causal, "--mode", "zero-shot", "--out", out,
+                 *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (record,) = records(out)
+    assert record.prompting.answer == "generate"
+    stats = record.prompting.parse["dev"]
+    assert sum(stats.counts.values()) == sentences("valid.txt")
+    assert "seqeval_f1" in record.results["test"].metrics  # CoNLL reports test, with the card's seqeval metrics
+    predicted = [json.loads(line)["prediction"] for line in
+                 next((out / "runs").rglob("predictions/dev.jsonl")).read_text().splitlines()]
+    names = {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"}
+    assert all(isinstance(tags, list) and set(tags) <= names for tags in predicted)

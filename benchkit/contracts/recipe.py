@@ -51,6 +51,7 @@ class Recipe(BaseModel):
     shots: int | None = Field(None, ge=0)
     chat_template: Literal["auto", "on", "off"] = "auto"
     objective: Literal["classifier", "sft"] = "classifier"
+    backend: Literal["transformers", "vllm"] = "transformers"  # the engine a prompted run asks the model through
 
     @field_validator("chat_template", mode="before")
     @classmethod
@@ -70,7 +71,7 @@ class Recipe(BaseModel):
 NOT_HASHED = frozenset({"save_model"})
 # Fields added after runs were first recorded: hashed only when set away from their default, so adding them kept
 # every earlier run's identity (a results folder resumes, it does not retrain).
-HASHED_WHEN_SET = frozenset({"shots", "chat_template", "objective"})
+HASHED_WHEN_SET = frozenset({"shots", "chat_template", "objective", "backend"})
 
 
 def hashed_recipe(recipe: Recipe) -> dict[str, object]:

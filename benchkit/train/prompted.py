@@ -56,6 +56,7 @@ from benchkit.errors import BenchkitError, Problem
 from benchkit.scoring.split import evaluate_split
 from benchkit.scoring.task import gold_groups, gold_targets
 from benchkit.task_types import TASK_TYPES
+from benchkit.train.lm_backends import Engine, window_of
 from benchkit.train.memory import PeakMemory
 from benchkit.train.spec import Progress, RunSpec
 
@@ -207,17 +208,6 @@ def use_chat_template(tokenizer: Any, setting: str, model_label: str) -> bool:
     return has and setting != "off"
 
 
-def model_window(model: Any, tokenizer: Any) -> int:
-    """The model's context window in tokens: its position embeddings (the tokenizer's limit when smaller)."""
-    config = model.config
-    window = next((getattr(config, n) for n in ("max_position_embeddings", "n_positions", "max_sequence_length")
-                   if isinstance(getattr(config, n, None), int)), None)
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and limit < 10**8:
-        window = min(window, limit) if window else limit
-    return int(window or 2048)
-
-
 @dataclass
 class Encoded:
     context: list[int]
@@ -255,12 +245,6 @@ def _new_tokens(asker: Asker, row: dict[str, Any]) -> int:
     return asker.prompt.max_new_tokens
 
 
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _fallback_label(card: TaskCard, pool: list[dict[str, Any]]) -> Any:
     """The prediction for an answer that could not be parsed: the majority label of train (a guess that
     carries no information), counted as unparsed."""
@@ -270,17 +254,16 @@ def _fallback_label(card: TaskCard, pool: list[dict[str, Any]]) -> Any:
     return Counter(labels).most_common(1)[0][0] if labels else (card.labels.names[0] if card.labels else None)
 
 
-def read_answers(asker: Asker, mode: str, encoded: list[Encoded], rows: list[dict[str, Any]], model: Any,
-                 tokenizer: Any, batch_size: int, device: str, pool: list[dict[str, Any]]) -> tuple[SplitAnswers, int]:
+def read_answers(asker: Asker, mode: str, encoded: list[Encoded], rows: list[dict[str, Any]], engine: Engine,
+                 pool: list[dict[str, Any]]) -> tuple[SplitAnswers, int]:
     """Predictions for one split, and the tokens run through the model."""
     from benchkit.train import answers as parse
-    from benchkit.train.lm_scoring import Usage, generate_greedy, score_choices
+    from benchkit.train.lm_scoring import Usage
 
     target, labels = asker.target, asker.labels
     usage = Usage()
     if mode == "loglikelihood":
-        scores = score_choices(model, [(e.context, e.answers) for e in encoded], batch_size=batch_size, device=device,
-                               chars=[e.chars for e in encoded], usage=usage)
+        scores = engine.score([(e.context, e.answers) for e in encoded], [e.chars for e in encoded], usage)
         tokens = usage.tokens
         predictions, normed = [], []
         for row, example_scores in zip(rows, scores):
@@ -294,8 +277,7 @@ def read_answers(asker: Asker, mode: str, encoded: list[Encoded], rows: list[dic
             normed.append(options[max(range(len(norms)), key=norms.__getitem__)])
         return SplitAnswers(predictions, normed if target != "number" else None), tokens
     bounds = [_new_tokens(asker, row) for row in rows]
-    texts = generate_greedy(model, tokenizer, [e.context for e in encoded], max_new_tokens=max(bounds),
-                            stop=list(asker.prompt.stop), batch_size=batch_size, device=device, usage=usage)
+    texts = engine.generate([e.context for e in encoded], max(bounds), list(asker.prompt.stop), usage)
     tokens = usage.tokens
     stats: dict[str, int] = {}
     predictions = []
@@ -359,7 +341,7 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
 
     from benchkit.train import frames as frame_cache
     from benchkit.train.inference import quiet_libraries
-    from benchkit.train.lm_scoring import load_causal
+    from benchkit.train.lm_backends import LM_BACKENDS
 
     quiet_libraries()
     card, recipe = spec.card, spec.recipe
@@ -377,11 +359,10 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     from benchkit.loading import prompt_rows
 
     pool = prompt_rows(frames[train_split]) if train_split is not None else []
-    device = _device()
-    model, tokenizer = load_causal(str(spec.model.path), device=device)
+    engine = LM_BACKENDS.get(recipe.backend)(str(spec.model.path), recipe.eval_batch_size, spec.seed)
+    tokenizer, window, device = engine.tokenizer, engine.window, engine.device
     chat = use_chat_template(tokenizer, recipe.chat_template, spec.model.name)
     asker = Asker(prompt, card, tokenizer if chat else None)
-    window = model_window(model, tokenizer)
     tokenizer.model_max_length = 10**9  # lengths were checked against the window, not warned about
     add_bos = False if chat else None  # a chat template writes its own BOS
     prepared = {split: prepare_split(asker, mode, frames[split], pool, k, spec, split, tokenizer, window, add_bos)
@@ -389,7 +370,6 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     too_long = {split: ids for split, (_, _, ids) in prepared.items() if ids}
     if too_long:  # the preflight refuses these before the grid; a direct call refuses them before writing
         raise BenchkitError(window_problem(card, window, too_long))
-    batch_size = recipe.eval_batch_size or (64 if device == "cuda" else 16)
     cuda = device == "cuda"
     spec.folder.mkdir(parents=True, exist_ok=True)
     results: dict[str, SplitResult] = {}
@@ -406,7 +386,7 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     with PeakMemory(cuda) as memory, torch.inference_mode():
         for done, split in enumerate(evaluated, start=1):
             rows, encoded, _ = prepared[split]
-            answered, used = read_answers(asker, mode, encoded, rows, model, tokenizer, batch_size, device, pool)
+            answered, used = read_answers(asker, mode, encoded, rows, engine, pool)
             tokens += used
             examples += len(rows)
             cut = sum(1 for e in encoded if e.shots < k)
@@ -437,30 +417,30 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     prompting = Prompting(mode="few-shot" if spec.mode == "few-shot" else "zero-shot", shots=k,
                           prompt=prompt.name or card.id, prompt_sha256=spec.extra["prompt_sha256"],
                           prompt_source=prompt.source, answer=mode, acc_norm=acc_norm, chat_template=chat,
-                          backend="transformers", window=window, truncated=truncated,
+                          backend=engine.name, window=window, truncated=truncated,
                           fewest_shots=fewest if truncated else None, parse=parse_stats,
                           flagged=any(s.flagged for s in parse_stats.values()))
-    return _record(spec, frames, model, memory, seconds, tokens, examples, results, dev_results, predictions,
-                   prompting, len(pool), evaluated[0] if evaluated else "dev", batch_size, device)
+    return _record(spec, frames, engine, memory, seconds, tokens, examples, results, dev_results, predictions,
+                   prompting, len(pool), evaluated[0] if evaluated else "dev", recipe.eval_batch_size)
 
 
-def _record(spec: RunSpec, frames: dict[str, Any], model: Any, memory: PeakMemory, seconds: float, tokens: int,
-            examples: int, results: dict[str, SplitResult], dev_results: dict[str, SplitResult],
-            predictions: dict[str, str], prompting: Prompting, train_rows: int, first_split: str, batch_size: int,
-            device: str) -> RunRecord:
+def _record(spec: RunSpec, frames: dict[str, Any], engine: Engine, memory: PeakMemory, seconds: float,
+            tokens: int, examples: int, results: dict[str, SplitResult], dev_results: dict[str, SplitResult],
+            predictions: dict[str, str], prompting: Prompting, train_rows: int, first_split: str,
+            batch_size: int | None) -> RunRecord:
     from benchkit.cards.identity import card_fields
     from benchkit.environment import git_state, hardware, library_versions, now
     from benchkit.loading import to_dataset_dict
     from benchkit.train.features import rows_fingerprint
 
     commit, dirty = git_state()
-    precision = str(next(model.parameters()).dtype).replace("torch.", "").replace("float32", "fp32").replace(
-        "bfloat16", "bf16").replace("float16", "fp16")
-    costs = Costs(trainable_parameters=0, total_parameters=sum(p.numel() for p in model.parameters()),
+    precision, device = engine.precision, engine.device
+    costs = Costs(trainable_parameters=0, total_parameters=engine.parameters,
                   peak_memory_bytes=memory.peak, peak_memory_kind=memory.kind, train_seconds=0.0,
                   eval_seconds=round(seconds, 3), train_samples=0, epochs=0.0, train_samples_per_second=0.0,
                   optimizer_state_bytes=0, inference_ms_per_example=round(1000 * seconds / max(examples, 1), 3),
-                  inference_batch_size=batch_size, inference_split=first_split, inference_sample_seed=None,
+                  inference_batch_size=batch_size or (64 if device == "cuda" else 16),
+                  inference_split=first_split, inference_sample_seed=None,
                   inference_precision=precision, tokens_processed=tokens,
                   examples_per_second=round(examples / max(seconds, 1e-9), 3))
     data_files = {split: entry.model_copy(update={"rows": len(frames[split])}) if split in frames else entry
@@ -538,6 +518,13 @@ def preflight(plan: list[RunSpec]) -> None:
             continue
         checked.add(key)
         card, k = spec.card, int(spec.extra["shots"])
+        if spec.recipe.backend == "vllm":
+            from benchkit.train import vllm_backend
+
+            if not vllm_backend.available():
+                problems.append(Problem("the vllm backend needs vLLM installed and a CUDA GPU", field="backend",
+                                        hint="pip install vllm on a GPU machine, or --set backend=transformers"))
+                continue
         frames = frame_cache.frames(card, spec.data_dir)
         train_split = next((s for s in frames if s.startswith("train")), None)
         pool = prompt_rows(frames[train_split]) if train_split is not None else []
@@ -548,10 +535,7 @@ def preflight(plan: list[RunSpec]) -> None:
         tokenizer = AutoTokenizer.from_pretrained(str(spec.model.path))
         chat = use_chat_template(tokenizer, spec.recipe.chat_template, spec.model.name)
 
-        class _Config:  # the window from the config alone: no weights loaded here
-            config = AutoConfig.from_pretrained(str(spec.model.path))
-
-        window = model_window(_Config, tokenizer)
+        window = window_of(AutoConfig.from_pretrained(str(spec.model.path)), tokenizer)  # no weights loaded
         tokenizer.model_max_length = 10**9  # lengths are checked against the window here, not warned about
         asker = Asker(spec.extra["prompt"], card, tokenizer if chat else None)
         mode = check_answerable(spec.extra["prompt"], card)
