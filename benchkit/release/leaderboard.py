@@ -146,8 +146,6 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
     on = splits_text(sorted({s for e in entries for s in e.eval_splits}))
     columns = [Column("rank", "#", "number", "rank by suite score (complete entries first)"),
                Column("model", "model", "text"), Column("method", "method", "text"),
-               Column("mode", "mode", "text", "fine-tuned, or a language model asked zero- or k-shot with the "
-                                              "task's prompt (named in the tooltip)"),
                Column("score", "suite score", "number", f"on {on}; mean ± sd over seeds; CI below"),
                *[Column(f"task:{c}", _task_label(c), "number", f"{c} on {splits_text(_task_splits(entries, c))}")
                  for c in tasks],
@@ -161,6 +159,9 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
                Column("latency", "latency / example", "number", "mean over the entry's runs: one forward pass over "
                                                                "a batch of 32, per example"),
                Column("seeds", "seeds", "number")]
+    if any(e.mode != "fine-tuned" for e in entries):  # language models asked with prompts rank beside fine-tuned ones
+        columns.insert(3, Column("mode", "mode", "text", "fine-tuned, or a language model asked zero- or k-shot with "
+                                                         "the task's prompt (named in the tooltip)"))
     drops = any(e.drop for e in entries)  # evaluation-only suites (AdvGLUE): the drop from the source runs' scores
     if drops:
         columns.insert(next(i for i, c in enumerate(columns) if c.key == "score") + 1, Column("drop", "drop", "number", "the source runs' score on their own dev split(s) minus the "
