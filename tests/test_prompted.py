@@ -325,3 +325,16 @@ def test_tagging_generates_entities_as_json_scored_by_seqeval(tiny_causal: Path,
                  next((out / "runs").rglob("predictions/dev.jsonl")).read_text().splitlines()]
     names = {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"}
     assert all(isinstance(tags, list) and set(tags) <= names for tags in predicted)
+
+
+def test_prompted_runs_pack_on_a_device_and_seeds_draw_other_shots(tiny_causal: Path, tmp_path: Path) -> None:
+    card, data = small_sst2(tmp_path / "bench", 16)
+    out = tmp_path / "out"
+    result = cli("run", card, "--data-dir", data, "--model", tiny_causal, "--mode", "few-shot", "--set", "shots=3",
+                 "--seeds", "1,2", "--runs-per-device", "2", "--out", out, *FAST, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = records(out)
+    assert sorted(r.seed for r in found) == [1, 2] and all(r.prompting.shots == 3 for r in found)
+    # each seed asks with other shots: the same prompt, other contexts, so the runs differ in identity and tokens
+    assert found[0].config_hash != found[1].config_hash
+    assert found[0].costs.tokens_processed != found[1].costs.tokens_processed
