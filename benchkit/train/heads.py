@@ -6,7 +6,7 @@ type a task is, it asks its head.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from benchkit.cards.schema import TaskCard
@@ -53,10 +53,24 @@ def objective(recipe: Any) -> str:
 
 
 def head_for(card: TaskCard, recipe: Any = None) -> Head:
-    """The card's head: its task type's, or the SFT head when the recipe's objective is "sft"."""
+    """The card's head: its task type's, or the SFT head when the recipe's objective is "sft" (with the recipe's
+    chat_template setting, and the card's prompt hash in its name: tokenization is cached under the head's name)."""
     if objective(recipe) == "sft":
-        return HEADS.get("sft")
+        return sft_head(card, recipe)
     return HEADS.get(TASK_TYPES.get(card.type).head_name)
+
+
+def sft_head(card: TaskCard, recipe: Any = None) -> Head:
+    from functools import partial
+
+    from benchkit.cards.prompts import prompt_sha256
+
+    decoders.check_sft(card)
+    setting = (recipe.get("chat_template") if isinstance(recipe, dict) else getattr(recipe, "chat_template", None))
+    setting = str(setting or "auto")
+    base = HEADS.get("sft")
+    name = f"sft-chat_{setting}-{prompt_sha256(decoders.sft_prompt(card))[:12]}"
+    return replace(base, name=name, encode=partial(decoders.sft_encode, chat_setting=setting))
 
 
 def _label_maps(card: TaskCard) -> dict[str, Any]:
@@ -336,3 +350,10 @@ def _span_collator(tokenizer: Any) -> Callable:
 
 
 HEADS.add("span", Head("span", _build_spans, _encode_spans, _decode_class, _span_collator))
+
+
+# --- SFT (decoder-only models): the label's verbaliser after the card's prompt, scored per label ---------------------
+# (train/decoders.py: the encoding, the collator, the model that trains on the gold answer and scores every label)
+
+HEADS.add("sft", Head("sft", decoders.sft_build, decoders.sft_encode, _decode_class, decoders.sft_collator,
+                      wrap=decoders.sft_wrap))

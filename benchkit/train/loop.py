@@ -345,7 +345,7 @@ def _trainer_class(card: TaskCard, head: Any, method: MethodSpec) -> tuple[type,
     from benchkit.task_types import TASK_TYPES
     from benchkit.train.distill import distilling_trainer_class, load_teacher
 
-    if head.loss is not None:
+    if head.loss is not None or head.name.startswith("sft"):
         raise BenchkitError(Problem(f"distill does not support the {head.name} head (it has its own loss)",
                                     field="--method", hint="distil a classification, regression or tagging task"))
     teacher, teacher_info = load_teacher(str(distill["teacher"]), card)

@@ -50,6 +50,8 @@ def fail(message: str, hint: str, field_name: str = "--method") -> BenchkitError
 def head_modules(model: Any) -> list[str]:
     """Top-level modules of a task model other than its pretrained encoder: the classifier (and its dropout) of the
     HF *For* models, the span head's classifier."""
+    if type(model).__name__.endswith(("ForCausalLM", "LMHeadModel")):
+        return []  # a language model's own head is pretrained (the SFT objective): nothing new to train in full
     base = getattr(model, "base_model_prefix", None) or "encoder"
     return [name for name, child in model.named_children()
             if name != base and any(True for _ in child.parameters())]
@@ -150,6 +152,9 @@ def _prompt(model: Any, options: dict[str, Any]) -> Any:
     no longer take)."""
     from peft import PromptTuningConfig
 
+    if not head_modules(model):
+        raise fail("prompt tuning trains a classification or regression head; this model has none (objective sft)",
+                   "use lora, ia3 or full with objective sft, or objective classifier with prompt tuning")
     return _peft(model, PromptTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=int(options["num_virtual_tokens"])))
 
 
@@ -171,6 +176,9 @@ def _bitfit(model: Any, options: dict[str, Any]) -> Any:
     heads = tuple(f"{h}." for h in head_modules(model))
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.endswith(".bias") or name.startswith(heads)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise fail(f"bitfit: {type(model).__name__} has no bias terms and no new head, so nothing would train",
+                   "use lora, ia3 or full for this model")
     return model
 
 
@@ -301,14 +309,21 @@ def method_spec(name: str, given: Mapping[str, Any] | None = None) -> MethodSpec
     return MethodSpec("+".join(parts), {c: o for c, o in options.items() if o})
 
 
-def preflight(spec: MethodSpec, model_path: str, card: Any = None) -> None:
+def preflight(spec: MethodSpec, model_path: str, card: Any = None, recipe: Any = None) -> None:
     """Before any training: the model-shaping methods' target modules against the model's architecture, built on the
-    meta device from its config (no weights are read); a distillation teacher against the task."""
+    meta device from its config (no weights are read); a distillation teacher against the task; what a decoder-only
+    model cannot train, and the SFT objective's needs (``recipe``: its ``objective``)."""
+    sft = (recipe.get("objective") if isinstance(recipe, dict) else getattr(recipe, "objective", None)) == "sft"
     if card is not None:
         from benchkit.task_types import TASK_TYPES
-        from benchkit.train.decoders import check_head
+        from benchkit.train.decoders import check_head, check_sft
 
-        check_head(model_path, TASK_TYPES.get(card.type).head_name, card.id)  # what a causal model cannot train
+        if sft:
+            check_sft(card, model_path)
+            if any(c.name in ("prompt", "prefix", "distill") for c in spec.components):
+                raise fail(f"objective sft cannot train with {spec.name}", "use lora, ia3 or full with objective sft")
+        else:
+            check_head(model_path, TASK_TYPES.get(card.type).head_name, card.id)  # what a causal model cannot train
     if any(c.name == "prompt" for c in spec.components) and card is not None:
         from benchkit.task_types import TASK_TYPES
 
