@@ -183,6 +183,15 @@ def test_shots_that_do_not_fit_the_window_are_dropped_last_first_and_recorded(tm
     (record,) = records(out)
     assert record.prompting.window == 96 and record.prompting.truncated.get("dev", 0) > 0
     assert record.prompting.fewest_shots is not None and record.prompting.fewest_shots < 8
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("warning") and "lose shots" in line)
+    assert "window of 96 tokens" in warning and "never cut" in warning
+
+
+def test_shots_outside_few_shot_are_refused(tiny_causal: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = cli("run", "glue-mini", "--task", "glue-mini/sst2", "--model", tiny_causal, "--mode", "zero-shot",
+                 "--set", "shots=3", "--out", out, *FAST, cwd=tmp_path)
+    _refused(result, out, "shots is for --mode few-shot")
 
 
 # -- bad input: one line, exit 2, nothing written --------------------------------------------------------------

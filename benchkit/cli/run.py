@@ -30,9 +30,12 @@ if TYPE_CHECKING:
                    "bitfit, adamw8bit, galore, distill; combine one model method, one optimizer method and distill "
                    "with +, e.g. lora+adamw8bit). Options: --set lora.r=8.")
 @click.option("--mode", type=click.Choice(["fine-tune", "zero-shot", "few-shot"]), default="fine-tune",
-              show_default=True, help="fine-tune: train with --method; zero-shot / few-shot: ask a causal language "
-                                      "model with each task's prompt (few-shot: k examples from train, the prompt's "
-                                      "shots or --set shots=K; --set chat_template=auto|on|off).")
+              show_default=True, help="fine-tune: train with --method; zero-shot / few-shot: ask a causal "
+                                      "(decoder-only) --model with each task's prompt (few-shot: k examples from "
+                                      "train, the prompt's shots or --set shots=K; shots that do not fit the window "
+                                      "are dropped, never the input; --set chat_template=auto|on|off, "
+                                      "--set backend=transformers|vllm). Tasks predicted by another task's model "
+                                      "(GLUE AX) are not asked.")
 @DATA_DIR
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("results"), show_default=True,
               help="Folder for run records, predictions, logs and releases (the tokenization cache is --cache-dir).")
@@ -157,7 +160,8 @@ def _checked_plan(inputs: RunInputs, method: str, out: Path, cache_dir: Path | N
     if mode != "fine-tune":
         from benchkit.train.prompted import preflight
 
-        preflight(plan)
+        for warning in preflight(plan):
+            print_problem(warning)
     return plan
 
 

@@ -128,6 +128,10 @@ def method_folder(spec: MethodSpec) -> str:
 def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], method: str,
                layers: RecipeLayers, data_dir: Path, out: Path, cache_dir: Path | None = None,
                method_options: dict[str, Any] | None = None, mode: str = "fine-tune") -> list[RunSpec]:
+    given_shots = "shots" in layers.cli or "shots" in layers.file
+    if mode != "few-shot" and given_shots:
+        raise BenchkitError(Problem(f"shots is for --mode few-shot; this is --mode {mode}", field="shots",
+                                    hint="add --mode few-shot, or drop --set shots"))
     if mode != "fine-tune":
         return build_prompted_plan(suite, tasks, models, seeds, mode, layers, data_dir, out, method, method_options)
     method_specs(method, method_options or {})  # option typos: one error before any task is planned
@@ -172,6 +176,15 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
     return plan
 
 
+# The recipe fields a prompted run reads (k is in its method options): its identity hashes these, so a fine-tuning
+# field set for a mixed grid (--set epochs=1) asks nothing again.
+PROMPTED_FIELDS = ("bootstrap_resamples", "chat_template", "backend")
+
+
+def prompted_recipe(recipe: Any) -> dict[str, Any]:
+    return {name: getattr(recipe, name) for name in PROMPTED_FIELDS}
+
+
 def build_prompted_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel], seeds: list[int], mode: str,
                         layers: RecipeLayers, data_dir: Path, out: Path, method: str,
                         method_options: dict[str, Any] | None) -> list[RunSpec]:
@@ -197,7 +210,7 @@ def build_prompted_plan(suite: Suite, tasks: list[TaskCard], models: list[Resolv
             asked = plan_prompted(card, model, mode, recipe.shots)
             for seed in seeds:
                 digest = config_hash(card, data, model, tokenizer, asked.method, asked.options, seed,
-                                     hashed_recipe(recipe), prompt=asked.prompt_sha256)
+                                     prompted_recipe(recipe), prompt=asked.prompt_sha256)
                 if digest in planned:
                     continue
                 planned.add(digest)

@@ -28,6 +28,7 @@ from benchkit.release.scores import (
     on_dev_text,
     selection_summary,
     selection_text,
+    shot_cuts,
 )
 from benchkit.scoring.scores import SeedStats
 
@@ -177,7 +178,9 @@ def table(suite: Suite, entries: list[Entry]) -> tuple[list[Column], list[dict[s
             "mode": {"text": entry.mode + (" ⚑" if entry.parse_flags else ""), "value": entry.mode,
                      "title": "; ".join([*(["prompts: " + ", ".join(entry.prompts)] if entry.prompts else []),
                                          *(["answers needing the fallback or unparsed: " + ", ".join(entry.parse_flags)]
-                                           if entry.parse_flags else [])])},
+                                           if entry.parse_flags else []),
+                                         *(["shots dropped to fit the window: " + ", ".join(shot_cuts(entry))]
+                                           if shot_cuts(entry) else [])])},
             "score": {"text": pct(entry.suite.value)
                       + (f" ± {pct(entry.seed_scores.std)}" if entry.seed_scores and entry.seed_scores.n > 1 else ""),
                       "value": _value(entry.suite.value), "title": entry.suite.label, "ci": _ci_text(entry.ci)},

@@ -414,6 +414,13 @@ def bootstrap_suite(suite: Suite, cards: dict[str, TaskCard], gold: dict[str, di
     return two_level_suite(suite, cards, gold, runs, groups, settings.resamples, settings.level, settings.seed)
 
 
+def shot_cuts(entry: Entry) -> list[str]:
+    """Tasks where prompts lost shots to fit the model's window: task, prompts cut, the fewest shots kept."""
+    return [f"{r.record.task.id}: {sum(r.record.prompting.truncated.values())} prompts with fewer shots (fewest "
+            f"{r.record.prompting.fewest_shots})" for r in entry.runs
+            if r.record.prompting is not None and r.record.prompting.truncated]
+
+
 def mode_of(prompting: Any) -> str:
     """A record's mode as leaderboards show it: fine-tuned, zero-shot or k-shot."""
     if prompting is None:

@@ -124,27 +124,39 @@ def _stratum(row: dict[str, Any], target: str) -> str:
     return str(row.get("label")) if target in ("class", "choice") else ""
 
 
+class ShotPool:
+    """The train rows shots are drawn from, grouped by label once (drawing then costs O(k) per example)."""
+
+    def __init__(self, pool: list[dict[str, Any]], target: str):
+        self.strata: dict[str, list[dict[str, Any]]] = {}
+        for row in pool:
+            self.strata.setdefault(_stratum(row, target), []).append(row)
+        self.names = sorted(self.strata)
+        self.size = len(pool)
+
+    def draw(self, k: int, seed: int, key: str) -> list[dict[str, Any]]:
+        """k shot examples for one prompt: labels taken in turn (in a seeded order), each a seeded draw without
+        replacement from that label's rows; unlabelled targets draw plainly."""
+        if k == 0 or not self.size:
+            return []
+        rng = _seeded(seed, key)
+        order = list(self.names)
+        rng.shuffle(order)
+        counts = dict.fromkeys(order, 0)
+        taken = 0
+        while taken < min(k, self.size):  # round robin over the labels that have rows left
+            for name in order:
+                if taken < k and counts[name] < len(self.strata[name]):
+                    counts[name] += 1
+                    taken += 1
+        shots = [row for name in order for row in rng.sample(self.strata[name], counts[name])]
+        rng.shuffle(shots)  # labels interleaved, not in a fixed cycle
+        return shots
+
+
 def draw_shots(pool: list[dict[str, Any]], k: int, seed: int, key: str, target: str) -> list[dict[str, Any]]:
-    """k shot examples for one prompt: labels taken in turn (in a seeded order), each a seeded draw without
-    replacement from that label's rows; unlabelled targets draw plainly."""
-    if k == 0:
-        return []
-    rng = _seeded(seed, key)
-    strata: dict[str, list[dict[str, Any]]] = {}
-    for row in pool:
-        strata.setdefault(_stratum(row, target), []).append(row)
-    order = sorted(strata)
-    rng.shuffle(order)
-    left = {s: rng.sample(range(len(strata[s])), len(strata[s])) for s in order}
-    shots: list[dict[str, Any]] = []
-    while len(shots) < k:
-        for stratum in order:
-            if len(shots) < k and left[stratum]:
-                shots.append(strata[stratum][left[stratum].pop()])
-        if not any(left.values()):
-            break
-    rng.shuffle(shots)  # labels interleaved, not in a fixed cycle
-    return shots
+    """One prompt's shots from ``pool`` (see ``ShotPool.draw``)."""
+    return ShotPool(pool, target).draw(k, seed, key)
 
 
 # -- the texts of one example ------------------------------------------------------------------------------------
@@ -185,8 +197,12 @@ class Asker:
     def answers(self, row: dict[str, Any], mode: str) -> list[str]:
         if mode != "loglikelihood":
             return []
-        delimiter = "" if self.chat is not None else self.prompt.target_delimiter
-        return [delimiter + text for text in choice_texts(self.prompt, self.target, self.labels, row)]
+        return [self.delimiter + text for text in choice_texts(self.prompt, self.target, self.labels, row)]
+
+    @property
+    def delimiter(self) -> str:
+        """Between the context and a scored answer: none after a chat template's assistant turn."""
+        return "" if self.chat is not None else self.prompt.target_delimiter
 
     def context(self, row: dict[str, Any], shots: list[dict[str, Any]]) -> str:
         examples = [example_text(self.prompt, query_text(self.prompt, shot), self.gold_answer(shot)) for shot in shots]
@@ -234,15 +250,17 @@ def fit_window(asker: Asker, tokenizer: Any, row: dict[str, Any], shots: list[di
             context_ids, answer_ids = encode_context(tokenizer, context, add_bos), []
             longest = len(context_ids) + new_tokens
         if longest <= window:
-            return Encoded(context_ids, answer_ids, kept, [len(a) for a in answers])
+            return Encoded(context_ids, answer_ids, kept, [len(a) - len(asker.delimiter) for a in answers])
     return None
 
 
-def _new_tokens(asker: Asker, row: dict[str, Any]) -> int:
-    """Generation's bound: the prompt's; for tagging enough for every token to be an entity's word in JSON."""
-    if asker.target == "tags":
-        return max(asker.prompt.max_new_tokens, 12 * len(row["tokens"]) + 8)
-    return asker.prompt.max_new_tokens
+def _new_tokens(asker: Asker, row: dict[str, Any], window: int) -> int:
+    """Generation's bound: the prompt's; for tagging enough for JSON naming every word (rounded up to a power of
+    two, so a split generates in a few groups of one bound, and at most half the window)."""
+    if asker.target != "tags":
+        return asker.prompt.max_new_tokens
+    wanted = max(asker.prompt.max_new_tokens, 12 * len(row["tokens"]) + 8)
+    return min(1 << (wanted - 1).bit_length(), max(asker.prompt.max_new_tokens, window // 2))
 
 
 def _fallback_label(card: TaskCard, pool: list[dict[str, Any]]) -> Any:
@@ -276,8 +294,13 @@ def read_answers(asker: Asker, mode: str, encoded: list[Encoded], rows: list[dic
             predictions.append(options[max(range(len(sums)), key=sums.__getitem__)])
             normed.append(options[max(range(len(norms)), key=norms.__getitem__)])
         return SplitAnswers(predictions, normed if target != "number" else None), tokens
-    bounds = [_new_tokens(asker, row) for row in rows]
-    texts = engine.generate([e.context for e in encoded], max(bounds), list(asker.prompt.stop), usage)
+    bounds = [_new_tokens(asker, row, engine.window) for row in rows]
+    texts = [""] * len(rows)
+    for bound in sorted(set(bounds)):  # each group under the bound its prompts were fitted with: none is cut
+        group = [i for i, b in enumerate(bounds) if b == bound]
+        for i, text in zip(group, engine.generate([encoded[i].context for i in group], bound,
+                                                  list(asker.prompt.stop), usage)):
+            texts[i] = text
     tokens = usage.tokens
     stats: dict[str, int] = {}
     predictions = []
@@ -305,7 +328,7 @@ def _answer_stats(counts: dict[str, int]) -> AnswerStats:
     return AnswerStats(counts=dict(sorted(counts.items())), fallback_share=round(share, 4), flagged=share >= FLAG_SHARE)
 
 
-def prepare_split(asker: Asker, mode: str, frame: Any, pool: list[dict[str, Any]], k: int, spec: RunSpec,
+def prepare_split(asker: Asker, mode: str, frame: Any, pool: ShotPool, k: int, spec: RunSpec,
                   split: str, tokenizer: Any, window: int, add_bos: bool | None
                   ) -> tuple[list[dict], list[Encoded], list[str]]:
     """The split's rows, each encoded with the shots that fit, and the ids of rows whose input alone does not fit."""
@@ -315,8 +338,8 @@ def prepare_split(asker: Asker, mode: str, frame: Any, pool: list[dict[str, Any]
     encoded: list[Encoded] = []
     too_long: list[str] = []
     for row in rows:
-        shots = draw_shots(pool, k, spec.seed, f"{split}:{row['id']}", asker.target)
-        fitted = fit_window(asker, tokenizer, row, shots, mode, window, _new_tokens(asker, row), add_bos)
+        shots = pool.draw(k, spec.seed, f"{split}:{row['id']}")
+        fitted = fit_window(asker, tokenizer, row, shots, mode, window, _new_tokens(asker, row, window), add_bos)
         if fitted is None:
             too_long.append(str(row["id"]))
         else:
@@ -365,8 +388,9 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
     asker = Asker(prompt, card, tokenizer if chat else None)
     tokenizer.model_max_length = 10**9  # lengths were checked against the window, not warned about
     add_bos = False if chat else None  # a chat template writes its own BOS
-    prepared = {split: prepare_split(asker, mode, frames[split], pool, k, spec, split, tokenizer, window, add_bos)
-                for split in evaluated}
+    shot_pool = ShotPool(pool, asker.target)
+    prepared = {split: prepare_split(asker, mode, frames[split], shot_pool, k, spec, split, tokenizer, window,
+                                     add_bos) for split in evaluated}
     too_long = {split: ids for split, (_, _, ids) in prepared.items() if ids}
     if too_long:  # the preflight refuses these before the grid; a direct call refuses them before writing
         raise BenchkitError(window_problem(card, window, too_long))
@@ -406,7 +430,8 @@ def run_prompted(spec: RunSpec, progress: Progress | None = None) -> RunRecord:
                                      ci=evaluation.ci)
                 (results if split in reported else dev_results)[split] = result
                 if answered.acc_norm_predictions is not None:
-                    hits = [p == g for p, g in zip(answered.acc_norm_predictions, gold) if g is not None]
+                    hits = [p in g if isinstance(g, (list, tuple)) else p == g
+                            for p, g in zip(answered.acc_norm_predictions, gold) if g is not None]
                     acc_norm[split] = round(sum(hits) / max(len(hits), 1), 6)
             if progress:
                 progress.update(done, float(done))
@@ -497,10 +522,10 @@ def plan_prompted(card: TaskCard, model: Any, mode: str, shots: int | None) -> P
     return PromptedRun(mode, options, prompt, prompt_sha256(prompt), k, "zero-shot" if k == 0 else f"{k}-shot")
 
 
-def preflight(plan: list[RunSpec]) -> None:
+def preflight(plan: list[RunSpec]) -> list[Problem]:
     """After the data check (frames cached): each prompted run's shots fit its train split, its chat-template
     setting its tokenizer, and every prompt its model's window (shots dropped, never the input). Bad input
-    raises before any run starts."""
+    raises before any run starts; prompts that lose shots are returned as warnings."""
     from transformers import AutoConfig, AutoTokenizer
 
     from benchkit.loading import prompt_rows
@@ -509,6 +534,7 @@ def preflight(plan: list[RunSpec]) -> None:
 
     quiet_libraries()
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     checked: set[tuple[str, str, int, str]] = set()
     for spec in plan:
         if spec.mode not in PROMPTED_MODES:
@@ -539,13 +565,24 @@ def preflight(plan: list[RunSpec]) -> None:
         tokenizer.model_max_length = 10**9  # lengths are checked against the window here, not warned about
         asker = Asker(spec.extra["prompt"], card, tokenizer if chat else None)
         mode = check_answerable(spec.extra["prompt"], card)
-        too_long = {}
+        too_long, cut, fewest, asked = {}, 0, k, 0
+        shot_pool = ShotPool(pool, asker.target)
         for split in (s for s in frames if not s.startswith("train")):
-            _, _, ids = prepare_split(asker, mode, frames[split], pool, k, spec, split, tokenizer, window,
-                                      False if chat else None)
+            _, encoded, ids = prepare_split(asker, mode, frames[split], shot_pool, k, spec, split, tokenizer, window,
+                                            False if chat else None)
             if ids:
                 too_long[split] = ids
+            cut += sum(1 for e in encoded if e.shots < k)
+            fewest = min([fewest, *(e.shots for e in encoded)])
+            asked += len(encoded)
         if too_long:
             problems.append(window_problem(card, window, too_long))
+        elif cut:
+            warnings.append(Problem(f"{card.id}: {cut} of {asked} prompts lose shots to fit {spec.model.name}'s window "
+                                    f"of {window} tokens (the fewest kept: {fewest} of {k}); the last shots go first, "
+                                    "the input is never cut, and the record says how many", field="shots",
+                                    severity="warning", hint="fewer shots (--set shots=K) or a model with a longer "
+                                                             "window"))
     if problems:
         raise BenchkitError(*problems)
+    return warnings
