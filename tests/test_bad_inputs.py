@@ -117,7 +117,8 @@ CARD_CASES: dict[str, Case] = {
         CARD + "maintainer: me\n",
         stderr=["error: {dir}/card.yaml:18: maintainer: unknown field 'maintainer' (hint: allowed fields here: id, "
                 "version, name, description, language, license, citation, homepage, type, source, fields, labels, "
-                "value_range, splits, metrics, primary_metric, score_metrics, entity_spans, inputs, lists, evaluated_with, checks)"]),
+                "value_range, splits, metrics, primary_metric, score_metrics, entity_spans, inputs, lists, evaluated_with, checks, "
+                "prompt)"]),
     "missing field": validate(
         edit(CARD, "license: test\n", ""),
         stderr=[f"error: {{dir}}/card.yaml: license: missing required field 'license' (hint: {ADD_FIELD})"]),

@@ -347,3 +347,15 @@ def test_prompted_runs_pack_on_a_device_and_seeds_draw_other_shots(tiny_causal: 
     # each seed asks with other shots: the same prompt, other contexts, so the runs differ in identity and tokens
     assert found[0].config_hash != found[1].config_hash
     assert found[0].costs.tokens_processed != found[1].costs.tokens_processed
+
+
+def test_a_child_card_with_labels_of_its_own_inherits_no_prompt(tmp_path: Path) -> None:
+    """The prompt's verbalisers name the parent's labels: a child that renames them asks with a prompt of its own."""
+    from benchkit.cards.catalog import load_task
+
+    card = tmp_path / "tasks" / "mine" / "sst2.yaml"
+    card.parent.mkdir(parents=True)
+    card.write_text(f"extends: {REPO / 'tasks' / 'glue' / 'sst2.yaml'}\nid: mine/sst2\n"
+                    "labels:\n  names: [neg, pos]\n  map: {0: neg, 1: pos}\n", encoding="utf-8")
+    assert load_task(str(card)).prompt is None
+    assert load_task(str(REPO / "tasks" / "glue-mini" / "sst2.yaml")).prompt is not None  # splits only: inherited

@@ -67,14 +67,25 @@ def read_with_extends(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDoc:
 # Keys whose value describes others: a child that sets one of those others and not the key itself inherits no value
 # for it. A suite card's score data name its rule and its tasks; `extends: glue` with its own task list (or its own
 # score_rule) and no score: block is scored by the rule it names, as before score rules were data.
-GOES_WITH = {"score": ("score_rule", "tasks")}
+# A task card's prompt names its labels (verbalisers) and its type's roles: a child with labels or a type of its
+# own (Polish label strings over a LEPISZCZE card) inherits no prompt, rather than one that no longer fits.
+GOES_WITH = {"score": ("score_rule", "tasks"), "prompt": ("labels.names", "type")}
+
+
+def _sets(child: dict[str, Any], dotted: str) -> bool:
+    value: Any = child
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def _drop_unmatched(base: YamlDoc, child: Any) -> None:
     if not isinstance(child, dict) or not isinstance(base.data, dict):
         return
     for key, others in GOES_WITH.items():
-        if key not in child and key in base.data and any(other in child for other in others):
+        if key not in child and key in base.data and any(_sets(child, other) for other in others):
             del base.data[key]
             for loc in [loc for loc in base.lines if loc[:1] == (key,)]:
                 del base.lines[loc]

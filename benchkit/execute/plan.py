@@ -162,9 +162,12 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                                                   ("recipe-file", layers.file),
                                                   (f"recipe-file:{card.id}", task_fields), ("cli", layers.cli)])
                 options = spec.flat_options()
+                preflight(spec, str(model.path), card, recipe)  # the recipe's objective (SFT) too
+                # SFT learns to write the prompt's verbalisers after its query: the prompt shapes the run
+                sft_prompt = _sft_prompt_sha256(card) if recipe.objective == "sft" else None
                 for seed in seeds:
                     digest = config_hash(card, data, model, tokenizer, spec.name, options, seed,
-                                         hashed_recipe(recipe), scored)
+                                         hashed_recipe(recipe), scored, prompt=sft_prompt)
                     if digest in planned:  # a repeated --model or --seeds value: one run, planned once
                         continue
                     planned.add(digest)
@@ -174,6 +177,13 @@ def build_plan(suite: Suite, tasks: list[TaskCard], models: list[ResolvedModel],
                                         sources, digest, folder, cache,
                                         {"companions": companions, "companion_data": predicted}))
     return plan
+
+
+def _sft_prompt_sha256(card: TaskCard) -> str:
+    from benchkit.cards.prompts import prompt_sha256, resolve_prompt
+    from benchkit.cards.roots import card_roots
+
+    return prompt_sha256(resolve_prompt(card, card_roots()))
 
 
 # The recipe fields a prompted run reads (k is in its method options): its identity hashes these, so a fine-tuning

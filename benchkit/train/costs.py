@@ -68,7 +68,7 @@ def inference_latency(model: Any, dataset: Any, collate: Any, device: Any, split
     if size == 0:
         return Latency(0.0, 0, split, LATENCY_SEED, precision)
     keep = [c for c in dataset.column_names if c in ("input_ids", "attention_mask", "token_type_ids", "word_index",
-                                                    "span_tokens")]
+                                                    "span_tokens", "answer_mask")]
     rows = [{k: dataset[i][k] for k in keep} for i in latency_sample(len(dataset), size)]
     batch = {k: v.to(device) for k, v in collate(rows).items() if hasattr(v, "to") and k != "labels"}
     was_training = model.training

@@ -118,7 +118,7 @@ def trained_model(model_dir: Path, card: TaskCard, record: RunRecord | None = No
     from benchkit.train.heads import head_for
 
     quiet_libraries()  # no weight-loading bars between the predictions
-    head = head_for(card)
+    head = head_for(card, record.recipe if record else None)  # an SFT run reloads its SFT head
     adapter = adapter_format(model_dir)
     if adapter is not None:
         base = adapter.base(model_dir) or (record.model.source if record else None)
@@ -149,7 +149,7 @@ def predict_frames(model: Any, model_dir: Path, card: TaskCard, frames: dict[str
 
     quiet_libraries()
     cuda = torch.cuda.is_available()
-    head = head_for(card)
+    head = head_for(card, recipe)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     data = to_dataset_dict(card, frames)
     batch = recipe.get("eval_batch_size") or int(recipe.get("batch_size", 32)) * (8 if cuda else 2)
