@@ -28,12 +28,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchkit.cards.columns import PLACEHOLDER  # the card language's one template syntax ({name|filter|...})
 from benchkit.errors import BenchkitError, Problem, did_you_mean
 from benchkit.registry import Registry
 
 PROMPT_DIR = "prompts"  # <card root>/prompts/<language>.yaml
-# {{ and }} are braces; {name|filter|...} is a value; a lone brace is an error
-PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 # Names every template may use besides the roles: the label verbalisers listed (instructions), one choice's text
 # (choice templates), the query and answer (few-shot example templates).
 INSTRUCTION_NAMES = frozenset({"labels", "types"})
